@@ -1,0 +1,516 @@
+/* kp_batch.c -- record batch v2 (magic 2): header, validation, records, builder */
+#include <errno.h>
+#include <string.h>
+
+#include "kp_batch.h"
+#include "kp_compress.h"
+#include "kp_crc32c.h"
+#include "kp_err.h"
+
+/* length, attributes, timestampDelta, offsetDelta, key, value, headers */
+#define RECORD_MIN_SIZE	7
+
+/* Wire values are untrusted: add in unsigned so overflow wraps, not UB. */
+static int64_t
+add64(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
+ssize_t
+kp_batch_header_decode(const uint8_t *p, size_t len, struct kp_batch_header *h)
+{
+	int32_t blen;
+
+	if (len < KP_BATCH_OFF_LEADER_EPOCH)
+		return 0;
+	blen = kp_be32(p + KP_BATCH_OFF_LENGTH);
+	if (blen < KP_BATCH_MIN_LENGTH)
+		return -1;
+	if (len <= KP_BATCH_OFF_MAGIC)
+		return 0;
+	if (p[KP_BATCH_OFF_MAGIC] != KP_BATCH_MAGIC)
+		return -1;
+	if (len < KP_BATCH_HEADER_SIZE)
+		return 0;
+	h->base_offset = kp_be64(p + KP_BATCH_OFF_BASE_OFFSET);
+	h->batch_length = blen;
+	h->partition_leader_epoch = kp_be32(p + KP_BATCH_OFF_LEADER_EPOCH);
+	h->magic = (int8_t)p[KP_BATCH_OFF_MAGIC];
+	h->crc = (uint32_t)kp_be32(p + KP_BATCH_OFF_CRC);
+	h->attributes = kp_be16(p + KP_BATCH_OFF_ATTRIBUTES);
+	h->last_offset_delta = kp_be32(p + KP_BATCH_OFF_LAST_DELTA);
+	h->base_timestamp = kp_be64(p + KP_BATCH_OFF_BASE_TIMESTAMP);
+	h->max_timestamp = kp_be64(p + KP_BATCH_OFF_MAX_TIMESTAMP);
+	h->producer_id = kp_be64(p + KP_BATCH_OFF_PRODUCER_ID);
+	h->producer_epoch = kp_be16(p + KP_BATCH_OFF_PRODUCER_EPOCH);
+	h->base_sequence = kp_be32(p + KP_BATCH_OFF_BASE_SEQUENCE);
+	h->records_count = kp_be32(p + KP_BATCH_OFF_RECORDS_COUNT);
+	return (ssize_t)KP_BATCH_LOG_OVERHEAD + blen;
+}
+
+void
+kp_batch_set_base_offset(uint8_t *p, int64_t off)
+{
+	kp_put_be64(p + KP_BATCH_OFF_BASE_OFFSET, off);
+}
+
+void
+kp_batch_set_leader_epoch(uint8_t *p, int32_t epoch)
+{
+	kp_put_be32(p + KP_BATCH_OFF_LEADER_EPOCH, epoch);
+}
+
+void
+kp_batch_set_log_append_time(uint8_t *p, size_t len, int64_t ts)
+{
+	int16_t attr = kp_be16(p + KP_BATCH_OFF_ATTRIBUTES);
+
+	kp_put_be16(p + KP_BATCH_OFF_ATTRIBUTES,
+	    (int16_t)(attr | KP_BATCH_ATTR_LOG_APPEND_TIME));
+	kp_put_be64(p + KP_BATCH_OFF_MAX_TIMESTAMP, ts);
+	kp_batch_crc_store(p, len);
+}
+
+void
+kp_batch_set_max_timestamp(uint8_t *p, size_t len, int64_t ts)
+{
+	kp_put_be64(p + KP_BATCH_OFF_MAX_TIMESTAMP, ts);
+	kp_batch_crc_store(p, len);
+}
+
+void
+kp_batch_set_producer(uint8_t *p, size_t len, int64_t id, int16_t epoch,
+    int32_t seq)
+{
+	kp_put_be64(p + KP_BATCH_OFF_PRODUCER_ID, id);
+	kp_put_be16(p + KP_BATCH_OFF_PRODUCER_EPOCH, epoch);
+	kp_put_be32(p + KP_BATCH_OFF_BASE_SEQUENCE, seq);
+	kp_batch_crc_store(p, len);
+}
+
+uint32_t
+kp_batch_crc_compute(const uint8_t *p, size_t len)
+{
+	if (len < KP_BATCH_CRC_START)
+		return 0;
+	return kp_crc32c(0, p + KP_BATCH_CRC_START, len - KP_BATCH_CRC_START);
+}
+
+void
+kp_batch_crc_store(uint8_t *p, size_t len)
+{
+	kp_put_be32(p + KP_BATCH_OFF_CRC, (int32_t)kp_batch_crc_compute(p, len));
+}
+
+bool
+kp_batch_crc_ok(const uint8_t *p, size_t len)
+{
+	if (len < KP_BATCH_HEADER_SIZE)
+		return false;
+	return (uint32_t)kp_be32(p + KP_BATCH_OFF_CRC) ==
+	    kp_batch_crc_compute(p, len);
+}
+
+int
+kp_batch_validate(const uint8_t *p, size_t len, size_t max_uncompressed)
+{
+	int64_t ts;
+
+	return kp_batch_validate_ts(p, len, max_uncompressed, &ts);
+}
+
+int
+kp_batch_validate_ts(const uint8_t *p, size_t len, size_t max_uncompressed,
+    int64_t *max_ts)
+{
+	struct kp_batch_header h;
+	struct kp_batch_iter it;
+	struct kp_record rec;
+	struct kp_record_header_iter hi;
+	struct kp_record_header rh;
+	ssize_t n;
+	int rc, e;
+	int32_t seen = 0;
+
+	n = kp_batch_header_decode(p, len, &h);
+	if (n <= 0 || (size_t)n != len)
+		return KP_CORRUPT_MESSAGE;
+	*max_ts = h.max_timestamp;
+	if (!kp_batch_crc_ok(p, len))
+		return KP_CORRUPT_MESSAGE;
+	if (kp_batch_codec(&h) > KP_CODEC_ZSTD)
+		return KP_UNSUPPORTED_COMPRESSION_TYPE;
+	/*
+	 * As Kafka's LogValidator: the count must match the offset span, so
+	 * the broker can assign offsets from the header even for codecs it
+	 * cannot open.
+	 */
+	if (h.records_count <= 0 || h.last_offset_delta < 0 ||
+	    h.records_count - 1 != h.last_offset_delta)
+		return KP_INVALID_RECORD;
+	switch (kp_batch_codec(&h)) {
+	case KP_CODEC_SNAPPY:
+	case KP_CODEC_LZ4:
+	case KP_CODEC_ZSTD:
+		return 0;	/* opaque to us: kept and served as is */
+	default:
+		break;
+	}
+	if ((e = kp_batch_iter_init(&it, p, len, max_uncompressed)) != 0)
+		goto out;
+	while ((rc = kp_batch_iter_next(&it, &rec)) == 1) {
+		if (seen == 0 || rec.timestamp > *max_ts)
+			*max_ts = rec.timestamp;
+		seen++;
+		kp_record_header_iter_init(&hi, &rec);
+		while ((rc = kp_record_header_next(&hi, &rh)) == 1)
+			;
+		if (rc < 0) {
+			e = KP_INVALID_RECORD;
+			goto out;
+		}
+	}
+	e = rc < 0 ? it.err : 0;
+	if (e == 0 && seen != h.records_count)
+		e = KP_INVALID_RECORD;
+out:
+	kp_batch_iter_release(&it);
+	return e;
+}
+
+/* Header walk. The headers were bounds-checked by iter_next already. */
+void
+kp_record_header_iter_init(struct kp_record_header_iter *hi,
+    const struct kp_record *rec)
+{
+	kp_reader_init(&hi->r, rec->headers, rec->headers_len);
+	hi->left = rec->header_count;
+}
+
+int
+kp_record_header_next(struct kp_record_header_iter *hi,
+    struct kp_record_header *h)
+{
+	int32_t n;
+
+	if (hi->left <= 0)
+		return kp_reader_left(&hi->r) == 0 && !hi->r.err ? 0 : -1;
+	n = kp_read_varint(&hi->r);
+	if (n < 0)	/* a null header key is invalid in Kafka */
+		return -1;
+	h->key.len = n;
+	h->key.ptr = (const char *)kp_reader_take(&hi->r, (size_t)n);
+	n = kp_read_varint(&hi->r);
+	if (n < -1)
+		return -1;
+	h->value.len = n;
+	h->value.ptr = n < 0 ? NULL : kp_reader_take(&hi->r, (size_t)n);
+	if (hi->r.err)
+		return -1;
+	if (h->key.ptr == NULL)
+		h->key.ptr = "";
+	hi->left--;
+	return 1;
+}
+
+int
+kp_batch_iter_init(struct kp_batch_iter *it, const uint8_t *p, size_t len,
+    size_t max_uncompressed)
+{
+	ssize_t n;
+	const uint8_t *rec;
+	size_t rlen;
+
+	memset(it, 0, sizeof(*it));
+	kp_buf_init(&it->scratch);
+	it->err = KP_CORRUPT_MESSAGE;
+	n = kp_batch_header_decode(p, len, &it->hdr);
+	if (n <= 0 || (size_t)n > len)
+		return it->err;
+	rec = p + KP_BATCH_HEADER_SIZE;
+	rlen = (size_t)n - KP_BATCH_HEADER_SIZE;
+	it->err = KP_INVALID_RECORD;
+	if (it->hdr.records_count < 0)
+		return it->err;
+	switch (kp_batch_codec(&it->hdr)) {
+	case KP_CODEC_NONE:
+		kp_reader_init(&it->r, rec, rlen);
+		break;
+	case KP_CODEC_GZIP:
+		if (kp_gzip_decompress(rec, rlen, max_uncompressed,
+		    &it->scratch) != 0)
+			return it->err;
+		kp_reader_init(&it->r, it->scratch.data, it->scratch.len);
+		break;
+	default:
+		it->err = KP_UNSUPPORTED_COMPRESSION_TYPE;
+		return it->err;
+	}
+	/* never trust the count beyond what the bytes can hold */
+	if ((size_t)it->hdr.records_count > kp_reader_left(&it->r) /
+	    RECORD_MIN_SIZE)
+		return it->err;
+	it->left = it->hdr.records_count;
+	it->err = 0;
+	return 0;
+}
+
+static int
+record_parse(struct kp_batch_iter *it, struct kp_reader *r,
+    struct kp_record *rec)
+{
+	struct kp_record_header_iter hi;
+	struct kp_record_header h;
+	int32_t n;
+	size_t start;
+	int rc;
+
+	rec->attributes = kp_read_i8(r);
+	rec->timestamp_delta = kp_read_varlong(r);
+	rec->offset_delta = kp_read_varint(r);
+	if (r->err || rec->offset_delta < it->next_delta ||
+	    rec->offset_delta > it->hdr.last_offset_delta)
+		return -1;
+	n = kp_read_varint(r);
+	if (n < -1)
+		return -1;
+	rec->key.len = n;
+	rec->key.ptr = n < 0 ? NULL : kp_reader_take(r, (size_t)n);
+	n = kp_read_varint(r);
+	if (n < -1)
+		return -1;
+	rec->value.len = n;
+	rec->value.ptr = n < 0 ? NULL : kp_reader_take(r, (size_t)n);
+	rec->header_count = kp_read_varint(r);
+	if (r->err || rec->header_count < 0 ||
+	    (size_t)rec->header_count > kp_reader_left(r) / 2)
+		return -1;
+	start = r->off;
+	rec->headers = r->p + start;
+	rec->headers_len = kp_reader_left(r);
+	/* walk the headers once so that callers may trust them */
+	kp_record_header_iter_init(&hi, rec);
+	while ((rc = kp_record_header_next(&hi, &h)) == 1)
+		;
+	if (rc < 0)
+		return -1;
+	if (rec->key.len == 0 && rec->key.ptr == NULL)
+		rec->key.ptr = (const uint8_t *)"";
+	if (rec->value.len == 0 && rec->value.ptr == NULL)
+		rec->value.ptr = (const uint8_t *)"";
+	return 0;
+}
+
+int
+kp_batch_iter_next(struct kp_batch_iter *it, struct kp_record *rec)
+{
+	struct kp_reader sub;
+	const uint8_t *body;
+	int32_t len;
+
+	if (it->err)
+		return -1;
+	if (it->left == 0) {
+		if (kp_reader_left(&it->r) != 0)
+			goto bad;
+		return 0;
+	}
+	len = kp_read_varint(&it->r);
+	if (it->r.err || len < RECORD_MIN_SIZE - 1)
+		goto bad;
+	if ((body = kp_reader_take(&it->r, (size_t)len)) == NULL)
+		goto bad;
+	memset(rec, 0, sizeof(*rec));
+	kp_reader_init(&sub, body, (size_t)len);
+	if (record_parse(it, &sub, rec) != 0)
+		goto bad;
+	it->next_delta = rec->offset_delta + 1;
+	rec->offset = add64(it->hdr.base_offset, rec->offset_delta);
+	if (it->hdr.attributes & KP_BATCH_ATTR_LOG_APPEND_TIME)
+		rec->timestamp = it->hdr.max_timestamp;
+	else
+		rec->timestamp = add64(it->hdr.base_timestamp,
+		    rec->timestamp_delta);
+	it->left--;
+	return 1;
+bad:
+	it->err = KP_INVALID_RECORD;
+	return -1;
+}
+
+int
+kp_record_control_type(const struct kp_record *rec)
+{
+	if (rec->key.len < 4 || kp_be16(rec->key.ptr) < 0)
+		return -1;
+	return kp_be16(rec->key.ptr + 2);
+}
+
+void
+kp_batch_iter_release(struct kp_batch_iter *it)
+{
+	kp_buf_release(&it->scratch);
+}
+
+void
+kp_batch_builder_init(struct kp_batch_builder *b, int codec, int64_t pid,
+    int16_t epoch, int32_t seq)
+{
+	memset(b, 0, sizeof(*b));
+	b->codec = codec;
+	b->producer_id = pid;
+	b->producer_epoch = epoch;
+	b->base_sequence = seq;
+	kp_buf_init(&b->records);
+}
+
+static size_t
+field_size(ssize_t len)
+{
+	return len < 0 ? 1 : kp_varint_size(len) + (size_t)len;
+}
+
+int
+kp_batch_builder_add(struct kp_batch_builder *b, int64_t ts,
+    const void *key, ssize_t keylen, const void *val, ssize_t vlen,
+    const struct kp_record_header *hdrs, size_t nhdrs)
+{
+	int64_t delta;
+	size_t body, i;
+
+	if (b->count == 0) {
+		b->base_timestamp = ts;
+		b->max_timestamp = ts;
+	}
+	if (key == NULL || keylen < 0)
+		keylen = -1;
+	if (val == NULL || vlen < 0)
+		vlen = -1;
+	if (keylen > INT32_MAX || vlen > INT32_MAX || nhdrs > INT32_MAX ||
+	    b->count == INT32_MAX)
+		goto overflow;
+	delta = add64(ts, -b->base_timestamp);
+	body = 1 + kp_varint_size(delta) + kp_varint_size(b->count) +
+	    field_size(keylen) + field_size(vlen) +
+	    kp_varint_size((int64_t)nhdrs);
+	for (i = 0; i < nhdrs; i++) {
+		if (hdrs[i].key.len < 0 || (hdrs[i].value.len < 0 &&
+		    hdrs[i].value.len != -1))
+			goto overflow;
+		body += field_size(hdrs[i].key.len) +
+		    field_size(hdrs[i].value.ptr ? hdrs[i].value.len : -1);
+		if (body > INT32_MAX)
+			goto overflow;
+	}
+	if (body > INT32_MAX)
+		goto overflow;
+	kp_put_varint(&b->records, (int32_t)body);
+	kp_buf_put_i8(&b->records, 0);
+	kp_put_varlong(&b->records, delta);
+	kp_put_varint(&b->records, b->count);
+	kp_put_varint(&b->records, (int32_t)keylen);
+	if (keylen > 0)
+		kp_buf_put(&b->records, key, (size_t)keylen);
+	kp_put_varint(&b->records, (int32_t)vlen);
+	if (vlen > 0)
+		kp_buf_put(&b->records, val, (size_t)vlen);
+	kp_put_varint(&b->records, (int32_t)nhdrs);
+	for (i = 0; i < nhdrs; i++) {
+		kp_put_varint(&b->records, hdrs[i].key.len);
+		kp_buf_put(&b->records, hdrs[i].key.ptr,
+		    (size_t)hdrs[i].key.len);
+		if (hdrs[i].value.ptr == NULL || hdrs[i].value.len < 0) {
+			kp_put_varint(&b->records, -1);
+		} else {
+			kp_put_varint(&b->records, hdrs[i].value.len);
+			kp_buf_put(&b->records, hdrs[i].value.ptr,
+			    (size_t)hdrs[i].value.len);
+		}
+	}
+	if (b->records.err) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (ts > b->max_timestamp)
+		b->max_timestamp = ts;
+	b->count++;
+	return 0;
+overflow:
+	errno = EOVERFLOW;
+	return -1;
+}
+
+size_t
+kp_batch_builder_size(const struct kp_batch_builder *b)
+{
+	return KP_BATCH_HEADER_SIZE + b->records.len;
+}
+
+static void
+header_put(uint8_t *p, const struct kp_batch_builder *b, size_t total)
+{
+	kp_put_be64(p + KP_BATCH_OFF_BASE_OFFSET, 0);
+	kp_put_be32(p + KP_BATCH_OFF_LENGTH,
+	    (int32_t)(total - KP_BATCH_LOG_OVERHEAD));
+	kp_put_be32(p + KP_BATCH_OFF_LEADER_EPOCH, b->partition_leader_epoch);
+	p[KP_BATCH_OFF_MAGIC] = KP_BATCH_MAGIC;
+	kp_put_be16(p + KP_BATCH_OFF_ATTRIBUTES, (int16_t)((b->attributes &
+	    ~KP_BATCH_ATTR_CODEC_MASK) | b->codec));
+	kp_put_be32(p + KP_BATCH_OFF_LAST_DELTA, b->count - 1);
+	kp_put_be64(p + KP_BATCH_OFF_BASE_TIMESTAMP, b->base_timestamp);
+	kp_put_be64(p + KP_BATCH_OFF_MAX_TIMESTAMP, b->max_timestamp);
+	kp_put_be64(p + KP_BATCH_OFF_PRODUCER_ID, b->producer_id);
+	kp_put_be16(p + KP_BATCH_OFF_PRODUCER_EPOCH, b->producer_epoch);
+	kp_put_be32(p + KP_BATCH_OFF_BASE_SEQUENCE, b->base_sequence);
+	kp_put_be32(p + KP_BATCH_OFF_RECORDS_COUNT, b->count);
+	kp_batch_crc_store(p, total);
+}
+
+int
+kp_batch_builder_finish(struct kp_batch_builder *b, struct kp_buf *out)
+{
+	size_t start = out->len, total;
+
+	if (b->count == 0 || (b->codec != KP_CODEC_NONE &&
+	    b->codec != KP_CODEC_GZIP)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (kp_buf_extend(out, KP_BATCH_HEADER_SIZE) == NULL)
+		goto nomem;
+	if (b->codec == KP_CODEC_GZIP) {
+		if (kp_gzip_compress(b->records.data, b->records.len, out) != 0)
+			goto nomem;
+	} else {
+		kp_buf_put(out, b->records.data, b->records.len);
+	}
+	if (out->err)
+		goto nomem;
+	total = out->len - start;
+	if (total - KP_BATCH_LOG_OVERHEAD > INT32_MAX) {
+		out->len = start;
+		errno = EOVERFLOW;
+		return -1;
+	}
+	header_put(out->data + start, b, total);
+	return 0;
+nomem:
+	out->len = start;
+	errno = ENOMEM;
+	return -1;
+}
+
+void
+kp_batch_builder_reset(struct kp_batch_builder *b)
+{
+	kp_buf_reset(&b->records);
+	b->count = 0;
+	b->base_timestamp = b->max_timestamp = 0;
+}
+
+void
+kp_batch_builder_release(struct kp_batch_builder *b)
+{
+	kp_buf_release(&b->records);
+}

@@ -1,0 +1,23 @@
+/* kp_crc32c.h -- CRC-32C (Castagnoli), the checksum of record batch v2 */
+#ifndef KP_CRC32C_H
+#define KP_CRC32C_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Incremental: start with crc 0 and feed the previous result back in, so
+ * kp_crc32c(kp_crc32c(0, a, n), b, m) == kp_crc32c(0, ab, n + m).
+ * Uses the SSE4.2 crc32 instruction when the CPU has it (checked once at
+ * run time), a slicing-by-8 table otherwise.
+ */
+uint32_t	kp_crc32c(uint32_t, const void *, size_t);
+
+/* The two paths, exposed so tests can check both on any machine. */
+uint32_t	kp_crc32c_sw(uint32_t, const void *, size_t);
+/* Only call when kp_crc32c_hw_available(). */
+uint32_t	kp_crc32c_hw(uint32_t, const void *, size_t);
+bool		kp_crc32c_hw_available(void);
+
+#endif

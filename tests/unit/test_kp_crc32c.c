@@ -1,0 +1,77 @@
+/* test_kp_crc32c.c -- CRC-32C check values, both code paths, incremental use */
+#include <stdlib.h>
+
+#include "kp_crc32c.h"
+#include "tap.h"
+
+typedef uint32_t crc_fn(uint32_t, const void *, size_t);
+
+/* RFC 3720 appendix B.4 vectors and the standard check value. */
+static void
+test_vectors(const char *name, crc_fn *fn)
+{
+	uint8_t buf[32];
+	int i;
+
+	is_int(fn(0, "123456789", 9), 0xe3069283u, "%s: check value", name);
+	is_int(fn(0, "", 0), 0, "%s: empty input", name);
+	memset(buf, 0, sizeof(buf));
+	is_int(fn(0, buf, 32), 0x8a9136aau, "%s: 32 zero bytes", name);
+	memset(buf, 0xff, sizeof(buf));
+	is_int(fn(0, buf, 32), 0x62a8ab43u, "%s: 32 0xff bytes", name);
+	for (i = 0; i < 32; i++)
+		buf[i] = (uint8_t)i;
+	is_int(fn(0, buf, 32), 0x46dd794eu, "%s: ascending bytes", name);
+	for (i = 0; i < 32; i++)
+		buf[i] = (uint8_t)(31 - i);
+	is_int(fn(0, buf, 32), 0x113fdb5cu, "%s: descending bytes", name);
+}
+
+/* Every split point and alignment agrees with one pass of the other path. */
+static void
+test_incremental(void)
+{
+	uint8_t buf[1031];
+	uint32_t whole, a, b, c;
+	size_t i, off;
+	int bad = 0;
+
+	srand(7);
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rand();
+	whole = kp_crc32c_sw(0, buf, sizeof(buf));
+	for (i = 0; i <= sizeof(buf); i++) {
+		a = kp_crc32c_sw(kp_crc32c_sw(0, buf, i), buf + i,
+		    sizeof(buf) - i);
+		b = kp_crc32c(kp_crc32c(0, buf, i), buf + i, sizeof(buf) - i);
+		if (a != whole || b != whole)
+			bad++;
+	}
+	is_int(bad, 0, "split at every point gives the same CRC");
+	for (off = 0; off < 16; off++) {
+		a = kp_crc32c_sw(0, buf + off, sizeof(buf) - off - 3);
+		c = kp_crc32c(0, buf + off, sizeof(buf) - off - 3);
+		if (kp_crc32c_hw_available()) {
+			b = kp_crc32c_hw(0, buf + off, sizeof(buf) - off - 3);
+			if (a != b)
+				bad++;
+		}
+		if (a != c)
+			bad++;
+	}
+	is_int(bad, 0, "software, hardware and dispatch agree at all alignments");
+}
+
+int
+main(void)
+{
+	test_vectors("software", kp_crc32c_sw);
+	test_vectors("dispatch", kp_crc32c);
+	if (kp_crc32c_hw_available())
+		test_vectors("sse4.2", kp_crc32c_hw);
+	else
+		ok(kp_crc32c(0, "a", 1) == kp_crc32c_sw(0, "a", 1),
+		    "no sse4.2: dispatch uses the table");
+	test_incremental();
+	return tap_done();
+}
