@@ -261,30 +261,54 @@ pt_req_body(const uint8_t *buf, size_t len, int16_t key, int16_t ver,
 	return payload + hl;
 }
 
-/* Every proper prefix of a golden body must be malformed, never a crash. */
-static inline int
-pt_truncations(const uint8_t *body, size_t len,
-    int (*dec)(const uint8_t *, size_t, int16_t, void *, struct kp_arena *),
-    int16_t v, size_t objsize)
+/*
+ * A golden request captured from a real client: load it, check its frame
+ * and header, and check the body against the schema: it decodes, encodes
+ * back to the very same bytes, and each of its proper prefixes decodes to
+ * -1. Returns the body (inside *file_buf, which the caller frees), for
+ * the caller to decode with the typed function and check field by field.
+ */
+static inline const uint8_t *
+pt_golden(const char *file, int16_t key, int16_t ver, const struct kp_msg *m,
+    size_t *body_len, uint8_t **file_buf)
 {
-	size_t cut;
+	struct kp_req_header h;
+	struct kp_arena a;
+	struct kp_buf b;
+	const uint8_t *body;
+	size_t len, cut;
+	void *obj = calloc(1, m->size);
 	int bad = 0;
 
-	for (cut = 0; cut < len; cut++) {
-		struct kp_arena a;
+	*file_buf = pt_load_hex(file, &len);
+	body = pt_req_body(*file_buf, len, key, ver, body_len, &h);
+	ok(body != NULL, "%s: frame and header (key %d v%d)", file, key, ver);
+	if (body == NULL) {
+		free(obj);
+		*body_len = 0;
+		return NULL;
+	}
+	kp_arena_init(&a);
+	kp_buf_init(&b);
+	is_int(kp_proto_decode(body, *body_len, m, ver, obj, &a), 0,
+	    "%s: body decodes", file);
+	ok(kp_proto_encode(&b, m, ver, obj) == 0 && b.len == *body_len &&
+	    memcmp(b.data, body, b.len) == 0, "%s: re-encodes byte for byte",
+	    file);
+	for (cut = 0; cut < *body_len; cut++) {
 		uint8_t *t = malloc(cut ? cut : 1);
-		void *obj = calloc(1, objsize);
 
-		kp_arena_init(&a);
 		if (cut > 0)
 			memcpy(t, body, cut);
-		if (dec(t, cut, v, obj, &a) != -1)
+		if (kp_proto_decode(t, cut, m, ver, obj, &a) != -1)
 			bad++;
-		kp_arena_release(&a);
-		free(obj);
 		free(t);
 	}
-	return bad == 0;
+	ok(bad == 0, "%s: all %zu truncations decode to -1", file, *body_len);
+	kp_buf_release(&b);
+	kp_arena_release(&a);
+	free(obj);
+	return body;
 }
 
 #endif

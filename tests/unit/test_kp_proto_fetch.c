@@ -205,9 +205,62 @@ test_list_offsets_resp(void)
 	kp_buf_release(&b);
 }
 
+static void
+test_golden(void)
+{
+	struct kp_fetch_req f;
+	struct kp_list_offsets_req lo;
+	const struct kp_fetch_req_partition *fp;
+	struct kp_arena a;
+	const uint8_t *body;
+	uint8_t *file;
+	size_t len;
+
+	kp_arena_init(&a);
+	body = pt_golden("proto-rdkafka-fetch-v11.hex", 1, 11,
+	    &kp_msg_fetch_req, &len, &file);
+	is_int(kp_fetch_req_decode(body, len, 11, &f, &a), 0,
+	    "librdkafka Fetch v11");
+	is_int(f.replica_id, -1, "replica -1");
+	is_int(f.max_wait_ms, 500, "max wait 500");
+	is_int(f.min_bytes, 1, "min bytes 1");
+	is_int(f.max_bytes, 52428800, "max bytes 50 MiB");
+	is_int(f.isolation_level, 1, "read_committed");
+	is_int(f.session_id, 0, "no session");
+	is_int(f.session_epoch, -1, "full fetch epoch -1");
+	is_int(f.n_topics, 1, "one topic");
+	ok(f.n_topics == 1 && kp_str_eq(&f.topics[0].topic, "t1"), "topic t1");
+	is_int(f.topics[0].n_partitions, 1, "one partition");
+	fp = &f.topics[0].partitions[0];
+	is_int(fp->partition, 0, "partition 0");
+	is_int(fp->current_leader_epoch, -1, "leader epoch -1");
+	is_int(fp->fetch_offset, 0, "fetch offset 0");
+	is_int(fp->log_start_offset, -1, "log start -1");
+	is_int(fp->partition_max_bytes, 1048576, "partition max 1 MiB");
+	is_int(f.n_forgotten_topics_data, 0, "nothing forgotten");
+	ok(kp_str_eq(&f.rack_id, ""), "rack empty");
+	free(file);
+
+	body = pt_golden("proto-rdkafka-listoffsets-v2.hex", 2, 2,
+	    &kp_msg_list_offsets_req, &len, &file);
+	is_int(kp_list_offsets_req_decode(body, len, 2, &lo, &a), 0,
+	    "librdkafka ListOffsets v2");
+	is_int(lo.replica_id, -1, "replica -1");
+	is_int(lo.isolation_level, 1, "read_committed");
+	ok(lo.n_topics == 1 && kp_str_eq(&lo.topics[0].name, "t1"), "topic t1");
+	ok(lo.topics[0].n_partitions == 1 &&
+	    lo.topics[0].partitions[0].partition_index == 0, "partition 0");
+	is_int(lo.topics[0].partitions[0].timestamp, -2, "earliest (-2)");
+	is_int(lo.topics[0].partitions[0].current_leader_epoch, -1,
+	    "v2 has no leader epoch: default -1");
+	free(file);
+	kp_arena_release(&a);
+}
+
 int
 main(void)
 {
+	test_golden();
 	test_fetch_pieces();
 	test_fetch_resp_fields();
 	test_fetch_req_defaults();

@@ -136,9 +136,54 @@ test_api_table(void)
 	is_int(kp_proto_napis, 24, "24 APIs");
 }
 
+static void
+test_golden(void)
+{
+	struct kp_api_versions_req av;
+	struct kp_metadata_req md;
+	struct kp_arena a;
+	const uint8_t *body;
+	uint8_t *file;
+	size_t len;
+
+	kp_arena_init(&a);
+	body = pt_golden("proto-rdkafka-apiversions-v3.hex", 18, 3,
+	    &kp_msg_api_versions_req, &len, &file);
+	is_int(kp_api_versions_req_decode(body, len, 3, &av, &a), 0,
+	    "librdkafka ApiVersions v3");
+	ok(kp_str_eq(&av.client_software_name, "librdkafka"), "software name");
+	ok(kp_str_eq(&av.client_software_version, "2.0.2"), "software version");
+	free(file);
+
+	body = pt_golden("proto-rdkafka-metadata-v4.hex", 3, 4,
+	    &kp_msg_metadata_req, &len, &file);
+	is_int(kp_metadata_req_decode(body, len, 4, &md, &a), 0,
+	    "librdkafka Metadata v4");
+	is_int(md.n_topics, 0, "brokers-only request: empty topics");
+	is_int(md.allow_auto_topic_creation, 0, "no auto-create");
+	free(file);
+
+	body = pt_golden("proto-kafka-python-metadata-v0.hex", 3, 0,
+	    &kp_msg_metadata_req, &len, &file);
+	is_int(kp_metadata_req_decode(body, len, 0, &md, &a), 0,
+	    "kafka-python Metadata v0");
+	is_int(md.n_topics, 0, "v0 empty = all topics");
+	is_int(md.allow_auto_topic_creation, 1, "v0: default true");
+	free(file);
+
+	body = pt_golden("proto-kafka-python-metadata-v1.hex", 3, 1,
+	    &kp_msg_metadata_req, &len, &file);
+	is_int(kp_metadata_req_decode(body, len, 1, &md, &a), 0,
+	    "kafka-python Metadata v1");
+	is_int(md.n_topics, -1, "v1 null = all topics");
+	free(file);
+	kp_arena_release(&a);
+}
+
 int
 main(void)
 {
+	test_golden();
 	test_apiversions_error_v0();
 	test_apiversions_v3_bytes();
 	test_metadata_topics();

@@ -87,9 +87,46 @@ test_produce_req_nulls(void)
 	kp_arena_release(&a);
 }
 
+/* Fields common to both clients' Produce v7: one magic-2 batch. */
+static void
+check_produce(const char *file, int16_t acks, int32_t records_len,
+    int32_t nrecords)
+{
+	struct kp_produce_req r;
+	struct kp_arena a;
+	const struct kp_bytes *rec;
+	const uint8_t *body;
+	uint8_t *buf;
+	size_t len;
+
+	kp_arena_init(&a);
+	body = pt_golden(file, 0, 7, &kp_msg_produce_req, &len, &buf);
+	is_int(kp_produce_req_decode(body, len, 7, &r, &a), 0, "%s decodes", file);
+	is_int(r.transactional_id.len, -1, "transactional id null");
+	is_int(r.acks, acks, "acks");
+	is_int(r.timeout_ms, 30000, "timeout 30 s");
+	is_int(r.n_topic_data, 1, "one topic");
+	ok(r.n_topic_data == 1 && kp_str_eq(&r.topic_data[0].name, "t1"),
+	    "topic t1");
+	is_int(r.topic_data[0].n_partition_data, 1, "one partition");
+	rec = &r.topic_data[0].partition_data[0].records;
+	is_int(r.topic_data[0].partition_data[0].index, 0, "partition 0");
+	is_int(rec->len, records_len, "records length");
+	ok(rec->ptr >= body && rec->ptr + rec->len == body + len,
+	    "records borrowed from the input, at its end");
+	is_int(kp_be64(rec->ptr), 0, "batch base offset 0");
+	is_int(kp_be32(rec->ptr + 8), records_len - 12, "batch length");
+	is_int(rec->ptr[16], 2, "magic 2");
+	is_int(kp_be32(rec->ptr + 57), nrecords, "record count");
+	free(buf);
+	kp_arena_release(&a);
+}
+
 int
 main(void)
 {
+	check_produce("proto-kafka-python-produce-v7.hex", 1, 90, 2);
+	check_produce("proto-rdkafka-produce-v7.hex", -1, 83, 2);
 	test_produce_resp_layout();
 	test_produce_req_nulls();
 	pt_roundtrip(&kp_msg_produce_req, 0, 7);
