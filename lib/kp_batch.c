@@ -73,6 +73,13 @@ kp_batch_set_log_append_time(uint8_t *p, size_t len, int64_t ts)
 }
 
 void
+kp_batch_set_max_timestamp(uint8_t *p, size_t len, int64_t ts)
+{
+	kp_put_be64(p + KP_BATCH_OFF_MAX_TIMESTAMP, ts);
+	kp_batch_crc_store(p, len);
+}
+
+void
 kp_batch_set_producer(uint8_t *p, size_t len, int64_t id, int16_t epoch,
     int32_t seq)
 {
@@ -108,6 +115,15 @@ kp_batch_crc_ok(const uint8_t *p, size_t len)
 int
 kp_batch_validate(const uint8_t *p, size_t len, size_t max_uncompressed)
 {
+	int64_t ts;
+
+	return kp_batch_validate_ts(p, len, max_uncompressed, &ts);
+}
+
+int
+kp_batch_validate_ts(const uint8_t *p, size_t len, size_t max_uncompressed,
+    int64_t *max_ts)
+{
 	struct kp_batch_header h;
 	struct kp_batch_iter it;
 	struct kp_record rec;
@@ -120,26 +136,32 @@ kp_batch_validate(const uint8_t *p, size_t len, size_t max_uncompressed)
 	n = kp_batch_header_decode(p, len, &h);
 	if (n <= 0 || (size_t)n != len)
 		return KP_CORRUPT_MESSAGE;
+	*max_ts = h.max_timestamp;
 	if (!kp_batch_crc_ok(p, len))
 		return KP_CORRUPT_MESSAGE;
+	if (kp_batch_codec(&h) > KP_CODEC_ZSTD)
+		return KP_UNSUPPORTED_COMPRESSION_TYPE;
+	/*
+	 * As Kafka's LogValidator: the count must match the offset span, so
+	 * the broker can assign offsets from the header even for codecs it
+	 * cannot open.
+	 */
+	if (h.records_count <= 0 || h.last_offset_delta < 0 ||
+	    h.records_count - 1 != h.last_offset_delta)
+		return KP_INVALID_RECORD;
 	switch (kp_batch_codec(&h)) {
-	case KP_CODEC_NONE:
-	case KP_CODEC_GZIP:
-		break;
 	case KP_CODEC_SNAPPY:
 	case KP_CODEC_LZ4:
 	case KP_CODEC_ZSTD:
 		return 0;	/* opaque to us: kept and served as is */
 	default:
-		return KP_UNSUPPORTED_COMPRESSION_TYPE;
+		break;
 	}
-	/* as Kafka's LogValidator: the count must match the offset span */
-	if (h.records_count <= 0 || h.last_offset_delta < 0 ||
-	    h.records_count - 1 != h.last_offset_delta)
-		return KP_INVALID_RECORD;
 	if ((e = kp_batch_iter_init(&it, p, len, max_uncompressed)) != 0)
 		goto out;
 	while ((rc = kp_batch_iter_next(&it, &rec)) == 1) {
+		if (seen == 0 || rec.timestamp > *max_ts)
+			*max_ts = rec.timestamp;
 		seen++;
 		kp_record_header_iter_init(&hi, &rec);
 		while ((rc = kp_record_header_next(&hi, &rh)) == 1)
@@ -317,6 +339,14 @@ bad:
 	return -1;
 }
 
+int
+kp_record_control_type(const struct kp_record *rec)
+{
+	if (rec->key.len < 4 || kp_be16(rec->key.ptr) < 0)
+		return -1;
+	return kp_be16(rec->key.ptr + 2);
+}
+
 void
 kp_batch_iter_release(struct kp_batch_iter *it)
 {
@@ -353,9 +383,9 @@ kp_batch_builder_add(struct kp_batch_builder *b, int64_t ts,
 		b->base_timestamp = ts;
 		b->max_timestamp = ts;
 	}
-	if (key == NULL)
+	if (key == NULL || keylen < 0)
 		keylen = -1;
-	if (val == NULL)
+	if (val == NULL || vlen < 0)
 		vlen = -1;
 	if (keylen > INT32_MAX || vlen > INT32_MAX || nhdrs > INT32_MAX ||
 	    b->count == INT32_MAX)
@@ -466,8 +496,7 @@ kp_batch_builder_finish(struct kp_batch_builder *b, struct kp_buf *out)
 	header_put(out->data + start, b, total);
 	return 0;
 nomem:
-	if (!out->err)
-		out->len = start;
+	out->len = start;
 	errno = ENOMEM;
 	return -1;
 }

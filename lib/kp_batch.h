@@ -87,7 +87,15 @@ kp_batch_codec(const struct kp_batch_header *h)
 static inline int64_t
 kp_batch_last_offset(const struct kp_batch_header *h)
 {
-	return h->base_offset + h->last_offset_delta;
+	return (int64_t)((uint64_t)h->base_offset +
+	    (uint64_t)h->last_offset_delta);
+}
+
+/* The offset after the batch: where the next batch starts. */
+static inline int64_t
+kp_batch_next_offset(const struct kp_batch_header *h)
+{
+	return (int64_t)((uint64_t)kp_batch_last_offset(h) + 1);
 }
 
 /*
@@ -99,6 +107,8 @@ void	 kp_batch_set_base_offset(uint8_t *, int64_t);
 void	 kp_batch_set_leader_epoch(uint8_t *, int32_t);
 /* Broker-side LogAppendTime: sets the attribute bit and maxTimestamp. */
 void	 kp_batch_set_log_append_time(uint8_t *, size_t, int64_t);
+/* maxTimestamp (CreateTime), CRC recomputed. */
+void	 kp_batch_set_max_timestamp(uint8_t *, size_t, int64_t);
 /* producerId, producerEpoch, baseSequence (an idempotent retry). */
 void	 kp_batch_set_producer(uint8_t *, size_t, int64_t, int16_t, int32_t);
 
@@ -114,9 +124,17 @@ bool	 kp_batch_crc_ok(const uint8_t *, size_t);
  * deltas, varints), also for gzip that does not inflate or inflates beyond
  * max_uncompressed. snappy, lz4 and zstd batches are checked up to the CRC
  * and accepted (stored and served as they are); codecs 5-7 are
- * KP_UNSUPPORTED_COMPRESSION_TYPE.
+ * KP_UNSUPPORTED_COMPRESSION_TYPE. As Kafka, recordsCount must be
+ * lastOffsetDelta + 1 and at least 1, for every codec. maxTimestamp is
+ * not checked against the records: Kafka's broker rewrites it instead.
  */
 int	 kp_batch_validate(const uint8_t *, size_t, size_t);
+/*
+ * The same, and *max_ts gets the largest record timestamp (the header's
+ * maxTimestamp for codecs we cannot open, or LogAppendTime batches), for
+ * a broker that rewrites maxTimestamp as Kafka does.
+ */
+int	 kp_batch_validate_ts(const uint8_t *, size_t, size_t, int64_t *);
 
 /* One record header: key is UTF-8, value may be null (len -1). */
 struct kp_record_header {
@@ -181,6 +199,14 @@ int	 kp_batch_iter_init(struct kp_batch_iter *, const uint8_t *, size_t,
  */
 int	 kp_batch_iter_next(struct kp_batch_iter *, struct kp_record *);
 void	 kp_batch_iter_release(struct kp_batch_iter *);
+
+/*
+ * The type in a control batch's record key (int16 version, int16 type):
+ * 0 abort, 1 commit (KP_CONTROL_*), -1 when the key is not one.
+ */
+#define KP_CONTROL_ABORT	0
+#define KP_CONTROL_COMMIT	1
+int	 kp_record_control_type(const struct kp_record *);
 
 /*
  * Build one batch. Records go in order with offsetDelta 0, 1, ...;

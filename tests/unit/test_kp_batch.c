@@ -601,6 +601,7 @@ test_builder_edges(void)
 	struct kp_record_header hn = { { "n", 1 }, { NULL, -1 } };
 	struct kp_buf out;
 	struct kp_batch_header h;
+	int64_t ts;
 
 	kp_batch_builder_init(&b, KP_CODEC_NONE, 9, 0, 0);
 	b.attributes = KP_BATCH_ATTR_TRANSACTIONAL;
@@ -624,6 +625,51 @@ test_builder_edges(void)
 	    rec.key.ptr == NULL && rec.value.ptr == NULL,
 	    "negative timestamp delta, null key and value");
 	kp_batch_iter_release(&it);
+	is_int(kp_batch_next_offset(&h), 3, "next offset after 3 records");
+
+	kp_batch_set_max_timestamp(out.data, out.len, 1);
+	ts = 0;
+	ok(kp_batch_validate_ts(out.data, out.len, MAXU, &ts) == 0 &&
+	    ts == 600, "validate reports the records' max timestamp");
+	kp_batch_header_decode(out.data, out.len, &h);
+	ok(h.max_timestamp == 1 && kp_batch_crc_ok(out.data, out.len),
+	    "maxTimestamp set, CRC recomputed");
+
+	/* opaque codecs: the count still has to fit the offsets */
+	out.data[KP_BATCH_OFF_ATTRIBUTES + 1] = KP_CODEC_LZ4;
+	kp_batch_crc_store(out.data, out.len);
+	ok(kp_batch_validate_ts(out.data, out.len, MAXU, &ts) == 0 &&
+	    ts == 1, "lz4: accepted, header maxTimestamp reported");
+	kp_put_be32(out.data + KP_BATCH_OFF_RECORDS_COUNT, 2);
+	kp_batch_crc_store(out.data, out.len);
+	is_int(kp_batch_validate(out.data, out.len, MAXU), KP_INVALID_RECORD,
+	    "lz4 with recordsCount != lastOffsetDelta + 1");
+
+	/* a negative length with a pointer is null, never a negative length */
+	kp_batch_builder_reset(&b);
+	kp_batch_builder_add(&b, 1, "k", -5, "v", -1, NULL, 0);
+	kp_buf_reset(&out);
+	kp_batch_builder_finish(&b, &out);
+	kp_batch_iter_init(&it, out.data, out.len, MAXU);
+	ok(kp_batch_iter_next(&it, &rec) == 1 && rec.key.len == -1 &&
+	    rec.value.len == -1, "negative lengths write null");
+	kp_batch_iter_release(&it);
+	kp_batch_builder_release(&b);
+
+	/* a transaction marker as the Java coordinator writes it */
+	kp_batch_builder_init(&b, KP_CODEC_NONE, 9, 0, -1);
+	b.attributes = KP_BATCH_ATTR_TRANSACTIONAL | KP_BATCH_ATTR_CONTROL;
+	kp_batch_builder_add(&b, 1, "\0\0\0\1", 4, "\0\0\0\0\0\0", 6,
+	    NULL, 0);
+	kp_buf_reset(&out);
+	kp_batch_builder_finish(&b, &out);
+	kp_batch_iter_init(&it, out.data, out.len, MAXU);
+	ok(kp_batch_iter_next(&it, &rec) == 1 &&
+	    kp_record_control_type(&rec) == KP_CONTROL_COMMIT,
+	    "control record: commit");
+	kp_batch_iter_release(&it);
+	rec.key.len = 3;
+	is_int(kp_record_control_type(&rec), -1, "short control key");
 	kp_batch_builder_release(&b);
 
 	kp_batch_builder_init(&b, KP_CODEC_LZ4, -1, -1, -1);
