@@ -485,6 +485,15 @@ kp_client_poll(struct kp_client *c, int timeout_ms)
 	return total;
 }
 
+void
+kp_client_abort(struct kp_client *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nconns; i++)
+		conn_fail(c->conns[i], ECANCELED);
+}
+
 int
 kp_client_drain(struct kp_client *c, int timeout_ms)
 {
@@ -987,7 +996,7 @@ list_offsets_one(struct kp_client *c, struct kp_conn *k, const char *topic,
 	size_t x;
 	int rc = -1;
 
-	if ((v = kp_conn_version(k, KP_API_LIST_OFFSETS, 1, 5)) < 0)
+	if ((v = kp_conn_version(k, KP_API_LIST_OFFSETS, 1, 3)) < 0)
 		return -1;
 	if ((rp = calloc(n, sizeof(*rp))) == NULL)
 		return kp_client_seterr(c, 0, "out of memory");

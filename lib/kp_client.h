@@ -136,6 +136,12 @@ int		 kp_conn_request_end(struct kp_conn *, kp_resp_cb *, void *);
  * connections are closed and their pending callbacks called with err.
  */
 int		 kp_client_poll(struct kp_client *, int timeout_ms);
+/*
+ * Close every connection now; callbacks of requests in flight are called
+ * with ECANCELED (so a caller can drop state they point to). Connections
+ * reopen on next use.
+ */
+void		 kp_client_abort(struct kp_client *);
 /* Poll until nothing is in flight anywhere (or timeout_ms passes). */
 int		 kp_client_drain(struct kp_client *, int timeout_ms);
 

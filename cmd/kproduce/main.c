@@ -607,6 +607,7 @@ main(int argc, char *argv[])
 		rc = input_err;
 	if (rc == 0 && stop && st->acked < st->queued)
 		rc = EX_TEMPFAIL;
+	kp_client_abort(c);	/* answers still due would point at prod */
 	producer_free(prod);
 	kp_client_free(c);
 	if (fflush(stdout) == EOF || ferror(stdout))
