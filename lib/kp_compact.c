@@ -244,8 +244,11 @@ filter(const struct kp_keymap *m, struct kp_buf *scratch, bool drop_tomb,
 		} else if (r.value.len < 0 && drop_tomb) {
 			keep = false;
 			rep->tombstones_removed++;
-		} else
+		} else {
 			keep = true;
+			if (r.value.len < 0)
+				rep->tombstones_kept++;
+		}
 		if (keep) {
 			kp_buf_put(out, it.r.p + from, it.r.off - from);
 			kept++;

@@ -33,6 +33,7 @@ struct kp_log {
 	int64_t			 hw;
 	int64_t			 recovery_point;
 	int64_t			 cleaner_offset;	/* cleaned below this */
+	int64_t			 next_clean_ms;		/* a pass due then, -1 */
 	int64_t			 unflushed;		/* records */
 	int64_t			 unflushed_since;	/* ms, -1 none */
 	bool			 ckpt_dirty;		/* state not on disk */
@@ -304,15 +305,15 @@ recover(struct kp_log *l, int64_t now, struct kp_log_recovery *rec)
 		}
 		/* everything below the recovery point was flushed: trust it */
 		trusted = i + 1 < nb && bases[i + 1] <= rp;
-		if (s->index_rebuilt)
-			rec->indexes_rebuilt++;
 		if (trusted) {
 			if (kp_segment_load_closed(s, bases[i + 1]) < 0)
 				goto fail;
-			if (s->index_rebuilt && !rec->indexes_rebuilt)
+			if (s->index_rebuilt)
 				rec->indexes_rebuilt++;
 			continue;
 		}
+		if (s->index_rebuilt)
+			rec->indexes_rebuilt++;
 		if (kp_segment_scan(s, rp, &sc) < 0)
 			goto fail;
 		/* after a full scan the indexes are fresh either way */
@@ -422,6 +423,7 @@ kp_log_open(const char *dir, const struct kp_logconf *conf, int flags,
 	l->conf = *conf;
 	l->rdonly = (flags & KP_LOG_RDONLY) != 0;
 	l->unflushed_since = -1;
+	l->next_clean_ms = -1;
 	if ((l->dir = strdup(dir)) == NULL)
 		goto fail;
 	if ((flags & KP_LOG_CREATE) && !l->rdonly) {
@@ -1208,6 +1210,7 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 {
 	struct kp_compact_report r = { 0 };
 	struct kp_keymap *map;
+	int64_t upto, again = -1;
 	int rc = -1;
 
 	if (l->rdonly) {
@@ -1218,6 +1221,7 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 		goto done;
 	if ((map = kp_keymap_new()) == NULL)
 		return -1;
+	upto = active(l)->base;
 	/* the newest offset of every key, the active segment included */
 	for (int i = 0; i < l->nseg; i++)
 		if (kp_compact_scan(map, l->segs[i], &l->scratch) < 0)
@@ -1228,8 +1232,11 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 		bool drop_tombstones;
 
 		if (s->max_ts >= 0 &&
-		    now_ms - s->max_ts < l->conf.min_compaction_lag_ms)
-			break;	/* too young, and so is everything after */
+		    now_ms - s->max_ts < l->conf.min_compaction_lag_ms) {
+			/* too young, and so is what follows: come back */
+			again = s->max_ts + l->conf.min_compaction_lag_ms;
+			break;
+		}
 		drop_tombstones = s->max_ts >= 0 &&
 		    now_ms - s->max_ts >= l->conf.delete_retention_ms;
 		remove_cleaned(l, s->base);
@@ -1245,6 +1252,13 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 			goto out;
 		}
 		r.records_kept += one.records_kept;
+		r.tombstones_kept += one.tombstones_kept;
+		if (one.tombstones_kept > 0 && s->max_ts >= 0) {
+			int64_t t = s->max_ts + l->conf.delete_retention_ms;
+
+			if (again < 0 || t < again)
+				again = t;
+		}
 		r.bytes_before += one.bytes_before;
 		r.bytes_after += one.bytes_after;
 		if (one.records_removed + one.tombstones_removed == 0) {
@@ -1260,7 +1274,8 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 		r.tombstones_removed += one.tombstones_removed;
 		r.segments_cleaned++;
 	}
-	l->cleaner_offset = active(l)->base;
+	l->cleaner_offset = upto;
+	l->next_clean_ms = again;
 	l->ckpt_dirty = true;
 	rc = 0;
 out:
@@ -1292,7 +1307,8 @@ kp_log_tick(struct kp_log *l, int64_t now_ms)
 	if (kp_log_enforce_retention(l, now_ms) < 0)
 		return -1;
 	if ((l->conf.cleanup_policy & KP_CLEANUP_COMPACT) &&
-	    l->cleaner_offset < active(l)->base &&
+	    (l->cleaner_offset < active(l)->base ||
+	    (l->next_clean_ms >= 0 && now_ms >= l->next_clean_ms)) &&
 	    kp_log_compact(l, now_ms, NULL) < 0)
 		return -1;
 	if (l->ckpt_dirty && checkpoint_write(l) < 0)
