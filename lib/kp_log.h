@@ -237,6 +237,7 @@ struct kp_compact_report {
 	int64_t		 records_kept;
 	int64_t		 records_removed;	/* superseded by a newer key */
 	int64_t		 tombstones_removed;
+	int64_t		 tombstones_kept;	/* not yet delete.retention.ms old */
 	int64_t		 bytes_before;
 	int64_t		 bytes_after;
 };
