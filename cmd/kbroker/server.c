@@ -109,6 +109,21 @@ mkdirs(const char *path)
 	return 0;
 }
 
+/*
+ * A single node is every partition's only replica: whatever recovery kept
+ * in a log is committed, so the high watermark is the log end.
+ */
+static void
+commit_all(struct kb_broker *b)
+{
+	struct kp_topic *t = NULL;
+
+	while ((t = kp_store_topic_next(b->store, t)) != NULL)
+		for (int32_t p = 0; p < t->partitions; p++)
+			kp_log_set_high_watermark(t->logs[p],
+			    kp_log_end_offset(t->logs[p]));
+}
+
 static int
 open_listeners(struct kb_broker *b)
 {
@@ -412,6 +427,7 @@ kb_server_run(struct kb_broker *b)
 	}
 	kb_log("data directory %s: %zu topic(s)", b->cfg->data_dir,
 	    kp_store_topic_count(b->store));
+	commit_all(b);
 	if (kb_init_hooks(b) == -1) {
 		rc = EX_SOFTWARE;
 		goto out;
