@@ -257,3 +257,36 @@ EOF
 	assert_success
 	assert_output '42 0'
 }
+
+@test "kbroker: a batch over message.max.bytes is MESSAGE_TOO_LARGE" {
+	start_broker -o message.max.bytes=2000
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" too-large
+	assert_success
+}
+
+@test "kbroker: log.message.timestamp.type=LogAppendTime stamps batches" {
+	start_broker -o log.message.timestamp.type=LogAppendTime
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" log-append-time
+	assert_success
+}
+
+@test "kbroker: connections idle past connections.max.idle.ms are closed" {
+	start_broker -o connections.max.idle.ms=300 \
+	    -o log.retention.check.interval.ms=100
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" idle-close
+	assert_success
+}
+
+@test "kbroker: connections beyond max.connections are closed" {
+	start_broker -o max.connections=2
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" max-connections
+	assert_success
+	grep -q 'max.connections' "$KB_ERR"
+}
+
+@test "kbroker: retention runs from the event loop" {
+	start_broker -o log.segment.bytes=200 -o log.retention.ms=60000 \
+	    -o log.retention.check.interval.ms=100
+	run timeout 30 $PY "$KB_RAW" "$KB_ADDR" retention
+	assert_success
+}
