@@ -389,7 +389,7 @@ kp_req_header_version(int16_t key, int16_t version)
 int
 kp_resp_header_version(int16_t key, int16_t version)
 {
-	/* KIP-511: the ApiVersions response header stays v0 at every version. */
+	/* KIP-511: ApiVersions responses keep header v0 at every version. */
 	if (key == KP_API_API_VERSIONS)
 		return 0;
 	return kp_api_flexible(key, version) ? 1 : 0;

@@ -1,4 +1,4 @@
-/* fuzz_frame.c -- libFuzzer harness: frame reader, request header, tag and compact-array readers */
+/* fuzz_frame.c -- libFuzzer: frames, request headers, tags, compact arrays */
 #include <stdlib.h>
 #include <string.h>
 

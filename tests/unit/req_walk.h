@@ -1,4 +1,4 @@
-/* req_walk.h -- decode a whole request frame the way kbroker will, for tests and fuzzers */
+/* req_walk.h -- decode a whole request frame as kbroker will (tests, fuzz) */
 #ifndef REQ_WALK_H
 #define REQ_WALK_H
 
@@ -22,8 +22,9 @@ walk_body(struct kp_reader *r, int16_t key, int16_t ver)
 		if (ver < 0 || ver > 3)
 			return -1;
 		if (ver >= 3) {
-			kp_read_string_f(r, true, &s);	/* ClientSoftwareName */
-			kp_read_string_f(r, true, &s);	/* ClientSoftwareVersion */
+			/* ClientSoftwareName, ClientSoftwareVersion */
+			kp_read_string_f(r, true, &s);
+			kp_read_string_f(r, true, &s);
 		}
 		kp_read_tags_f(r, flex);
 		break;
@@ -37,7 +38,7 @@ walk_body(struct kp_reader *r, int16_t key, int16_t ver)
 		for (i = 0; i < n && !r->err; i++)
 			kp_read_string_f(r, flex, &s);
 		if (ver >= 4)
-			(void)kp_read_bool(r);		/* AllowAutoTopicCreation */
+			(void)kp_read_bool(r);	/* AllowAutoTopicCreation */
 		if (ver >= 8) {
 			(void)kp_read_bool(r);
 			(void)kp_read_bool(r);
