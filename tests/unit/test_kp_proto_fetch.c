@@ -287,6 +287,8 @@ test_golden(void)
 int
 main(void)
 {
+	static const int16_t keys[] = { KP_API_FETCH, KP_API_LIST_OFFSETS };
+
 	test_golden();
 	test_fetch_pieces();
 	test_fetch_resp_fields();
@@ -296,5 +298,6 @@ main(void)
 	pt_roundtrip(&kp_msg_fetch_resp, 4, 11);
 	pt_roundtrip(&kp_msg_list_offsets_req, 1, 5);
 	pt_roundtrip(&kp_msg_list_offsets_resp, 1, 5);
+	pt_kafka_python(keys, sizeof(keys) / sizeof(keys[0]));
 	return tap_done();
 }
