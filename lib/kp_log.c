@@ -161,8 +161,9 @@ cmp_i64(const void *a, const void *b)
 /*
  * Finish the cleaner's swaps and remove leftovers: a "<base>.log.swap" is
  * complete (it is renamed last), so its index .swap files and itself go
- * into place; any other .swap, .cleaned, .tmp, or index without its .log
- * is debris of an interrupted operation.
+ * into place; any other .swap, .cleaned, "~" temp file (an unfinished
+ * kp_write_file_atomic), or index without its .log is debris of an
+ * interrupted operation.
  */
 static int
 tidy_dir(struct kp_log *l, struct kp_log_recovery *rec)
@@ -206,7 +207,7 @@ tidy_dir(struct kp_log *l, struct kp_log_recovery *rec)
 			continue;
 		if (strstr(n, ".swap") != NULL ||
 		    strstr(n, ".cleaned") != NULL ||
-		    strstr(n, ".tmp") != NULL)
+		    n[strlen(n) - 1] == '~')
 			junk = true;
 		else if ((base = parse_name(n, ".index")) >= 0 ||
 		    (base = parse_name(n, ".timeindex")) >= 0) {

@@ -24,7 +24,7 @@
  *   kpipe.checkpoint                recovery point, log start offset, high
  *                                   watermark; written atomically (write a
  *                                   temp file, fsync, rename, fsync dir)
- * Leftovers of an interrupted operation (*.cleaned, *.tmp, index files
+ * Leftovers of an interrupted operation (*.cleaned, *~, index files
  * without their .log) are removed on open; a complete *.log.swap (the
  * cleaner's replacement of a segment) is moved into place.
  *

@@ -73,7 +73,8 @@ kp_write_file_atomic(const char *path, const void *data, size_t len)
 	size_t off = 0;
 	int fd, e;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp) ||
+	/* '~' never appears in a topic name, so a leftover is never a topic */
+	if (snprintf(tmp, sizeof(tmp), "%s~", path) >= (int)sizeof(tmp) ||
 	    parent_of(path, dir, sizeof(dir)) < 0) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -487,9 +488,8 @@ kp_store_open(const char *dir, const struct kp_logconf *defaults,
 	while ((de = readdir(d)) != NULL) {
 		struct kp_topic *t;
 
-		if (!kp_topic_name_valid(de->d_name) ||
-		    strstr(de->d_name, ".tmp") != NULL)
-			continue;
+		if (!kp_topic_name_valid(de->d_name))
+			continue;	/* "name~" is an unfinished write */
 		if ((t = topic_read(st, de->d_name)) == NULL) {
 			snprintf(path, sizeof(path), "%s/" TOPICS_DIR "/%s",
 			    dir, de->d_name);
