@@ -332,9 +332,51 @@ test_truncate_and_raw(void)
 	lt_rmrf(d2);
 }
 
+/* ktopic dump opens logs read-only: torn tails are skipped, not cut. */
+static void
+test_rdonly(void)
+{
+	struct kp_log_recovery rec;
+	struct kp_logconf c;
+	struct lt_scan s;
+	struct kp_log *l;
+	struct stat st;
+	char dir[PATH_MAX], p[PATH_MAX + 32];
+	int64_t size;
+
+	lt_conf(&c);
+	lt_tmpdir(dir, sizeof(dir), "ro");
+	l = kp_log_open(dir, &c, 0, NOW, NULL);
+	for (int i = 0; i < 10; i++)
+		lt_append(l, 10, i * 10, NOW, 30, NOW, NULL);
+	kp_log_close(l);
+	snprintf(p, sizeof(p), "%s/%020d.log", dir, 0);
+	stat(p, &st);
+	size = st.st_size;
+	ok(truncate(p, size - 7) == 0, "tear the tail");
+	snprintf(p, sizeof(p), "%s/kpipe.checkpoint", dir);
+	unlink(p);
+	l = kp_log_open(dir, &c, KP_LOG_RDONLY, NOW, &rec);
+	ok(l != NULL && kp_log_end_offset(l) == 90 && rec.truncated_bytes > 0,
+	    "read-only open serves the valid prefix (end %lld)",
+	    l ? (long long)kp_log_end_offset(l) : -1LL);
+	lt_scan(l, 1 << 20, &s, NULL, NULL);
+	ok(!s.err && s.records == 90 && s.crc_ok, "90 records readable");
+	ok(lt_append(l, 1, 0, NOW, 1, NOW, NULL) == KP_KAFKA_STORAGE_ERROR &&
+	    errno == EROFS, "appends refused with EROFS");
+	kp_log_close(l);
+	snprintf(p, sizeof(p), "%s/%020d.log", dir, 0);
+	stat(p, &st);
+	is_int(st.st_size, size - 7, "the file was not touched");
+	snprintf(p, sizeof(p), "%s/kpipe.checkpoint", dir);
+	ok(access(p, F_OK) != 0, "no checkpoint written");
+	lt_rmrf(dir);
+}
+
 int
 main(void)
 {
+	test_rdonly();
 	test_append_read();
 	test_validation();
 	test_roll_and_indexes();

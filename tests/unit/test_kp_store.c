@@ -165,6 +165,16 @@ test_store(void)
 	/* an orphan partition folder, as a crash mid-delete leaves */
 	snprintf(p, sizeof(p), "%s/ghost-0", dir);
 	mkdir(p, 0755);
+	/* and an unfinished topic file write */
+	{
+		char q[PATH_MAX + 64];
+		FILE *f;
+
+		snprintf(q, sizeof(q), "%s/.topics/half~", dir);
+		f = fopen(q, "w");
+		fputs("topic_id=00000000000000000000000000000001\npartitions=1\n", f);
+		fclose(f);
+	}
 	st = kp_store_open(dir, &d, NOW, NULL, NULL, NULL);
 	ok(st != NULL && kp_store_topic_count(st) == 2, "reload: 2 topics");
 	t = kp_store_topic(st, "orders");
