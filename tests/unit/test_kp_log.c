@@ -332,6 +332,46 @@ test_truncate_and_raw(void)
 	lt_rmrf(d2);
 }
 
+static void
+test_flush_policies(void)
+{
+	struct kp_logconf c;
+	struct kp_log *l;
+	char dir[PATH_MAX];
+	int before;
+
+	lt_conf(&c);
+	c.flush_messages = 25;
+	lt_tmpdir(dir, sizeof(dir), "flush");
+	l = kp_log_open(dir, &c, 0, NOW, NULL);
+	lt_append(l, 10, 0, NOW, 10, NOW, NULL);
+	lt_append(l, 10, 10, NOW, 10, NOW, NULL);
+	is_int(kp_log_recovery_point(l), 0, "20 records < flush.messages 25: not flushed");
+	lt_append(l, 10, 20, NOW, 10, NOW, NULL);
+	is_int(kp_log_recovery_point(l), 30, "the 25th record flushes: recovery point 30");
+	lt_conf(&c);
+	c.flush_ms = 1000;
+	kp_log_set_conf(l, &c);
+	lt_append(l, 5, 30, NOW, 10, NOW + 100, NULL);
+	kp_log_tick(l, NOW + 600);
+	is_int(kp_log_recovery_point(l), 30, "flush.ms not yet due");
+	kp_log_tick(l, NOW + 1100);
+	is_int(kp_log_recovery_point(l), 35, "flush.ms due: flushed on tick");
+	lt_conf(&c);
+	c.segment_index_bytes = 8 * 4;	/* four offset index entries */
+	c.index_interval_bytes = 0;	/* an entry for every batch */
+	kp_log_set_conf(l, &c);
+	kp_log_roll(l, NOW);
+	is_int(kp_log_recovery_point(l), 35, "a roll leaves everything flushed");
+	before = kp_log_segment_count(l);
+	for (int i = 0; i < 12; i++)
+		lt_append(l, 1, 35 + i, NOW, 10, NOW, NULL);
+	ok(kp_log_segment_count(l) >= before + 2, "a full index rolls the segment (%d -> %d)",
+	    before, kp_log_segment_count(l));
+	kp_log_close(l);
+	lt_rmrf(dir);
+}
+
 /* ktopic dump opens logs read-only: torn tails are skipped, not cut. */
 static void
 test_rdonly(void)
@@ -376,6 +416,7 @@ test_rdonly(void)
 int
 main(void)
 {
+	test_flush_policies();
 	test_rdonly();
 	test_append_read();
 	test_validation();

@@ -315,6 +315,37 @@ test_torn_middle(void)
 	lt_rmrf(dir);
 }
 
+/* A segment of pure noise: recovery keeps nothing and never crashes. */
+static void
+test_noise(void)
+{
+	struct kp_log_recovery rec;
+	struct kp_logconf c;
+	struct kp_log *l;
+	char dir[PATH_MAX], p[PATH_MAX + 32];
+	int bad = 0;
+
+	kp_logconf_defaults(&c);
+	lt_tmpdir(dir, sizeof(dir), "noise");
+	snprintf(p, sizeof(p), "%s/%020d.log", dir, 0);
+	srand(99);
+	for (int round = 0; round < 20; round++) {
+		FILE *f = fopen(p, "wb");
+		int n = rand() % 5000;
+
+		for (int i = 0; i < n; i++)
+			fputc(rand() & 0xff, f);
+		fclose(f);
+		l = kp_log_open(dir, &c, 0, NOW, &rec);
+		if (l == NULL || kp_log_end_offset(l) != 0 || kp_log_size(l) != 0 ||
+		    rec.truncated_bytes != n)
+			bad++;
+		kp_log_close(l);
+	}
+	is_int(bad, 0, "20 noise segments: each recovers to an empty log");
+	lt_rmrf(dir);
+}
+
 static void
 test_disk_full(void)
 {
@@ -386,6 +417,7 @@ main(void)
 {
 	test_torn();
 	test_torn_middle();
+	test_noise();
 	test_kill9();
 	test_disk_full();
 	return tap_done();
