@@ -372,6 +372,64 @@ test_flush_policies(void)
 	lt_rmrf(dir);
 }
 
+static int
+file_has(const char *path, const char *needle)
+{
+	char buf[4096];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+/* A clean close records the active segment's state; a grown file voids it. */
+static void
+test_clean_close(void)
+{
+	struct kp_log_recovery rec;
+	struct kp_logconf c;
+	struct lt_scan s;
+	struct kp_log *l;
+	char dir[PATH_MAX], ck[PATH_MAX + 32], p[PATH_MAX + 32];
+	int64_t ts, off;
+	FILE *f;
+
+	lt_conf(&c);
+	lt_tmpdir(dir, sizeof(dir), "clean");
+	snprintf(ck, sizeof(ck), "%s/kpipe.checkpoint", dir);
+	l = kp_log_open(dir, &c, 0, NOW, NULL);
+	for (int i = 0; i < 20; i++)
+		lt_append(l, 10, i * 10, NOW + i * 100, 30, NOW, NULL);
+	ok(!file_has(ck, "clean_size="), "an open log's checkpoint claims no clean state");
+	kp_log_close(l);
+	ok(file_has(ck, "clean_size=") && file_has(ck, "clean_next=200"),
+	    "a clean close records the active segment");
+	l = kp_log_open(dir, &c, 0, NOW, &rec);
+	ok(l != NULL && rec.clean && kp_log_end_offset(l) == 200, "reopen from the clean state");
+	kp_log_max_timestamp(l, &ts, &off);
+	ok(ts == NOW + 1909 && off == 199, "largest timestamp from the clean state");
+	ok(!file_has(ck, "clean_size="), "and the claim is withdrawn while open");
+	is_int(lt_append(l, 10, 200, NOW, 30, NOW, NULL), KP_NONE, "append after a clean open");
+	kp_log_close(l);
+	snprintf(p, sizeof(p), "%s/%020d.log", dir, 0);
+	f = fopen(p, "ab");
+	fputs("garbage after a clean close", f);
+	fclose(f);
+	l = kp_log_open(dir, &c, 0, NOW, &rec);
+	ok(l != NULL && rec.truncated_bytes == 27 && kp_log_end_offset(l) == 210,
+	    "a file that grew since is scanned and cut (%lld bytes)",
+	    (long long)rec.truncated_bytes);
+	lt_scan(l, 1 << 20, &s, NULL, NULL);
+	ok(!s.err && s.records == 210 && s.contiguous, "all 210 records");
+	kp_log_close(l);
+	lt_rmrf(dir);
+}
+
 /* ktopic dump opens logs read-only: torn tails are skipped, not cut. */
 static void
 test_rdonly(void)
@@ -417,6 +475,7 @@ int
 main(void)
 {
 	test_flush_policies();
+	test_clean_close();
 	test_rdonly();
 	test_append_read();
 	test_validation();
