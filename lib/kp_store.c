@@ -387,6 +387,9 @@ open_logs(struct kp_store *st, struct kp_topic *t, int32_t from, int32_t to,
 		char dir[PATH_MAX];
 
 		part_dir(st, t->name, p, dir, sizeof(dir));
+		/* a folder left by a failed delete must not come back to life */
+		if (create && kp_log_remove_dir(dir) < 0)
+			goto fail;
 		logs[p] = kp_log_open(dir, &t->conf, KP_LOG_CREATE, st->now,
 		    &rec);
 		if (logs[p] == NULL)

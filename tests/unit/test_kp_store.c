@@ -160,6 +160,20 @@ test_store(void)
 	snprintf(p, sizeof(p), "%s/gone-0", dir);
 	ok(access(p, F_OK) != 0, "its folders are gone");
 	is_int(kp_store_delete_topic(st, "gone"), KP_UNKNOWN_TOPIC_OR_PARTITION, "twice");
+	/* a leftover folder (a delete that failed half way) stays dead */
+	{
+		struct kp_log *ol;
+
+		snprintf(p, sizeof(p), "%s/again-0", dir);
+		ol = kp_log_open(p, &d, KP_LOG_CREATE, NOW, NULL);
+		lt_append(ol, 7, 0, NOW, 10, NOW, NULL);
+		kp_log_close(ol);
+		is_int(kp_store_create_topic(st, "again", 1, NULL, NULL, 0, NULL,
+		    false, NULL), KP_NONE, "create over a leftover folder");
+		is_int(kp_log_end_offset(kp_store_log(st, "again", 0)), 0,
+		    "starts empty, the old records do not resurface");
+		kp_store_delete_topic(st, "again");
+	}
 	kp_store_close(st);
 
 	/* an orphan partition folder, as a crash mid-delete leaves */
