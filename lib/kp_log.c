@@ -627,7 +627,8 @@ kp_log_roll(struct kp_log *l, int64_t now_ms)
 		return -1;
 	if ((s = seg_open(l, base, true, now_ms)) == NULL)
 		return -1;
-	if (s->size != 0 && ftruncate(s->fd, 0) < 0) {
+	/* a stale file of that name (never ours to keep) starts empty */
+	if (ftruncate(s->fd, 0) < 0 || kp_segment_scan(s, 0, NULL) < 0) {
 		kp_segment_close(s);
 		return -1;
 	}
@@ -1168,11 +1169,10 @@ kp_log_truncate(struct kp_log *l, int64_t offset)
 		}
 		if (s->base == offset)
 			kp_segment_close(s);
-		if (n->size != 0 && ftruncate(n->fd, 0) < 0) {
+		if (ftruncate(n->fd, 0) < 0 || kp_segment_scan(n, 0, NULL) < 0) {
 			kp_segment_close(n);
 			return -1;
 		}
-		n->size = 0;
 		(void)seg_push(l, n);	/* room: one was just removed */
 		l->log_start = offset;
 	} else if (kp_segment_truncate_offset(active(l), offset) < 0)

@@ -325,6 +325,27 @@ test_truncate_and_raw(void)
 	ok(!s.err && s.last == 69 && s.contiguous, "70 records left");
 	is_int(lt_append(f, 5, 0, NOW, 30, NOW, NULL), KP_NONE, "appending continues");
 	is_int(kp_log_end_offset(f), 75, "at 70");
+	ok(kp_log_truncate(f, 0) == 0 && kp_log_end_offset(f) == 0 &&
+	    kp_log_segment_count(f) == 1, "truncate to 0: one empty segment");
+	for (int i = 0; i < 20; i++)
+		lt_append(f, 3, i * 3, NOW, 200, NOW, NULL);
+	lt_scan(f, 1, &s, NULL, NULL);
+	ok(!s.err && s.records == 60 && s.contiguous && s.first == 0,
+	    "a fresh start at the same base reads right (no stale index)");
+	kp_log_close(f);
+	{
+		struct kp_log_recovery rec;
+		char p[PATH_MAX + 32];
+		struct stat st;
+
+		snprintf(p, sizeof(p), "%s/kpipe.checkpoint", d2);
+		unlink(p);	/* force a full scan */
+		f = kp_log_open(d2, &c, 0, NOW, &rec);
+		snprintf(p, sizeof(p), "%s/%020d.log", d2, 0);
+		ok(f != NULL && stat(p, &st) == 0 && rec.indexes_rebuilt == 0 &&
+		    rec.truncated_bytes == 0 && kp_log_end_offset(f) == 60,
+		    "after reopen: no old bytes or index entries were left behind");
+	}
 	kp_buf_release(&b);
 	kp_log_close(l);
 	kp_log_close(f);
