@@ -117,6 +117,19 @@ load '10-kbroker-lib'
 	grep -q 'kbroker: stopped' "$KB_ERR"
 }
 
+@test "kbroker answers a waiting long poll and exits 0 on SIGTERM" {
+	start_broker
+	timeout 10 kcat -b "$KB_ADDR" -L -t lp >/dev/null
+	timeout 30 kcat -b "$KB_ADDR" -C -t lp -o end -q \
+	    >"$BATS_TEST_TMPDIR/c.out" 2>&1 &
+	local cpid=$!
+	sleep 1
+	stop_broker
+	assert_equal "$KB_STATUS" 0
+	kill "$cpid" 2>/dev/null || true
+	wait "$cpid" || true
+}
+
 @test "kbroker stops on SIGINT with exit 0" {
 	start_broker
 	kill -INT "$KB_PID"
@@ -289,4 +302,15 @@ EOF
 	    -o log.retention.check.interval.ms=100
 	run timeout 30 $PY "$KB_RAW" "$KB_ADDR" retention
 	assert_success
+}
+
+@test "kbroker: a client that never reads does not stall the others" {
+	start_broker
+	run timeout 60 $PY "$KB_RAW" "$KB_ADDR" slow-client
+	assert_success
+	kill -0 "$KB_PID"
+	# The hog's queue stays bounded: the broker stopped reading from it.
+	local rss
+	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$KB_PID/status")
+	[ "$rss" -lt 200000 ] || fail "kbroker RSS ${rss} kB"
 }

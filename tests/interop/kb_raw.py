@@ -432,6 +432,38 @@ def check_retention(addr):
     return 0 < start <= 9 and err == 1
 
 
+def check_slow_client(addr):
+    s = connect(addr)
+    meta_create(s, "slow", 1)
+    for i in range(20):
+        s.sendall(frame(produce("slow", batch([b"y" * 50000] * 2)), 10 + i))
+        recv_resp(s, ProduceResponse[3])
+    # A client that asks for 2 MB again and again and never reads.
+    hog = connect(addr)
+    hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    req = frame(fetch_req("slow", 0, 0), 1)
+    hog.settimeout(0.5)
+    sent = 0
+    try:
+        for i in range(400):
+            hog.sendall(req)
+            sent += 1
+    except (socket.timeout, BlockingIOError):
+        pass
+    # Everyone else is served meanwhile.
+    t0 = time.monotonic()
+    other = connect(addr)
+    other.sendall(frame(produce("slow", batch([b"z"])), 2))
+    _, r = recv_resp(other, ProduceResponse[3])
+    e, off = produce_result(r)
+    other.sendall(frame(fetch_req("slow", off, 0), 3))
+    _, f = recv_resp(other, FetchResponse[4])
+    err, hwm, vals = fetch_values(f)
+    print("hog sent", sent, "fetch requests; other client:", e, off, err,
+          hwm, vals[-1][:1], "in", round(time.monotonic() - t0, 2), "s")
+    return e == 0 and off == 40 and err == 0 and vals[-1] == b"z"
+
+
 def main():
     addr, check = sys.argv[1], sys.argv[2]
     fn = globals().get("check_" + check.replace("-", "_"))
