@@ -38,6 +38,12 @@ load '10-kbroker-lib'
 	[[ "$stderr" == *"num.partitions"*"many"* ]]
 }
 
+@test "kbroker warns about an unknown config key and starts anyway" {
+	start_broker -o no.such.key=1
+	grep -q "kbroker: config 'no.such.key': unknown, ignored" "$KB_ERR"
+	timeout 10 kcat -b "$KB_ADDR" -L >/dev/null
+}
+
 @test "kbroker rejects a config file line without key=value" {
 	printf 'num.partitions=2\njust words\n' >"$BATS_TEST_TMPDIR/k.conf"
 	run --separate-stderr kbroker --config "$BATS_TEST_TMPDIR/k.conf" \
@@ -193,6 +199,13 @@ load '10-kbroker-lib'
 @test "kbroker: garbage frames never crash it" {
 	start_broker
 	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" garbage
+	assert_success
+	kill -0 "$KB_PID"
+}
+
+@test "kbroker: random and corrupted requests never crash it" {
+	start_broker
+	run timeout 120 $PY "$KB_RAW" "$KB_ADDR" random-frames
 	assert_success
 	kill -0 "$KB_PID"
 }

@@ -464,6 +464,60 @@ def check_slow_client(addr):
     return e == 0 and off == 40 and err == 0 and vals[-1] == b"z"
 
 
+def check_random_frames(addr):
+    """Random and bit-flipped requests: answered or closed, never a crash."""
+    import random
+    rnd = random.Random(4)
+    s = connect(addr)
+    meta_create(s, "fuzz", 1)
+    s.sendall(frame(produce("fuzz", batch([b"seed", b"data"])), 2))
+    recv_resp(s, ProduceResponse[3])
+    good = [frame(produce("fuzz", batch([b"a", b"b"])), 1),
+            frame(fetch_req("fuzz", 0, 0), 1),
+            frame(MetadataRequest[4](topics=["fuzz"],
+                                     allow_auto_topic_creation=False), 1),
+            frame(OffsetRequest[1](replica_id=-1,
+                                   topics=[("fuzz", [(0, -2)])]), 1),
+            frame(ApiVersionRequest[0](), 1)]
+    ranges = {0: (3, 7), 1: (4, 11), 2: (1, 5), 3: (0, 8), 18: (0, 3),
+              19: (0, 4), 20: (0, 3), 21: (0, 1), 22: (0, 4), 32: (0, 2),
+              33: (0, 1), 37: (0, 1), 44: (0, 1)}
+    frames = []
+    for i in range(300):
+        key = rnd.choice(sorted(ranges))
+        ver = rnd.randint(*ranges[key])
+        body = struct.pack(">hhih", key, ver, i, 2) + b"fz"
+        if ver >= 3 and key in (18, 22, 44) or (key == 22 and ver >= 2):
+            body += b"\0"          # flexible header: empty tag buffer
+        body += bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 120)))
+        frames.append(struct.pack(">i", len(body)) + body)
+    for i in range(300):
+        g = bytearray(rnd.choice(good))
+        for _ in range(rnd.randint(1, 4)):
+            pos = rnd.randrange(8, len(g))   # keep size and api key
+            g[pos] ^= 1 << rnd.randrange(8)
+        frames.append(bytes(g))
+    answered = closed_n = 0
+    for f in frames:
+        c = connect(addr)
+        c.settimeout(5)
+        c.sendall(f)
+        try:
+            recv_frame(c)
+            answered += 1
+        except (EOFError, ConnectionResetError):
+            closed_n += 1
+        except socket.timeout:
+            # A request whose bytes claim acks=0 or a long wait.
+            pass
+        c.close()
+    t = connect(addr)
+    t.sendall(frame(ApiVersionRequest[0](), 77))
+    corr, _ = recv_resp(t, ApiVersionResponse[0])
+    print("answered", answered, "closed", closed_n, "then corr", corr)
+    return corr == 77 and answered > 0 and closed_n > 0
+
+
 def main():
     addr, check = sys.argv[1], sys.argv[2]
     fn = globals().get("check_" + check.replace("-", "_"))
