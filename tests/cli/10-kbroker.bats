@@ -327,3 +327,9 @@ EOF
 	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$KB_PID/status")
 	[ "$rss" -lt 200000 ] || fail "kbroker RSS ${rss} kB"
 }
+
+@test "kbroker: IncrementalAlterConfigs sets and deletes topic configs" {
+	start_broker
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" incremental-alter
+	assert_success
+}

@@ -518,6 +518,80 @@ def check_random_frames(addr):
     return corr == 77 and answered > 0 and closed_n > 0
 
 
+def kstr(v):
+    if v is None:
+        return struct.pack(">h", -1)
+    b = v.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+def raw_request(s, key, ver, corr, body):
+    hdr = struct.pack(">hhi", key, ver, corr) + kstr("kb-raw")
+    s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+    data = recv_frame(s)
+    return struct.unpack(">i", data[:4])[0], data[4:]
+
+
+def incremental_alter(s, corr, topic, ops, validate=False):
+    body = struct.pack(">i", 1) + struct.pack(">b", 2) + kstr(topic)
+    body += struct.pack(">i", len(ops))
+    for name, op, value in ops:
+        body += kstr(name) + struct.pack(">b", op) + kstr(value)
+    body += struct.pack(">?", validate)
+    _, data = raw_request(s, 44, 0, corr, body)
+    # throttle, [error, message, type, name]
+    n = struct.unpack(">i", data[4:8])[0]
+    err = struct.unpack(">h", data[8:10])[0]
+    return n, err
+
+
+def describe_v0(s, corr, topic, name):
+    body = struct.pack(">i", 1) + struct.pack(">b", 2) + kstr(topic)
+    body += struct.pack(">i", 1) + kstr(name)
+    _, d = raw_request(s, 32, 0, corr, body)
+    # throttle, [error, msg, type, name, [name, value, ro, default, sens]]
+    pos = 8
+    err = struct.unpack(">h", d[pos:pos + 2])[0]
+    pos += 2
+    ln = struct.unpack(">h", d[pos:pos + 2])[0]
+    pos += 2 + max(ln, 0) + 1
+    ln = struct.unpack(">h", d[pos:pos + 2])[0]
+    pos += 2 + ln
+    count = struct.unpack(">i", d[pos:pos + 4])[0]
+    pos += 4
+    ln = struct.unpack(">h", d[pos:pos + 2])[0]
+    cname = d[pos + 2:pos + 2 + ln].decode()
+    pos += 2 + ln
+    ln = struct.unpack(">h", d[pos:pos + 2])[0]
+    value = d[pos + 2:pos + 2 + ln].decode()
+    pos += 2 + ln
+    ro, dflt = struct.unpack(">??", d[pos:pos + 2])
+    return err, count, cname, value, dflt
+
+
+def check_incremental_alter(addr):
+    s = connect(addr)
+    meta_create(s, "inc", 1)
+    r1 = incremental_alter(s, 2, "inc", [("retention.ms", 0, "5000"),
+                                        ("segment.bytes", 0, "100000")])
+    d1 = describe_v0(s, 3, "inc", "retention.ms")
+    r2 = incremental_alter(s, 4, "inc", [("retention.ms", 1, None)])
+    d2 = describe_v0(s, 5, "inc", "retention.ms")
+    d3 = describe_v0(s, 6, "inc", "segment.bytes")
+    r3 = incremental_alter(s, 7, "inc", [("no.such.config", 0, "1")])
+    r4 = incremental_alter(s, 8, "inc", [("retention.ms", 0, "7")],
+                           validate=True)
+    d4 = describe_v0(s, 9, "inc", "retention.ms")
+    r5 = incremental_alter(s, 10, "nosuch", [("retention.ms", 0, "7")])
+    print(r1, d1, r2, d2, d3, r3, r4, d4, r5)
+    return (r1, r2, r3, r4, r5) == ((1, 0), (1, 0), (1, 40), (1, 0),
+                                    (1, 3)) and \
+        d1 == (0, 1, "retention.ms", "5000", False) and \
+        d2 == (0, 1, "retention.ms", "604800000", True) and \
+        d3 == (0, 1, "segment.bytes", "100000", False) and \
+        d4 == d2
+
+
 def main():
     addr, check = sys.argv[1], sys.argv[2]
     fn = globals().get("check_" + check.replace("-", "_"))
