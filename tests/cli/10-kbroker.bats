@@ -333,3 +333,9 @@ EOF
 	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" incremental-alter
 	assert_success
 }
+
+@test "kbroker: acks=all with min.insync.replicas=2 is NOT_ENOUGH_REPLICAS" {
+	start_broker -o min.insync.replicas=2
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" min-insync
+	assert_success
+}

@@ -592,6 +592,21 @@ def check_incremental_alter(addr):
         d4 == d2
 
 
+def check_min_insync(addr):
+    # The broker runs with min.insync.replicas=2: acks=all cannot be met
+    # by one node, acks=1 can.
+    s = connect(addr)
+    meta_create(s, "isr", 1)
+    s.sendall(frame(produce("isr", batch([b"a"]), acks=-1), 2))
+    _, r = recv_resp(s, ProduceResponse[3])
+    e1, _ = produce_result(r)
+    s.sendall(frame(produce("isr", batch([b"b"]), acks=1), 3))
+    _, r = recv_resp(s, ProduceResponse[3])
+    e2, o2 = produce_result(r)
+    print("acks=all:", e1, "acks=1:", e2, o2)
+    return (e1, e2, o2) == (19, 0, 0)
+
+
 def main():
     addr, check = sys.argv[1], sys.argv[2]
     fn = globals().get("check_" + check.replace("-", "_"))
