@@ -339,3 +339,9 @@ EOF
 	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" min-insync
 	assert_success
 }
+
+@test "kbroker: fetch honours max bytes and partition max bytes, always one batch" {
+	start_broker -o num.partitions=2
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" fetch-limits
+	assert_success
+}
