@@ -345,3 +345,10 @@ EOF
 	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" fetch-limits
 	assert_success
 }
+
+@test "kbroker: idle producers are forgotten after producer.id.expiration.ms" {
+	start_broker -o producer.id.expiration.ms=300 \
+	    -o log.retention.check.interval.ms=100
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" pid-expiry
+	assert_success
+}

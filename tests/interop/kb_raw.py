@@ -643,6 +643,25 @@ def check_fetch_limits(addr):
     return a == [2] and b == [1] and c == [1, 0] and d == [5, 5]
 
 
+def check_pid_expiry(addr):
+    # producer.id.expiration.ms=300, checked every 100 ms.
+    s = connect(addr)
+    meta_create(s, "exp", 1)
+    pid = 777
+    s.sendall(frame(produce("exp", batch([b"a", b"b"], pid=pid, epoch=0,
+                                         seq=0)), 2))
+    e1, _ = produce_result(recv_resp(s, ProduceResponse[3])[1])
+    s.sendall(frame(produce("exp", batch([b"gap"], pid=pid, epoch=0,
+                                         seq=9)), 3))
+    e2, _ = produce_result(recv_resp(s, ProduceResponse[3])[1])
+    time.sleep(1.0)
+    s.sendall(frame(produce("exp", batch([b"later"], pid=pid, epoch=0,
+                                         seq=9)), 4))
+    e3, o3 = produce_result(recv_resp(s, ProduceResponse[3])[1])
+    print("first", e1, "gap while known", e2, "after expiry", e3, o3)
+    return (e1, e2, e3, o3) == (0, 45, 0, 2)
+
+
 def main():
     addr, check = sys.argv[1], sys.argv[2]
     fn = globals().get("check_" + check.replace("-", "_"))
