@@ -41,9 +41,8 @@ setup() {
 	timeout 30 kcat -b "$KB_ADDR" -P -t gz -z gzip <"$BATS_TEST_TMPDIR/in"
 	timeout 30 kcat -b "$KB_ADDR" -C -t gz -e -q >"$BATS_TEST_TMPDIR/out"
 	cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out"
-	# Batches on disk carry codec 1 (gzip) in their attributes: stored as
-	# sent. (librdkafka sends a tiny last batch plain when gzip does not
-	# shrink it.)
+	# Batches on disk carry codec 1 (gzip) as kcat sent them; librdkafka
+	# sends a small tail batch uncompressed when gzip would not shrink it.
 	run $PY - "$KB_DATA/gz-0/00000000000000000000.log" <<'EOF'
 import struct, sys
 data = open(sys.argv[1], "rb").read()
