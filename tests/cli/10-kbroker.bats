@@ -333,3 +333,22 @@ EOF
 	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" incremental-alter
 	assert_success
 }
+
+@test "kbroker: acks=all with min.insync.replicas=2 is NOT_ENOUGH_REPLICAS" {
+	start_broker -o min.insync.replicas=2
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" min-insync
+	assert_success
+}
+
+@test "kbroker: fetch honours max bytes and partition max bytes, always one batch" {
+	start_broker -o num.partitions=2
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" fetch-limits
+	assert_success
+}
+
+@test "kbroker: idle producers are forgotten after producer.id.expiration.ms" {
+	start_broker -o producer.id.expiration.ms=300 \
+	    -o log.retention.check.interval.ms=100
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" pid-expiry
+	assert_success
+}
