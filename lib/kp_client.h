@@ -142,6 +142,8 @@ int		 kp_client_poll(struct kp_client *, int timeout_ms);
  * reopen on next use.
  */
 void		 kp_client_abort(struct kp_client *);
+/* True when no request waits for an answer and every byte is written. */
+bool		 kp_client_idle(const struct kp_client *);
 /* Poll until nothing is in flight anywhere (or timeout_ms passes). */
 int		 kp_client_drain(struct kp_client *, int timeout_ms);
 

@@ -161,6 +161,18 @@ readback() {	# readback TOPIC [kconsume args]
 0 2 NULL=c"
 }
 
+@test "kproduce --acks 0 still writes every byte before exiting" {
+	ktopic create -p 1 t
+	seq 1 200000 | kproduce -t t --acks 0
+	# no answers come with acks=0: wait for the broker to have them all
+	for i in $(seq 1 100); do
+		[ "$(ktopic offsets t)" = "t:0:200000" ] && break
+		sleep 0.1
+	done
+	run ktopic offsets t
+	assert_output "t:0:200000"
+}
+
 @test "kproduce -z gzip writes gzip batches that read back" {
 	ktopic create -p 1 t
 	seq 1 500 | kproduce -t t -z gzip
