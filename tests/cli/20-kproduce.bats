@@ -388,3 +388,13 @@ d"
 	assert_success
 	assert_output --regexp 'kproduce: 1000 records, [0-9]+ records/s, [0-9.]+ MB/s'
 }
+
+@test "kproduce --help prints the SYNOPSIS of kproduce(1)" {
+	check_synopsis kproduce
+}
+
+@test "kproduce(1) is clean under mandoc -Tlint" {
+	run mandoc -Tlint -Wwarning "$KP_TOP/man/man1/kproduce.1"
+	assert_success
+	assert_output ""
+}
