@@ -277,9 +277,18 @@ read_input(int argc, char **argv)
 	int i, fd;
 
 	if (argc == 0) {
-		/* non-blocking, so lingering batches go out while idle */
-		fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+		/*
+		 * Non-blocking, so lingering batches go out while input is
+		 * idle; the flag is shared with whoever else holds this
+		 * terminal or pipe, so it is put back.
+		 */
+		int fl = fcntl(0, F_GETFL);
+
+		if (fl >= 0)
+			fcntl(0, F_SETFL, fl | O_NONBLOCK);
 		read_stream(0, "stdin");
+		if (fl >= 0)
+			fcntl(0, F_SETFL, fl);
 		return;
 	}
 	for (i = 0; i < argc && !stop; i++) {
