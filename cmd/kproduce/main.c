@@ -217,7 +217,9 @@ wait_input(int fd)
 	int rc;
 
 	for (;;) {
-		rc = poll(&pfd, 1, o.po.linger_ms > 0 && o.po.linger_ms < 100 ?
+		/* short naps only while batches linger or answers are due */
+		rc = poll(&pfd, 1, !producer_busy(prod) ? 1000 :
+		    o.po.linger_ms > 0 && o.po.linger_ms < 100 ?
 		    o.po.linger_ms : 100);
 		if (rc != 0 || stop)
 			return rc < 0 && errno != EINTR ? -1 : 0;

@@ -690,6 +690,21 @@ producer_service(struct producer *p, int timeout_ms)
 	return 0;
 }
 
+bool
+producer_busy(const struct producer *p)
+{
+	size_t i;
+	int32_t j;
+
+	if (p->nready > 0 || p->inflight > 0 || !kp_client_idle(p->c))
+		return true;
+	for (i = 0; i < p->ntopics; i++)
+		for (j = 0; j < p->topics[i].nparts; j++)
+			if (p->topics[i].parts[j].bb.count > 0)
+				return true;
+	return false;
+}
+
 int
 producer_flush(struct producer *p)
 {

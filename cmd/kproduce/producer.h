@@ -45,6 +45,8 @@ int		 producer_add(struct producer *, const char *topic,
  * longer when too much is buffered. 0, or -1 on a fatal client error.
  */
 int		 producer_service(struct producer *, int timeout_ms);
+/* True while records wait in open batches, queues or in flight. */
+bool		 producer_busy(const struct producer *);
 /* Send everything and wait for every answer. */
 int		 producer_flush(struct producer *);
 
