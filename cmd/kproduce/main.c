@@ -328,8 +328,13 @@ bench(void)
 		if (o.throughput > 0) {
 			/* hold the rate: sleep while ahead of schedule */
 			while ((now = kp_mono_ms() - start) * o.throughput <
-			    i * 1000)
-				producer_service(prod, 1);
+			    i * 1000) {
+				int64_t ahead = i * 1000 / o.throughput - now;
+
+				producer_service(prod, 0);
+				poll(NULL, 0, ahead > 10 ? 10 : ahead > 0 ?
+				    (int)ahead : 1);
+			}
 		}
 		add(o.topic, o.partition, kp_now_ms(), NULL, -1, val,
 		    (ssize_t)o.record_size, o.hdrs, o.nhdrs);

@@ -325,6 +325,9 @@ readback() {	# readback TOPIC [kconsume args]
 	assert_output --regexp '^2000 records sent, [0-9.]+ records/sec \([0-9.]+ MB/sec\), [0-9.]+ ms avg latency, [0-9.]+ ms max latency, [0-9]+ ms 50th, [0-9]+ ms 95th, [0-9]+ ms 99th, [0-9]+ ms 99.9th.$'
 	run ktopic offsets t
 	assert_output "t:0:2000"
+	run kproduce -t t --bench 200 --record-size 10 --throughput 2000
+	assert_success
+	assert_output --regexp '^200 records sent, '
 	run kproduce -t t --bench 10
 	assert_equal "$status" 64
 }
