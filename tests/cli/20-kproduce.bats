@@ -318,6 +318,13 @@ readback() {	# readback TOPIC [kconsume args]
 	assert_output ""
 }
 
+@test "kproduce --progress reports into a pipe too" {
+	ktopic create -p 1 t
+	run bash -c 'seq 1 100 | kproduce -t t --progress 2>&1 >/dev/null'
+	assert_success
+	assert_output --regexp 'kproduce: 100 records, [0-9]+ records/s'
+}
+
 @test "kproduce --bench prints the producer perf test line" {
 	ktopic create -p 1 t
 	run kproduce -t t --bench 2000 --record-size 100
