@@ -141,6 +141,7 @@ json_record(const char *src, uint64_t lineno, const char *p, size_t n)
 	struct kp_record_header *h = NULL;
 	const char *topic;
 	char why[256];
+	int32_t part;
 	size_t i;
 
 	if (kp_json_parse(p, n, &r, why, sizeof(why)) < 0) {
@@ -168,8 +169,19 @@ json_record(const char *src, uint64_t lineno, const char *p, size_t n)
 		h[o.nhdrs + i].value.ptr = r.headers[i].value.ptr;
 		h[o.nhdrs + i].value.len = (int32_t)r.headers[i].value.len;
 	}
-	add(topic, o.partition >= 0 ? o.partition : r.partition,
-	    r.timestamp >= 0 ? r.timestamp : kp_now_ms(),
+	/*
+	 * The record's partition when the topic has it (a copy between
+	 * topics of the same shape keeps every record in place); else it is
+	 * placed like a new record, by key or sticky.
+	 */
+	part = o.partition;
+	if (part < 0 && r.partition >= 0) {
+		int32_t np = producer_partitions(prod, topic, why,
+		    sizeof(why));
+
+		part = np > r.partition ? r.partition : -1;
+	}
+	add(topic, part, r.timestamp >= 0 ? r.timestamp : kp_now_ms(),
 	    o.key && r.key.len < 0 ? o.key : (const char *)r.key.ptr,
 	    o.key && r.key.len < 0 ? (ssize_t)strlen(o.key) : r.key.len,
 	    (const char *)r.value.ptr, r.value.len, h, r.nheaders + o.nhdrs);

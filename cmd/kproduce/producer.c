@@ -247,6 +247,15 @@ nomem:
 	return NULL;
 }
 
+int32_t
+producer_partitions(struct producer *p, const char *topic, char *why,
+    size_t whylen)
+{
+	struct ptopic *pt = get_topic(p, topic, why, whylen);
+
+	return pt ? pt->nparts : -1;
+}
+
 /* Close the open batch of pp and queue it for sending. */
 static int
 seal(struct producer *p, struct ppart *pp)

@@ -249,6 +249,15 @@ readback() {	# readback TOPIC [kconsume args]
 	assert_line --regexp '^[0-9]{13} plain$'
 }
 
+@test "kproduce -f json places records whose partition the topic lacks anew" {
+	ktopic create -p 1 t
+	printf '{"partition":3,"value":"a"}\n{"partition":0,"value":"b"}\n' |
+	    kproduce -t t -f json
+	run readback t
+	assert_output "0 0 NULL=a
+0 1 NULL=b"
+}
+
 @test "kproduce -f json takes the topic from each line without -t" {
 	ktopic create -p 1 a
 	ktopic create -p 1 b
