@@ -59,7 +59,7 @@ expected() {
 	# An installed page is a page man(1) can render, not an empty file.
 	run mandoc -Tascii "$ROOT/usr/share/man/man7/kpipe.7"
 	assert_success
-	assert_output --partial 'kpipe'
+	assert_output --partial 'append-only'
 }
 
 @test "make uninstall with the same variables removes every installed file" {
