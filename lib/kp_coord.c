@@ -474,10 +474,9 @@ next_generation(struct kp_coord_group *g, int64_t wall)
 	free(g->protocol);
 	g->protocol = p;
 	if (g->nmembers == 0) {
+		/* Kafka keeps the protocol type of an emptied group. */
 		free(g->protocol);
 		g->protocol = NULL;
-		free(g->protocol_type);
-		g->protocol_type = NULL;
 		set_state(g, KP_GROUP_EMPTY, wall);
 	} else {
 		set_state(g, KP_GROUP_COMPLETING, wall);
