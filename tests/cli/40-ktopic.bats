@@ -220,3 +220,41 @@ t:1:0"
 @test "ktopic: every long option is in ktopic(1)" {
 	check_man_options ktopic "$KP_TOP"/cmd/ktopic/*.c
 }
+
+# complete_bash PROG WORDS...: run PROG's bash completion on the command
+# line PROG WORDS with the cursor on the last word, print the candidates
+complete_bash() {
+	local prog=$1
+	shift
+	bash -c 'source "$0"; COMP_WORDS=('"$prog"' "${@}"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _'"$prog"'; printf "%s\n" "${COMPREPLY[@]}"' \
+	    "$KP_TOP/completions/bash/$prog" "$@"
+}
+
+@test "bash completion offers topic names from the running broker" {
+	ktopic create alpha
+	ktopic create beta
+	run complete_bash kconsume -t ''
+	assert_output "alpha
+beta"
+	run complete_bash kproduce -t a
+	assert_output "alpha"
+	run complete_bash ktopic describe b
+	assert_output "beta"
+	run complete_bash ktopic ''
+	assert_line "create"
+	assert_line "dump"
+	run complete_bash kconsume -b "$KB_TCP" -t al
+	assert_output "alpha"
+}
+
+@test "bash completions know every long option of their program" {
+	for p in kproduce kconsume ktopic; do
+		for opt in $(grep -hoE '\{[[:space:]]*"[a-z][a-z-]*",[[:space:]]*[a-z_]*_argument' \
+		    "$KP_TOP"/cmd/$p/*.c | sed -E 's/\{[[:space:]]*"([a-z-]*)".*/\1/'); do
+			grep -q -- "--$opt\\b" "$KP_TOP/completions/bash/$p" ||
+			    { echo "$p: --$opt not completed"; return 1; }
+			grep -q -- "--$opt\\b" "$KP_TOP/completions/zsh/_$p" ||
+			    { echo "$p: --$opt not in zsh"; return 1; }
+		done
+	done
+}
