@@ -64,7 +64,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 ALL_OBJ   := $(LIB_OBJ)
 
 .SECONDARY:
-.PHONY: all check deps run install uninstall clean fuzz tests bench-build lint-man
+.PHONY: all check deps run install uninstall clean fuzz tests bench-build
 
 all: $(LIB_A) $(BINS)
 
@@ -135,10 +135,11 @@ run: deps
 FUZZ_TIME ?= 60
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(Q)clang $(KP_CPPFLAGS) $(PKG_CFLAGS) -std=c11 -g -O1 \
-		-fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(KP_LIBS)
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ $< $(LIB_SRC) $(KP_LIBS)
 fuzz: deps $(FUZZ_BIN)
 	$(Q)for f in $(FUZZ_BIN); do \
 		n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \

@@ -33,7 +33,8 @@ kp_buf_reserve(struct kp_buf *b, size_t n)
 
 	if (b->err)
 		return -1;
-	if (n <= b->cap - b->len)
+	/* Allocate even for n == 0, so extend never offsets a null pointer. */
+	if (b->data != NULL && n <= b->cap - b->len)
 		return 0;
 	if (n > SIZE_MAX / 2 - b->len)
 		goto fail;
@@ -193,7 +194,12 @@ kp_buf_set_i32(struct kp_buf *b, size_t off, int32_t v)
 void
 kp_reader_init(struct kp_reader *r, const void *p, size_t len)
 {
-	r->p = p;
+	static const uint8_t empty[1];
+
+	/* Never a null base: even zero-length views must point somewhere. */
+	r->p = p != NULL ? p : empty;
+	if (p == NULL)
+		len = 0;
 	r->len = len;
 	r->off = 0;
 	r->err = KP_OK;

@@ -14,7 +14,7 @@ struct kp_buf {
 	uint8_t	*data;
 	size_t	 len;
 	size_t	 cap;
-	int	 err;		/* 0, or ENOMEM */
+	int	 err;		/* 0, ENOMEM, or EOVERFLOW (kp_wire) */
 };
 
 void	 kp_buf_init(struct kp_buf *);

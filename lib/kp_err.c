@@ -140,6 +140,7 @@ kp_kerr_retriable(int16_t code)
 	case KP_KAFKA_STORAGE_ERROR:
 	case KP_FETCH_SESSION_ID_NOT_FOUND:
 	case KP_INVALID_FETCH_SESSION_EPOCH:
+	case KP_LISTENER_NOT_FOUND:
 	case KP_FENCED_LEADER_EPOCH:
 	case KP_UNKNOWN_LEADER_EPOCH:
 	case KP_OFFSET_NOT_AVAILABLE:
@@ -147,6 +148,7 @@ kp_kerr_retriable(int16_t code)
 	case KP_ELIGIBLE_LEADERS_NOT_AVAILABLE:
 	case KP_UNSTABLE_OFFSET_COMMIT:
 	case KP_THROTTLING_QUOTA_EXCEEDED:
+	case KP_UNKNOWN_TOPIC_ID:
 		return true;
 	default:
 		return false;

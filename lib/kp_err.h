@@ -112,7 +112,10 @@ enum kp_kerr {
 	KP_KERR_MAX = 100
 };
 
-/* "UNKNOWN_TOPIC_OR_PARTITION"; "UNKNOWN_ERROR_<n>" style for others. */
+/*
+ * "UNKNOWN_TOPIC_OR_PARTITION"; "KAFKA_ERROR_<n>" for codes not listed,
+ * in a per-thread buffer valid until the next call.
+ */
 const char	*kp_kerr_name(int16_t);
 /* Errors a client may retry after backoff (Errors.java RetriableException). */
 bool		 kp_kerr_retriable(int16_t);

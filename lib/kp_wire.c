@@ -1,4 +1,5 @@
 /* kp_wire.c -- Kafka protocol primitives, request/response headers, framing */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,11 +15,14 @@ kp_read_uvarint(struct kp_reader *r)
 	for (shift = 0; shift < 64; shift += 7) {
 		if ((p = kp_reader_take(r, 1)) == NULL)
 			return 0;
+		/* The tenth byte holds bit 63 only; more would be lost. */
+		if (shift == 63 && *p > 1)
+			break;
 		v |= (uint64_t)(*p & 0x7f) << shift;
 		if ((*p & 0x80) == 0)
 			return v;
 	}
-	kp_reader_fail(r, KP_EBAD);	/* more than 10 bytes */
+	kp_reader_fail(r, KP_EBAD);	/* longer than 64 bits */
 	return 0;
 }
 
@@ -99,7 +103,8 @@ read_len(struct kp_reader *r, bool flexible, bool wide)
 
 		if (r->err)
 			return -2;
-		if (u > INT32_MAX) {
+		/* Java rejects compact strings longer than a classic one. */
+		if (u > INT32_MAX || (!wide && u > (uint64_t)INT16_MAX + 1)) {
 			kp_reader_fail(r, KP_EBAD);
 			return -2;
 		}
@@ -244,8 +249,11 @@ kp_put_string_f(struct kp_buf *b, bool flexible, const char *s, ssize_t n)
 	}
 	if (n < 0)
 		n = (ssize_t)strlen(s);
-	if (n > INT16_MAX)
-		n = INT16_MAX;
+	/* Truncating would cut UTF-8 mid-character: fail the buffer. */
+	if (n > INT16_MAX) {
+		b->err = EOVERFLOW;
+		return;
+	}
 	put_len(b, flexible, false, n);
 	kp_buf_put(b, s, (size_t)n);
 }
@@ -255,6 +263,10 @@ kp_put_bytes_f(struct kp_buf *b, bool flexible, const void *p, ssize_t n)
 {
 	if (p == NULL || n < 0) {
 		put_len(b, flexible, true, -1);
+		return;
+	}
+	if ((uint64_t)n > INT32_MAX) {
+		b->err = EOVERFLOW;
 		return;
 	}
 	put_len(b, flexible, true, n);
@@ -377,7 +389,7 @@ kp_req_header_version(int16_t key, int16_t version)
 int
 kp_resp_header_version(int16_t key, int16_t version)
 {
-	/* KIP-511: the ApiVersions response header stays v0 at every version. */
+	/* KIP-511: ApiVersions responses keep header v0 at every version. */
 	if (key == KP_API_API_VERSIONS)
 		return 0;
 	return kp_api_flexible(key, version) ? 1 : 0;
@@ -475,5 +487,7 @@ kp_frame_begin(struct kp_buf *b)
 void
 kp_frame_end(struct kp_buf *b, size_t off)
 {
+	if (!b->err && b->len - off - 4 > INT32_MAX)
+		b->err = EOVERFLOW;
 	kp_buf_set_i32(b, off, (int32_t)(b->len - off - 4));
 }

@@ -56,7 +56,11 @@ void		kp_read_tags_f(struct kp_reader *, bool);
 #define kp_read_array(r, m)	kp_read_array_f((r), false, (m))
 
 void		kp_put_bool(struct kp_buf *, bool);
-/* len < 0 with ptr NULL writes null; len < 0 with a ptr uses strlen. */
+/*
+ * len < 0 with ptr NULL writes null; len < 0 with a ptr uses strlen. A
+ * string over INT16_MAX bytes (bytes over INT32_MAX) is not written and
+ * sets the buffer's sticky err to EOVERFLOW, like a frame over INT32_MAX.
+ */
 void		kp_put_string_f(struct kp_buf *, bool, const char *, ssize_t);
 void		kp_put_bytes_f(struct kp_buf *, bool, const void *, ssize_t);
 /* n < 0 writes a null array. */
