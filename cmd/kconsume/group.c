@@ -613,8 +613,9 @@ group_run(struct kp_client *c, struct consume_opts *o,
 	else
 		rc = loop(&gs);
 	flush_out(&gs);
-	if (gs.g->commit != COMMIT_NONE && kp_gmember_generation(gs.gm) >= 0 &&
-	    commit(&gs) != 0 && rc == 0)
+	/* Never commit what could not be written (at-least-once). */
+	if (gs.g->commit != COMMIT_NONE && gs.fatal != EX_IOERR &&
+	    kp_gmember_generation(gs.gm) >= 0 && commit(&gs) != 0 && rc == 0)
 		rc = EX_TEMPFAIL;
 	if (kp_gmember_generation(gs.gm) >= 0 && kp_gmember_leave(gs.gm) < 0)
 		warnx("%s", kp_gmember_error(gs.gm));
