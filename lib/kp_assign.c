@@ -231,8 +231,9 @@ kp_assign(enum kp_assignor a, struct kp_assign_member *m, size_t n,
 		rc = kp_assign_range(m, n, t, nt);
 	if (rc == 0)
 		for (size_t i = 0; i < n; i++)
-			qsort(m[i].parts, m[i].nparts, sizeof(*m[i].parts),
-			    tp_cmp);
+			if (m[i].nparts > 1)
+				qsort(m[i].parts, m[i].nparts,
+				    sizeof(*m[i].parts), tp_cmp);
 	return rc;
 }
 

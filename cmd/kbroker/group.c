@@ -367,6 +367,26 @@ KB_API(find_coordinator, KP_API_FIND_COORDINATOR, 0, 2,
 
 /* ---- JoinGroup ---- */
 
+/*
+ * The member's host as Kafka shows it: "/" and the peer's address
+ * without the port ("/127.0.0.1"); "localhost" over the Unix socket.
+ */
+static const char *
+client_host(struct kb_req *req)
+{
+	const char *peer = req->c->peer, *colon = strrchr(peer, ':');
+	char *h;
+
+	if (req->c->is_unix || colon == NULL)
+		return "localhost";
+	if ((h = kp_arena_calloc(req->arena, (size_t)(colon - peer) + 2, 1)) ==
+	    NULL)
+		return "";
+	h[0] = '/';
+	memcpy(h + 1, peer, (size_t)(colon - peer));
+	return h;
+}
+
 static int
 handle_join_group(struct kb_req *req)
 {
@@ -401,7 +421,7 @@ handle_join_group(struct kb_req *req)
 	jr.member_id = cstr0(req, &rq.member_id);
 	jr.instance_id = cstr(req, &rq.group_instance_id);
 	jr.client_id = cstr0(req, &req->hdr.client_id);
-	jr.client_host = req->c->peer;
+	jr.client_host = client_host(req);
 	jr.session_ms = rq.session_timeout_ms;
 	jr.rebalance_ms = v >= 1 ? rq.rebalance_timeout_ms :
 	    rq.session_timeout_ms;

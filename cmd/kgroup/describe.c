@@ -71,7 +71,8 @@ kg_list(struct kg *kg, int argc, char **argv)
 			n++;
 		}
 	}
-	qsort(v, n, sizeof(*v), lgroup_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), lgroup_cmp);
 	kp_buf_init(&b);
 	kg_table_init(&t, 3);
 	t.header = true;
@@ -298,7 +299,8 @@ describe_ends(struct kg *kg, struct dgroup *g)
 {
 	struct kp_client *c = kg_client(kg);
 
-	qsort(g->r, g->nr, sizeof(*g->r), drow_cmp);
+	if (g->nr > 1)
+		qsort(g->r, g->nr, sizeof(*g->r), drow_cmp);
 	for (size_t i = 0, j; i < g->nr; i = j) {
 		int32_t *ids;
 		int64_t *out;

@@ -489,7 +489,8 @@ kg_reset(struct kg *kg, int argc, char **argv)
 			errx(EX_DATAERR, "group '%s': no committed offsets; "
 			    "name the topics with -t", group);
 	}
-	qsort(ps.v, ps.n, sizeof(*ps.v), plan_cmp);
+	if (ps.n > 1)
+		qsort(ps.v, ps.n, sizeof(*ps.v), plan_cmp);
 	for (size_t i = 0, j; i < ps.n; i = j) {
 		int r;
 
@@ -597,7 +598,8 @@ kg_delete_offsets(struct kg *kg, int argc, char **argv)
 	k = kg_coordinator(kg, group);
 	for (size_t i = 0; i < nsc; i++)
 		scope_partitions(kg, &sc[i], &ps);
-	qsort(ps.v, ps.n, sizeof(*ps.v), plan_cmp);
+	if (ps.n > 1)
+		qsort(ps.v, ps.n, sizeof(*ps.v), plan_cmp);
 	ts = calloc(ps.n + 1, sizeof(*ts));
 	pp = calloc(ps.n + 1, sizeof(*pp));
 	if (ts == NULL || pp == NULL)
