@@ -185,3 +185,65 @@ EOF
 	run kgroup --json describe g
 	assert_output --partial '"total_lag":73'
 }
+
+@test "static membership: a confluent-kafka member restarted in time keeps its place" {
+	ktopic create -p 4 t
+	# i2 leads and counts its assignments; i1 comes and goes
+	cat >"$BATS_TEST_TMPDIR/static.py" <<'PY'
+import sys, time, signal
+from confluent_kafka import Consumer
+broker, iid, out = sys.argv[1:4]
+stop = False
+def term(s, f):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, term)
+n = 0
+def on_assign(c, parts):
+    global n
+    n += 1
+    with open(out, "a") as f:
+        f.write("assign %d %s\n" % (n, ",".join(str(p.partition) for p in parts)))
+c = Consumer({"bootstrap.servers": broker, "group.id": "st",
+              "group.instance.id": iid, "session.timeout.ms": 6000,
+              "heartbeat.interval.ms": 500, "max.poll.interval.ms": 10000})
+c.subscribe(["t"], on_assign=on_assign)
+end = time.time() + 60
+while not stop and time.time() < end:
+    c.poll(0.1)
+c.close()
+PY
+	$PY "$BATS_TEST_TMPDIR/static.py" "$KB_TCP" i2 "$(out i2)" &
+	PIDS+=($!)
+	wait_members st 1
+	$PY "$BATS_TEST_TMPDIR/static.py" "$KB_TCP" i1 "$(out i1)" &
+	i1=$!
+	PIDS+=($i1)
+	wait_members st 2
+	for i in $(seq 1 100); do
+		[ "$(wc -l <"$(out i2)")" -ge 2 ] && [ -s "$(out i1)" ] && break
+		sleep 0.1
+	done
+	before=$(kgroup describe --members st | cut -f3 | sort | tr '\n' ' ')
+	assert_equal "$before" "i1 i2 "
+	ids1=$(kgroup describe --members st | cut -f2 | sort)
+	kill -TERM "$i1"
+	wait "$i1" || true
+	# a static member leaves no gap: the group waits for it
+	run kgroup describe --state st
+	assert_output --regexp $'\tStable\t2$'
+	$PY "$BATS_TEST_TMPDIR/static.py" "$KB_TCP" i1 "$(out i1b)" &
+	PIDS+=($!)
+	for i in $(seq 1 100); do
+		[ -s "$(out i1b)" ] && break
+		sleep 0.1
+	done
+	# the new instance got the old partitions, i2 was not rebalanced
+	assert_equal "$(cut -d' ' -f3 "$(out i1b)")" "$(tail -1 "$(out i1)" | cut -d' ' -f3)"
+	sleep 1
+	assert_equal "$(wc -l <"$(out i2)")" 2
+	run kgroup describe --state st
+	assert_output --regexp $'\tStable\t2$'
+	[ "$(kgroup describe --members st | cut -f2 | sort)" != "$ids1" ] ||
+	    fail "i1 kept its old member id"
+}
