@@ -1158,6 +1158,10 @@ kp_coord_load(struct kp_coord *c, const char *group, const char *topic,
 	if (o == NULL) {
 		if (g != NULL && offset_find(g, topic, partition, &at) != NULL)
 			offset_drop(c, g, at, false);
+		/* A group only loaded offsets made is gone with the last one. */
+		if (g != NULL && g->noffsets == 0 && g->nmembers == 0 &&
+		    g->npending == 0)
+			group_remove(c, g);
 		return 0;
 	}
 	if (g == NULL && (g = group_new(c, group, wall)) == NULL)

@@ -247,3 +247,41 @@ PY
 	[ "$(kgroup describe --members st | cut -f2 | sort)" != "$ids1" ] ||
 	    fail "i1 kept its old member id"
 }
+
+@test "an offset committed with a retention time expires, also across a restart" {
+	ktopic create -p 1 t
+	produce 1 10
+	# OffsetCommit v2 with retention_time 4000 ms, as old clients send
+	run timeout 60 $PY - "$KB_TCP" <<'PY'
+import sys, time
+from kafka import KafkaClient
+from kafka.protocol.commit import OffsetCommitRequest
+cl = KafkaClient(bootstrap_servers=sys.argv[1])
+node = cl.least_loaded_node()
+end = time.time() + 20
+while not cl.ready(node) and time.time() < end:
+    cl.poll(timeout_ms=100)
+f = cl.send(node, OffsetCommitRequest[2]("old", -1, "", 4000,
+                                          [("t", [(0, 5, "md")])]))
+cl.poll(future=f, timeout_ms=10000)
+print(f.value.topics)
+cl.close()
+PY
+	assert_success
+	assert_output "[('t', [(0, 0)])]"
+	run kgroup describe old
+	assert_output "$(printf 'old\tt\t0\t5\t10\t5\t-\t-\t-')"
+	# retention plus log.retention.check.interval.ms (1 s) later it is gone
+	for i in $(seq 1 100); do
+		[ -z "$(kgroup describe old 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	run --separate-stderr kgroup describe old
+	assert_success
+	assert_output ''
+	# the tombstone keeps it gone after a restart
+	stop_broker
+	start_broker
+	run --separate-stderr kgroup describe old
+	assert_equal "$status" 65
+}

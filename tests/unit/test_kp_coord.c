@@ -432,6 +432,7 @@ test_offsets(void)
 	kp_coord_load(&c, "x", "t", 0, &lo, WALL);
 	kp_coord_load(&c, "x", "t", 0, NULL, WALL);
 	ok(kp_coord_offset(&c, "x", "t", 0) == NULL, "a loaded tombstone removes");
+	ok(kp_coord_group(&c, "x") == NULL, "and the group it alone made");
 }
 
 int
