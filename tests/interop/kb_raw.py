@@ -592,6 +592,102 @@ def check_incremental_alter(addr):
         d4 == d2
 
 
+def check_min_insync(addr):
+    # The broker runs with min.insync.replicas=2: acks=all cannot be met
+    # by one node, acks=1 can.
+    s = connect(addr)
+    meta_create(s, "isr", 1)
+    s.sendall(frame(produce("isr", batch([b"a"]), acks=-1), 2))
+    _, r = recv_resp(s, ProduceResponse[3])
+    e1, _ = produce_result(r)
+    s.sendall(frame(produce("isr", batch([b"b"]), acks=1), 3))
+    _, r = recv_resp(s, ProduceResponse[3])
+    e2, o2 = produce_result(r)
+    print("acks=all:", e1, "acks=1:", e2, o2)
+    return (e1, e2, o2) == (19, 0, 0)
+
+
+def check_fetch_limits(addr):
+    s = connect(addr)
+    s.sendall(frame(MetadataRequest[4](topics=["lim"],
+                                       allow_auto_topic_creation=True), 1))
+    recv_resp(s, MetadataResponse[4])
+    # num.partitions=2 on this broker: five ~1 kB batches in each.
+    for part in (0, 1):
+        for i in range(5):
+            s.sendall(frame(produce("lim", batch([b"%d" % i * 1000]),
+                                    part=part), 10 + i))
+            recv_resp(s, ProduceResponse[3])
+
+    def fetch(max_bytes, pmax, parts=(0,)):
+        req = FetchRequest[4](replica_id=-1, max_wait_time=0, min_bytes=1,
+                              max_bytes=max_bytes, isolation_level=0,
+                              topics=[("lim", [(p, 0, pmax) for p in parts])])
+        s.sendall(frame(req, 99))
+        _, r = recv_resp(s, FetchResponse[4])
+        out = []
+        for p in r.topics[0][1]:
+            mr = MemoryRecords(p[-1])
+            n = 0
+            while mr.has_next():
+                mr.next_batch()
+                n += 1
+            out.append(n)
+        return out
+
+    a = fetch(1 << 20, 2500)          # partition limit: two whole batches
+    b = fetch(1 << 20, 10)            # below one batch: still one (KIP-74)
+    c = fetch(1500, 1 << 20, (0, 1))  # response limit: first partition only
+    d = fetch(1 << 20, 1 << 20, (0, 1))
+    print("pmax 2500:", a, "pmax 10:", b, "max 1500:", c, "unlimited:", d)
+    return a == [2] and b == [1] and c == [1, 0] and d == [5, 5]
+
+
+def check_pid_expiry(addr):
+    # producer.id.expiration.ms=300, checked every 100 ms.
+    s = connect(addr)
+    meta_create(s, "exp", 1)
+    pid = 777
+    s.sendall(frame(produce("exp", batch([b"a", b"b"], pid=pid, epoch=0,
+                                         seq=0)), 2))
+    e1, _ = produce_result(recv_resp(s, ProduceResponse[3])[1])
+    s.sendall(frame(produce("exp", batch([b"gap"], pid=pid, epoch=0,
+                                         seq=9)), 3))
+    e2, _ = produce_result(recv_resp(s, ProduceResponse[3])[1])
+    time.sleep(1.0)
+    s.sendall(frame(produce("exp", batch([b"later"], pid=pid, epoch=0,
+                                         seq=9)), 4))
+    e3, o3 = produce_result(recv_resp(s, ProduceResponse[3])[1])
+    print("first", e1, "gap while known", e2, "after expiry", e3, o3)
+    return (e1, e2, e3, o3) == (0, 45, 0, 2)
+
+
+def check_hogs(addr):
+    """Ten clients pipeline Metadata requests and never read."""
+    req = frame(MetadataRequest[1](topics=None), 1) * 2000
+    hogs = []
+    for i in range(10):
+        h = connect(addr)
+        h.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        h.settimeout(0.2)
+        hogs.append(h)
+    deadline = time.monotonic() + 8
+    stuck = set()
+    while len(stuck) < len(hogs) and time.monotonic() < deadline:
+        for i, h in enumerate(hogs):
+            if i in stuck:
+                continue
+            try:
+                h.sendall(req)
+            except (socket.timeout, BlockingIOError):
+                stuck.add(i)
+    t = connect(addr)
+    t.sendall(frame(ApiVersionRequest[0](), 5))
+    corr, _ = recv_resp(t, ApiVersionResponse[0])
+    print("hogs stopped by backpressure:", len(stuck), "other client", corr)
+    return len(stuck) == len(hogs) and corr == 5
+
+
 def main():
     addr, check = sys.argv[1], sys.argv[2]
     fn = globals().get("check_" + check.replace("-", "_"))
