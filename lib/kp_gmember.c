@@ -339,7 +339,7 @@ encode_assignment(const struct kp_assign_member *am, struct kp_buf *out,
  */
 static int
 lead(struct kp_gmember *m, const struct kp_join_group_resp *jr,
-    struct kp_sync_group_req *sr, struct kp_buf *bufs)
+    struct kp_sync_group_req *sr, struct kp_buf *bufs, struct kp_arena *la)
 {
 	size_t n = (size_t)(jr->n_members > 0 ? jr->n_members : 0), nt = 0;
 	struct kp_assign_member *am;
@@ -353,9 +353,9 @@ lead(struct kp_gmember *m, const struct kp_join_group_resp *jr,
 	if (a < 0)
 		return fail(m, KP_INCONSISTENT_GROUP_PROTOCOL,
 		    "group '%s': unknown assignor chosen", m->group);
-	am = kp_arena_calloc(&m->arena, n + 1, sizeof(*am));
-	names = kp_arena_calloc(&m->arena, 1024, sizeof(*names));
-	sr->assignments = kp_arena_calloc(&m->arena, n + 1,
+	am = kp_arena_calloc(la, n + 1, sizeof(*am));
+	names = kp_arena_calloc(la, 1024, sizeof(*names));
+	sr->assignments = kp_arena_calloc(la, n + 1,
 	    sizeof(*sr->assignments));
 	if (am == NULL || names == NULL || sr->assignments == NULL)
 		return fail(m, 0, "out of memory");
@@ -365,14 +365,14 @@ lead(struct kp_gmember *m, const struct kp_join_group_resp *jr,
 		const char **ts;
 		int16_t ver;
 
-		am[i].member_id = kp_arena_calloc(&m->arena,
+		am[i].member_id = kp_arena_calloc(la,
 		    (size_t)jm->member_id.len + 1, 1);
 		if (am[i].member_id == NULL)
 			return fail(m, 0, "out of memory");
 		memcpy((char *)am[i].member_id, jm->member_id.ptr,
 		    (size_t)jm->member_id.len);
 		if (jm->group_instance_id.len >= 0) {
-			char *iid = kp_arena_calloc(&m->arena,
+			char *iid = kp_arena_calloc(la,
 			    (size_t)jm->group_instance_id.len + 1, 1);
 
 			if (iid == NULL)
@@ -383,14 +383,14 @@ lead(struct kp_gmember *m, const struct kp_join_group_resp *jr,
 		}
 		if (jm->metadata.len <= 0 || kp_consumer_subscription_decode(
 		    jm->metadata.ptr, (size_t)jm->metadata.len, &ver, &s,
-		    &m->arena) < 0)
+		    la) < 0)
 			continue;	/* subscribes to nothing we can read */
-		ts = kp_arena_calloc(&m->arena, (size_t)s.n_topics + 1,
+		ts = kp_arena_calloc(la, (size_t)s.n_topics + 1,
 		    sizeof(*ts));
 		if (ts == NULL)
 			return fail(m, 0, "out of memory");
 		for (int32_t k = 0; k < s.n_topics; k++) {
-			char *t = kp_arena_calloc(&m->arena,
+			char *t = kp_arena_calloc(la,
 			    (size_t)s.topics[k].len + 1, 1);
 			size_t j;
 
@@ -406,7 +406,7 @@ lead(struct kp_gmember *m, const struct kp_join_group_resp *jr,
 		am[i].topics = ts;
 		am[i].ntopics = (size_t)s.n_topics;
 	}
-	if ((at = kp_arena_calloc(&m->arena, nt + 1, sizeof(*at))) == NULL)
+	if ((at = kp_arena_calloc(la, nt + 1, sizeof(*at))) == NULL)
 		return fail(m, 0, "out of memory");
 	if (nt > 0 && kp_client_metadata(m->c, names, nt, false) < 0)
 		return fail(m, kp_client_kerr(m->c), "%s",
@@ -422,7 +422,7 @@ lead(struct kp_gmember *m, const struct kp_join_group_resp *jr,
 		return fail(m, 0, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		kp_buf_init(&bufs[i]);
-		if (encode_assignment(&am[i], &bufs[i], &m->arena) < 0)
+		if (encode_assignment(&am[i], &bufs[i], la) < 0)
 			goto out;
 		kp_sync_group_req_assignment_init(&sr->assignments[i]);
 		sr->assignments[i].member_id = jr->members[i].member_id;
@@ -506,7 +506,9 @@ join_once(struct kp_gmember *m)
 	struct kp_sync_group_req sq;
 	struct kp_sync_group_resp sr;
 	struct kp_buf *bufs = NULL;
+	struct kp_arena la;
 	int16_t v, e;
+	int32_t nm = 0;
 	int rc = 1;
 
 	for (int i = 0; i < 2; i++) {
@@ -558,14 +560,33 @@ join_once(struct kp_gmember *m)
 	sq.generation_id = m->generation;
 	sq.member_id = str(m->member_id);
 	sq.group_instance_id = str(m->instance_id);
+	/*
+	 * The SyncGroup request must not point into the JoinGroup answer:
+	 * the next exchange reuses its buffer and arena.
+	 */
+	kp_arena_init(&la);
 	if (m->leader) {
 		size_t n = (size_t)(jr.n_members > 0 ? jr.n_members : 0);
 
-		if ((bufs = calloc(n + 1, sizeof(*bufs))) == NULL)
+		nm = jr.n_members;
+		if ((bufs = calloc(n + 1, sizeof(*bufs))) == NULL) {
+			kp_arena_release(&la);
 			return fail(m, 0, "out of memory");
-		if (lead(m, &jr, &sq, bufs) < 0) {
+		}
+		if (lead(m, &jr, &sq, bufs, &la) < 0) {
 			rc = -1;
 			goto out;
+		}
+		for (int32_t i = 0; i < sq.n_assignments; i++) {
+			struct kp_str *id = &sq.assignments[i].member_id;
+			char *c = kp_arena_calloc(&la, (size_t)id->len + 1, 1);
+
+			if (c == NULL) {
+				rc = fail(m, 0, "out of memory");
+				goto out;
+			}
+			memcpy(c, id->ptr, (size_t)id->len);
+			id->ptr = c;
 		}
 	}
 	if (call(m, KP_API_SYNC_GROUP, 0, 3, &kp_msg_sync_group_req, &sq,
@@ -588,10 +609,11 @@ join_once(struct kp_gmember *m)
 	}
 out:
 	if (bufs != NULL) {
-		for (int32_t i = 0; i < jr.n_members; i++)
+		for (int32_t i = 0; i < nm; i++)
 			kp_buf_release(&bufs[i]);
 		free(bufs);
 	}
+	kp_arena_release(&la);
 	return rc;
 }
 
