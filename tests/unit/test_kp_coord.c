@@ -435,6 +435,31 @@ test_offsets(void)
 	ok(kp_coord_group(&c, "x") == NULL, "and the group it alone made");
 }
 
+/* A member id handed out with MEMBER_ID_REQUIRED and never used expires. */
+static void
+test_pending_expiry(void)
+{
+	char a[128];
+
+	setup(0);
+	join(0, "g", "", NULL, false, range, 2);
+	tick_to(now);
+	strlcpy(a, got[0].member, sizeof(a));
+	sync1(1, "g", 1, a, NULL, NULL, 0);
+	join(2, "g", "", NULL, true, range, 2);
+	is_int(got[2].jerr, KP_MEMBER_ID_REQUIRED, "newcomer told its id");
+	is_int(kp_coord_group(&c, "g")->npending, 1, "one pending member");
+	is_int(state("g"), KP_GROUP_STABLE, "no rebalance for a pending id");
+	is_int(kp_coord_heartbeat(&c, "g", 1, a, NULL, now + 500, WALL),
+	    KP_NONE, "a heartbeats");
+	tick_to(now + 1000);
+	is_int(kp_coord_group(&c, "g")->npending, 0,
+	    "the pending id expires after the session timeout");
+	join(3, "g", got[2].member, NULL, true, range, 2);
+	is_int(got[3].jerr, KP_UNKNOWN_MEMBER_ID, "and is unknown afterwards");
+	is_int(state("g"), KP_GROUP_STABLE, "the group never rebalanced");
+}
+
 int
 main(void)
 {
@@ -444,6 +469,7 @@ main(void)
 	test_initial_delay();
 	test_static();
 	test_errors();
+	test_pending_expiry();
 	test_offsets();
 	kp_coord_release(&c);
 	return tap_done();
