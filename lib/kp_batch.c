@@ -238,8 +238,14 @@ records_check(const struct kp_batch_header *h, const uint8_t *p, size_t len,
 	if (h->records_count == 0)	/* p may be NULL: an empty inflate */
 		return len == 0 ? 0 : -1;
 	end = p + len;
+	/*
+	 * The next record starts at rend whatever its fields say, so the
+	 * walk to it depends on the length varint alone: the field parse,
+	 * a dozen dependent loads, runs off that chain (q), overlapping the
+	 * next records'.
+	 */
 	for (int32_t i = 0; i < h->records_count; i++) {
-		const uint8_t *rend;
+		const uint8_t *rend, *q;
 		int32_t rlen, od, hc;
 		int64_t tsd;
 
@@ -248,21 +254,22 @@ records_check(const struct kp_batch_header *h, const uint8_t *p, size_t len,
 		    (size_t)rlen > (size_t)(end - p))
 			return -1;
 		rend = p + rlen;
-		p++;	/* attributes: rlen >= 6 holds it */
-		if (get_varlong(&p, rend, &tsd) < 0 ||
-		    get_varint(&p, rend, &od) < 0 || od < next_delta ||
+		q = p + 1;	/* attributes: rlen >= 6 holds it */
+		p = rend;
+		if (get_varlong(&q, rend, &tsd) < 0 ||
+		    get_varint(&q, rend, &od) < 0 || od < next_delta ||
 		    od > h->last_offset_delta)
 			return -1;
-		if (skip_bytes(&p, rend, -1) < 0 ||	/* key */
-		    skip_bytes(&p, rend, -1) < 0 ||	/* value */
-		    get_varint(&p, rend, &hc) < 0 || hc < 0 ||
-		    (size_t)hc > (size_t)(rend - p) / 2)
+		if (skip_bytes(&q, rend, -1) < 0 ||	/* key */
+		    skip_bytes(&q, rend, -1) < 0 ||	/* value */
+		    get_varint(&q, rend, &hc) < 0 || hc < 0 ||
+		    (size_t)hc > (size_t)(rend - q) / 2)
 			return -1;
 		for (; hc > 0; hc--)	/* a null header key is invalid */
-			if (skip_bytes(&p, rend, 0) < 0 ||
-			    skip_bytes(&p, rend, -1) < 0)
+			if (skip_bytes(&q, rend, 0) < 0 ||
+			    skip_bytes(&q, rend, -1) < 0)
 				return -1;
-		if (p != rend)
+		if (q != rend)
 			return -1;
 		next_delta = od + 1;
 		if (!lat) {
