@@ -86,7 +86,8 @@ write_pass(int fd, const struct kp_buf *proto, int batches)
  * does) and once over the same, now warm, pages. Returns warm MB/s.
  */
 static double
-write_limit(const char *dir, const struct kp_buf *proto, int batches)
+write_limit(const char *dir, const struct kp_buf *proto, int batches,
+    double *newfile)
 {
 	char path[PATH_MAX + 16];
 	double bytes = (double)batches * (double)proto->len, dt, cold = 0;
@@ -105,6 +106,7 @@ write_limit(const char *dir, const struct kp_buf *proto, int batches)
 	}
 	printf("limit  write(2), new file       %9.1f MB/s  (%zu-byte writes, best of %d)\n",
 	    cold, proto->len, reps);
+	*newfile = cold;
 	for (int k = 0; k < reps; k++) {
 		if (lseek(fd, 0, SEEK_SET) < 0)
 			err(EX_IOERR, "lseek");
@@ -268,7 +270,7 @@ main(int argc, char **argv)
 	char dir[PATH_MAX], d[PATH_MAX + 16];
 	int batches = 1000, ch, only_append = 0;
 	int64_t per_mib;
-	double limit, nf;
+	double limit, limit_new, nf;
 
 	while ((ch = getopt(argc, argv, "ab:d:r:")) != -1) {
 		switch (ch) {
@@ -310,7 +312,7 @@ main(int argc, char **argv)
 		rmrf(dir);
 		return 0;
 	}
-	limit = write_limit(dir, &proto, batches);
+	limit = write_limit(dir, &proto, batches, &limit_new);
 	snprintf(d, sizeof(d), "%s/nf-0", dir);
 	l = append_run("no flush", d, INT64_MAX, batches, &proto, 1, 0, &nf);
 	read_run(l, 1);
@@ -349,6 +351,8 @@ main(int argc, char **argv)
 	}
 	printf("ratio  warm write(2) limit / append no flush = %.2fx\n",
 	    limit / nf);
+	printf("ratio  new-file write(2) limit / append no flush = %.2fx\n",
+	    limit_new / nf);
 	kp_buf_release(&proto);
 	rmrf(dir);
 	return 0;
