@@ -230,6 +230,9 @@ kt_list(struct kt *kt, int argc, char **argv)
 	return 0;
 }
 
+/* Long-only options: values outside the letters. */
+enum { OPT_IF = 256, OPT_TIME };
+
 /* --- create ------------------------------------------------------------ */
 
 int
@@ -237,7 +240,7 @@ kt_create(struct kt *kt, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "config", required_argument, NULL, 'c' },
-		{ "if-not-exists", no_argument, NULL, 'i' },
+		{ "if-not-exists", no_argument, NULL, OPT_IF },
 		{ "partitions", required_argument, NULL, 'p' },
 		{ "replication-factor", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
@@ -263,7 +266,7 @@ kt_create(struct kt *kt, int argc, char **argv)
 		case 'c':
 			add_cfg(&cfgs, &ncfg, optarg, false);
 			break;
-		case 'i':
+		case OPT_IF:
 			if_not = true;
 			break;
 		case 'p':
@@ -344,7 +347,7 @@ int
 kt_delete(struct kt *kt, int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "if-exists", no_argument, NULL, 'i' },
+		{ "if-exists", no_argument, NULL, OPT_IF },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct kp_delete_topics_req req;
@@ -360,7 +363,7 @@ kt_delete(struct kt *kt, int argc, char **argv)
 	int32_t j;
 
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (ch != 'i')
+		if (ch != OPT_IF)
 			return EX_USAGE;
 		if_exists = true;
 	}
@@ -931,7 +934,7 @@ kt_offsets(struct kt *kt, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "partitions", required_argument, NULL, 'p' },
-		{ "time", required_argument, NULL, 'T' },
+		{ "time", required_argument, NULL, OPT_TIME },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct kp_topic_meta *t;
@@ -946,7 +949,7 @@ kt_offsets(struct kt *kt, int argc, char **argv)
 		case 'p':
 			parg = optarg;
 			break;
-		case 'T':
+		case OPT_TIME:
 			s = optarg;
 			if (strcmp(optarg, "earliest") == 0)
 				ts = -2;
