@@ -233,9 +233,6 @@ kt_list(struct kt *kt, int argc, char **argv)
 	return 0;
 }
 
-/* Long-only options: values outside the letters. */
-enum { OPT_IF = 256, OPT_TIME };
-
 /* --- create ------------------------------------------------------------ */
 
 int
