@@ -1184,17 +1184,6 @@ raise_nofile(int want)
 		    (unsigned long long)rl.rlim_cur, want);
 }
 
-/* Sleep ms while checking that a fresh client is still served. */
-static void
-hold_and_check(const char *class, int seconds)
-{
-	for (int i = 0; i < seconds; i++) {
-		require_health(class);
-		usleep(1000 * 1000);
-	}
-	require_health(class);
-}
-
 /* Is fd still open on the broker's side (no EOF, no reset, no data)? */
 static bool
 still_open(int fd)
@@ -1354,21 +1343,31 @@ run_stall(void)
 
 /*
  * Clients that pipeline requests and never read the answers: the broker
- * must stop reading them (backpressure) instead of queueing without end.
+ * must stop reading them (backpressure) instead of queueing answers
+ * without end. A client counts as stopped when its writes block for a
+ * whole second; one that gets NOREAD_CAP bytes in without that is a
+ * misbehaviour.
  */
+#define NOREAD_CAP	(64LL << 20)
+
 static void
 run_noread(void)
 {
-	int n = opt.nnoread, *fds, blocked = 0;
-	long long reqs = 0, sent_bytes = 0;
+	int n = opt.nnoread, stopped = 0, active;
+	long long sent_bytes = 0;
+	struct pollfd *pf;
+	long long *sent;
+	int64_t *last_write, deadline;
 	struct kp_buf b;
 
 	cur_class = "noread";
 	raise_nofile(n + 16);
-	if ((fds = calloc((size_t)n, sizeof(*fds))) == NULL)
+	if ((pf = calloc((size_t)n, sizeof(*pf))) == NULL ||
+	    (sent = calloc((size_t)n, sizeof(*sent))) == NULL ||
+	    (last_write = calloc((size_t)n, sizeof(*last_write))) == NULL)
 		err(EX_OSERR, "noread");
 	kp_buf_init(&b);
-	/* 64 Metadata-for-everything requests per write: big answers. */
+	/* 64 Metadata-for-everything requests per write. */
 	for (int k = 0; k < 64; k++) {
 		size_t off = b.len;
 
@@ -1377,41 +1376,65 @@ run_noread(void)
 		kp_frame_end(&b, off);
 	}
 	for (int i = 0; i < n; i++) {
-		int64_t stop = now_ms() + 3000;
-		long long mine = 0;
-
-		if ((fds[i] = dial(false)) == -1)
+		if ((pf[i].fd = dial(true)) == -1)
 			err(EX_UNAVAILABLE, "noread connection %d", i);
-		/* Write until the broker stops taking bytes, or 64 MiB. */
-		while (now_ms() < stop && mine < (64LL << 20)) {
-			struct pollfd pfd = { fds[i], POLLOUT, 0 };
+		pf[i].events = POLLOUT;
+		last_write[i] = now_ms();
+	}
+	active = n;
+	deadline = now_ms() + 60000;
+	while (active > 0 && now_ms() < deadline) {
+		if (poll(pf, (nfds_t)n, 100) < 0 && errno != EINTR)
+			err(EX_OSERR, "poll");
+		for (int i = 0; i < n; i++) {
 			ssize_t w;
 
-			if (poll(&pfd, 1, 500) <= 0)
+			if (pf[i].events == 0)
 				continue;
-			w = send(fds[i], b.data, b.len, MSG_NOSIGNAL |
-			    MSG_DONTWAIT);
-			if (w <= 0)
-				break;
-			mine += w;
+			if (pf[i].revents & POLLOUT) {
+				w = send(pf[i].fd, b.data, b.len,
+				    MSG_NOSIGNAL | MSG_DONTWAIT);
+				if (w > 0) {
+					sent[i] += w;
+					last_write[i] = now_ms();
+				} else if (w == -1 && errno != EAGAIN) {
+					warnx("noread %d: closed by the broker",
+					    i);
+					pf[i].events = 0;
+					active--;
+					continue;
+				}
+			}
+			if (now_ms() - last_write[i] >= 1000) {
+				stopped++;
+				pf[i].events = 0;
+				active--;
+			} else if (sent[i] >= NOREAD_CAP) {
+				pf[i].events = 0;
+				active--;
+			}
 		}
-		if (mine < (64LL << 20))
-			blocked++;
-		sent_bytes += mine;
-		reqs += mine / (long long)(b.len / 64);
-		if (i % 5 == 4)
-			require_health("noread");
 	}
-	hold_and_check("noread", 1);
-	printf("class noread: %d clients sent %lld requests (%lld bytes) "
-	    "without reading; %d were stopped by backpressure\n", n, reqs,
-	    sent_bytes, blocked);
+	for (int i = 0; i < n; i++)
+		sent_bytes += sent[i];
+	require_health("noread (clients blocked)");
+	printf("class noread: %d clients wrote %lld requests (%lld bytes) "
+	    "without reading; %d stopped by backpressure\n", n,
+	    sent_bytes / (long long)(b.len / 64), sent_bytes, stopped);
 	fflush(stdout);
 	total_inputs += n;
+	if (stopped < n) {
+		fprintf(stderr, "hostile: noread: %d of %d clients wrote %lld "
+		    "MiB of requests without the broker pushing back\n",
+		    n - stopped, n, NOREAD_CAP >> 20);
+		total_misbehaved++;
+	}
 	for (int i = 0; i < n; i++)
-		close(fds[i]);
+		close(pf[i].fd);
 	kp_buf_release(&b);
-	free(fds);
+	free(pf);
+	free(sent);
+	free(last_write);
 	require_health("noread (closed)");
 }
 
