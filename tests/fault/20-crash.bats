@@ -1,0 +1,105 @@
+#!/usr/bin/env bats
+# 20-crash.bats -- kill -9 kbroker at random moments under idempotent acks=all producers: nothing acknowledged is lost or doubled
+#
+# CRASH_CYCLES (default 10) sets the number of SIGKILL/restart cycles;
+# tests/fault/soak.sh runs this file with 50 and more.
+
+load helpers
+
+setup() {
+	CYCLES=${CRASH_CYCLES:-10}
+	SEED=${CRASH_SEED:-$$}
+	RANDOM=$SEED
+	DATA=$BATS_TEST_TMPDIR/d
+}
+
+teardown() {
+	fault_teardown
+}
+
+# restart on the same port so the clients find the broker again
+restart() {
+	start_broker "$DATA" "127.0.0.1:$PORT" -o num.partitions=3 "$@"
+}
+
+producers() {	# producers N
+	local i
+	PRODS=
+	for i in $(seq "$1"); do
+		"$PY" "$KCLIENT" produce -b "$BROKER" -t crash -i "p$i" \
+		    -a "$BATS_TEST_TMPDIR/acked.$i" -r "${CRASH_RATE:-400}" \
+		    -d 3600 -T 120 -s "$BATS_TEST_TMPDIR/stop" \
+		    2>"$BATS_TEST_TMPDIR/producer.$i.err" &
+		track $!
+		PRODS="$PRODS $!"
+	done
+}
+
+wait_producers() {
+	local p rc=0
+	touch "$BATS_TEST_TMPDIR/stop"
+	for p in $PRODS; do
+		wait "$p" || rc=1
+	done
+	cat "$BATS_TEST_TMPDIR"/producer.*.err | sed 's/^/# /' >&3
+	[ "$rc" -eq 0 ] || fail "a producer failed (fatal error or records never acknowledged)"
+}
+
+acked_count() {
+	cat "$BATS_TEST_TMPDIR"/acked.* 2>/dev/null | wc -l
+}
+
+# kill -9 at a random moment 0.1-1.0 s into each life, restart at once
+crash_loop() {
+	local i
+	for i in $(seq "$CYCLES"); do
+		sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
+		alive || { tail "$BROKER_ERR" >&3; fail "kbroker died on its own in cycle $i"; }
+		kill9_broker
+		restart
+	done
+	echo "# $CYCLES SIGKILL cycles (seed $SEED), $(acked_count) records acknowledged" >&3
+}
+
+@test "SIGKILL loop under idempotent acks=all producers: every acknowledged record exactly once, in order" {
+	start_broker "$DATA" 127.0.0.1:0 -o num.partitions=3
+	producers 2
+	crash_loop
+	sleep 1
+	wait_producers
+	[ "$(acked_count)" -gt 0 ] || fail "nothing was acknowledged"
+	# One more crash with everything acknowledged, then read it all back.
+	kill9_broker
+	restart
+	run "$PY" "$KCLIENT" verify -b "$BROKER" -t crash -T 120 \
+	    "$BATS_TEST_TMPDIR"/acked.*
+	echo "# $output" >&3
+	assert_success
+	grep -h 'recover\|repair\|truncat' "$BATS_TEST_TMPDIR"/broker.*.err | \
+	    sort | uniq -c | sort -rn | head -5 | sed 's/^/# broker: /' >&3
+	stop_broker
+	asan_clean || fail "sanitizer report"
+}
+
+@test "SIGKILL loop with flush.messages=1: same guarantee on the fsync path" {
+	start_broker "$DATA" 127.0.0.1:0 -o num.partitions=3 \
+	    -o log.flush.interval.messages=1
+	producers 2
+	CYCLES=$(( (CYCLES + 1) / 2 ))
+	for i in $(seq "$CYCLES"); do
+		sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
+		alive || fail "kbroker died on its own in cycle $i"
+		kill9_broker
+		restart -o log.flush.interval.messages=1
+	done
+	echo "# $CYCLES SIGKILL cycles with fsync per batch, $(acked_count) acknowledged" >&3
+	sleep 1
+	wait_producers
+	[ "$(acked_count)" -gt 0 ] || fail "nothing was acknowledged"
+	run "$PY" "$KCLIENT" verify -b "$BROKER" -t crash -T 120 \
+	    "$BATS_TEST_TMPDIR"/acked.*
+	echo "# $output" >&3
+	assert_success
+	stop_broker
+	asan_clean || fail "sanitizer report"
+}
