@@ -59,7 +59,8 @@ check_good_clients() {
 
 @test "malformed frames over TCP and Unix: answered or closed, broker keeps serving, no leak" {
 	start_good_clients
-	run timeout 150 "$HOSTILE" -n 300 -m 1048576 -z 64 -s 7 "$BROKER"
+	run timeout "${HOSTILE_TIMEOUT:-150}" "$HOSTILE" -n "${HOSTILE_COUNT:-300}" \
+	    -m 1048576 -z 64 -s "${HOSTILE_SEED:-7}" "$BROKER"
 	echo "$output" | sed 's/^/# tcp: /' >&3
 	assert_success
 	assert_line --partial "misbehaviours, broker still serving"
