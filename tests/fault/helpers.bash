@@ -15,13 +15,14 @@ HOSTILE="$KP_TOOLS/hostile"
 BROKER_N=0
 
 # start_broker DATADIR LISTEN [kbroker options...]: sets BROKER_PID, PORT
+# (BROKER_ENV: extra NAME=value words for its environment)
 start_broker() {
 	local dir=$1 listen=$2 i
 	shift 2
 	BROKER_N=$((BROKER_N + 1))
 	BROKER_OUT=$BATS_TEST_TMPDIR/broker.$BROKER_N.out
 	BROKER_ERR=$BATS_TEST_TMPDIR/broker.$BROKER_N.err
-	"$KP_BIN/kbroker" --data-dir "$dir" --listen "$listen" \
+	env ${BROKER_ENV:-} "$KP_BIN/kbroker" --data-dir "$dir" --listen "$listen" \
 	    --socket "$BATS_TEST_TMPDIR/s.sock" "$@" \
 	    >"$BROKER_OUT" 2>"$BROKER_ERR" &
 	BROKER_PID=$!
@@ -98,4 +99,35 @@ fault_teardown() {
 # track PID: kill it in teardown
 track() {
 	echo "$1" >>"$BATS_TEST_TMPDIR/pids"
+}
+
+# build_syncshim: the LD_PRELOAD hook that logs each fsync'ed length;
+# sets BROKER_ENV so the next brokers run under it
+build_syncshim() {
+	cc -shared -fPIC -O1 -o "$BATS_TEST_TMPDIR/syncshim.so" \
+	    "$KP_TOP/tests/fault/syncshim.c" -ldl ||
+	    fail "cannot build the fsync shim"
+	SYNC_LOG=$BATS_TEST_TMPDIR/synclog
+	: >"$SYNC_LOG"
+	# ASan wants to come first; the shim only wraps two libc calls.
+	BROKER_ENV="LD_PRELOAD=$BATS_TEST_TMPDIR/syncshim.so KP_SYNC_LOG=$SYNC_LOG ASAN_OPTIONS=verify_asan_link_order=0"
+}
+
+# machine_crash DATADIR: SIGKILL, then drop what the page cache had not
+# written back: every segment and index file is cut to its length at its
+# last fsync (0 if never synced). Sets DROPPED (bytes cut).
+machine_crash() {
+	local f len size
+	kill9_broker
+	DROPPED=0
+	for f in "$1"/*/*.log "$1"/*/*.index "$1"/*/*.timeindex; do
+		[ -f "$f" ] || continue
+		len=$(awk -v f="$f" '$2 == f { n = $1 } END { print n + 0 }' \
+		    "$SYNC_LOG")
+		size=$(stat -c %s "$f")
+		if [ "$size" -gt "$len" ]; then
+			truncate -s "$len" "$f"
+			DROPPED=$((DROPPED + size - len))
+		fi
+	done
 }
