@@ -165,6 +165,7 @@ def verify(o):
                            (p, off, v, pid, last[pid]))
             last[pid] = int(seq)
     acked = missing = moved = cut = 0
+    kept = open(o.kept, "w") if o.kept else None
     for f in o.acked:
         with open(f) as fh:
             for line in fh:
@@ -180,17 +181,21 @@ def verify(o):
                     if missing <= 10:
                         bad.append("acknowledged %s at %d/%d: missing" %
                                    (v, p, off))
+                elif kept and where[v] == (p, off):
+                    kept.write(line)
                 elif where[v] != (p, off):
                     moved += 1
                     if moved <= 10:
                         bad.append("acknowledged %s at %d/%d: found at "
                                    "%d/%d" % (v, p, off, *where[v]))
+    if kept:
+        kept.close()
     found = sum(len(r) for r in got.values())
     print("acknowledged %d, found %d of them, %d records in the topic, "
           "%d duplicates, %d missing, %d at another offset, %d problems"
           % (acked, acked - missing - cut, found, dups, missing, moved,
              len(bad)) +
-          (", %d cut off with a corrupt tail" % cut if o.prefix else ""))
+          (", %d cut off (a lost or corrupt tail)" % cut if o.prefix else ""))
     for b in bad[:30]:
         print("problem:", b)
     return 1 if bad else 0
@@ -221,6 +226,8 @@ def main():
     vp.add_argument("-p", "--prefix", action="store_true",
                     help="acknowledged records past a partition's end "
                     "may be gone (a corrupt tail was cut off)")
+    vp.add_argument("-k", "--kept",
+                    help="write the acknowledged lines found to this file")
     vp.add_argument("acked", nargs="*")
     o = ap.parse_args()
     try:
