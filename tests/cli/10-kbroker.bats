@@ -117,6 +117,19 @@ load '10-kbroker-lib'
 	grep -q 'kbroker: stopped' "$KB_ERR"
 }
 
+@test "kbroker answers a waiting long poll and exits 0 on SIGTERM" {
+	start_broker
+	timeout 10 kcat -b "$KB_ADDR" -L -t lp >/dev/null
+	timeout 30 kcat -b "$KB_ADDR" -C -t lp -o end -q \
+	    >"$BATS_TEST_TMPDIR/c.out" 2>&1 &
+	local cpid=$!
+	sleep 1
+	stop_broker
+	assert_equal "$KB_STATUS" 0
+	kill "$cpid" 2>/dev/null || true
+	wait "$cpid" || true
+}
+
 @test "kbroker stops on SIGINT with exit 0" {
 	start_broker
 	kill -INT "$KB_PID"
@@ -256,4 +269,48 @@ sys.exit(0 if (corr, err) == (42, 0) else 1)
 EOF
 	assert_success
 	assert_output '42 0'
+}
+
+@test "kbroker: a batch over message.max.bytes is MESSAGE_TOO_LARGE" {
+	start_broker -o message.max.bytes=2000
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" too-large
+	assert_success
+}
+
+@test "kbroker: log.message.timestamp.type=LogAppendTime stamps batches" {
+	start_broker -o log.message.timestamp.type=LogAppendTime
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" log-append-time
+	assert_success
+}
+
+@test "kbroker: connections idle past connections.max.idle.ms are closed" {
+	start_broker -o connections.max.idle.ms=300 \
+	    -o log.retention.check.interval.ms=100
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" idle-close
+	assert_success
+}
+
+@test "kbroker: connections beyond max.connections are closed" {
+	start_broker -o max.connections=2
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" max-connections
+	assert_success
+	grep -q 'max.connections' "$KB_ERR"
+}
+
+@test "kbroker: retention runs from the event loop" {
+	start_broker -o log.segment.bytes=200 -o log.retention.ms=60000 \
+	    -o log.retention.check.interval.ms=100
+	run timeout 30 $PY "$KB_RAW" "$KB_ADDR" retention
+	assert_success
+}
+
+@test "kbroker: a client that never reads does not stall the others" {
+	start_broker
+	run timeout 60 $PY "$KB_RAW" "$KB_ADDR" slow-client
+	assert_success
+	kill -0 "$KB_PID"
+	# The hog's queue stays bounded: the broker stopped reading from it.
+	local rss
+	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$KB_PID/status")
+	[ "$rss" -lt 200000 ] || fail "kbroker RSS ${rss} kB"
 }

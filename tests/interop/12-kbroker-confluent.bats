@@ -66,6 +66,8 @@ EOF
 }
 
 @test "confluent-kafka AdminClient: create_topics and describe_configs" {
+	stop_broker
+	start_broker -o num.partitions=3
 	run timeout 60 $PY - "$KB_ADDR" <<'EOF'
 import sys
 from confluent_kafka.admin import AdminClient, NewTopic, ConfigResource
@@ -91,8 +93,13 @@ fs = a.create_topics([NewTopic("vo", num_partitions=2, replication_factor=1)],
                      validate_only=True)
 for t, f in fs.items():
     f.result()
+# -1: the broker's num.partitions (3 here) and replication factor.
+for t, f in a.create_topics([NewTopic("dflt", num_partitions=-1,
+                                      replication_factor=-1)]).items():
+    f.result()
 md = a.list_topics(timeout=10)
 print("partitions", len(md.topics["ck"].partitions), "vo" in md.topics)
+print("default partitions", len(md.topics["dflt"].partitions))
 fs = a.describe_configs([ConfigResource("topic", "ck")])
 for r, f in fs.items():
     cfg = f.result()
@@ -109,6 +116,7 @@ EOF
 	assert_line 'again: TOPIC_ALREADY_EXISTS'
 	assert_line 'rf3: INVALID_REPLICATION_FACTOR'
 	assert_line 'partitions 4 False'
+	assert_line 'default partitions 3'
 	assert_line 'policy compact False'
 	assert_line 'retention 604800000 True'
 	assert_line 'broker log.dirs set True'

@@ -15,6 +15,7 @@ import time
 from kafka.protocol.api import RequestHeader
 from kafka.protocol.admin import ApiVersionRequest, ApiVersionResponse
 from kafka.protocol.fetch import FetchRequest, FetchResponse
+from kafka.protocol.offset import OffsetRequest, OffsetResponse
 from kafka.protocol.metadata import MetadataRequest, MetadataResponse
 from kafka.protocol.produce import ProduceRequest, ProduceResponse
 from kafka.record.default_records import DefaultRecordBatchBuilder
@@ -65,12 +66,12 @@ def closed(s):
         return True
 
 
-def batch(values, pid=-1, epoch=-1, seq=-1):
+def batch(values, pid=-1, epoch=-1, seq=-1, ts=None):
     b = DefaultRecordBatchBuilder(magic=2, compression_type=0,
                                   is_transactional=False, producer_id=pid,
                                   producer_epoch=epoch, base_sequence=seq,
                                   batch_size=1 << 20)
-    now = int(time.time() * 1000)
+    now = int(time.time() * 1000) if ts is None else ts
     for i, v in enumerate(values):
         b.append(i, timestamp=now, key=None, value=v, headers=[])
     return bytes(b.build())
@@ -335,6 +336,132 @@ def check_out_of_range(addr):
     # A fetch inside a batch returns the whole batch; clients skip.
     return (err, hwm) == (1, 2) and (err2, hwm2) == (0, 2) and \
         vals2 == [b"a", b"b"]
+
+
+def check_too_large(addr):
+    # The broker runs with message.max.bytes=2000.
+    s = connect(addr)
+    meta_create(s, "large", 1)
+    s.sendall(frame(produce("large", batch([b"x" * 3000])), 2))
+    _, r = recv_resp(s, ProduceResponse[3])
+    e1, _ = produce_result(r)
+    s.sendall(frame(produce("large", batch([b"x" * 500])), 3))
+    _, r = recv_resp(s, ProduceResponse[3])
+    e2, o2 = produce_result(r)
+    print("3000 bytes:", e1, "500 bytes:", e2, o2)
+    return (e1, e2, o2) == (10, 0, 0)
+
+
+def check_log_append_time(addr):
+    # The broker runs with log.message.timestamp.type=LogAppendTime.
+    s = connect(addr)
+    meta_create(s, "lat", 1)
+    before = int(time.time() * 1000)
+    s.sendall(frame(ProduceRequest[3](
+        transactional_id=None, required_acks=1, timeout=5000,
+        topics=[("lat", [(0, batch([b"old"], ts=1000))])]), 2))
+    _, r = recv_resp(s, ProduceResponse[3])
+    p = r.topics[0][1][0]
+    err, append_time = p[1], p[3]
+    s.sendall(frame(fetch_req("lat", 0, 0), 3))
+    _, f = recv_resp(s, FetchResponse[4])
+    recs = MemoryRecords(f.topics[0][1][0][-1])
+    b = recs.next_batch()
+    rec = next(iter(b))
+    print("error", err, "append time", append_time, "record ts",
+          rec.timestamp, "type", rec.timestamp_type)
+    return err == 0 and append_time >= before and \
+        rec.timestamp == append_time and rec.timestamp_type == 1
+
+
+def check_idle_close(addr):
+    # The broker runs with connections.max.idle.ms=300.
+    s = connect(addr)
+    s.sendall(frame(ApiVersionRequest[0](), 1))
+    recv_resp(s, ApiVersionResponse[0])
+    t0 = time.monotonic()
+    ok = closed(s)
+    print("idle connection closed:", ok, "after",
+          round(time.monotonic() - t0, 2), "s")
+    return ok
+
+
+def check_max_connections(addr):
+    # The broker runs with max.connections=2.
+    keep = [connect(addr), connect(addr)]
+    for i, c in enumerate(keep):
+        c.sendall(frame(ApiVersionRequest[0](), i))
+        recv_resp(c, ApiVersionResponse[0])
+    extra = connect(addr)
+    refused = closed(extra)
+    keep[0].close()
+    time.sleep(0.3)
+    again = connect(addr)
+    again.sendall(frame(ApiVersionRequest[0](), 9))
+    corr, _ = recv_resp(again, ApiVersionResponse[0])
+    print("third refused:", refused, "after one left:", corr)
+    return refused and corr == 9
+
+
+def earliest(s, topic, corr):
+    s.sendall(frame(OffsetRequest[1](replica_id=-1,
+                                     topics=[(topic, [(0, -2)])]), corr))
+    _, r = recv_resp(s, OffsetResponse[1])
+    return r.topics[0][1][0][3]
+
+
+def check_retention(addr):
+    # log.segment.bytes=200, log.retention.ms=60000, check every 100 ms:
+    # batches stamped in 1970 are past retention once their segment rolls.
+    s = connect(addr)
+    meta_create(s, "ret", 1)
+    for i in range(10):
+        s.sendall(frame(produce("ret", batch([b"r%d" % i], ts=1000 + i)),
+                        10 + i))
+        recv_resp(s, ProduceResponse[3])
+    start = 0
+    for i in range(100):
+        start = earliest(s, "ret", 100 + i)
+        if start > 0:
+            break
+        time.sleep(0.1)
+    s.sendall(frame(fetch_req("ret", 0, 0), 300))
+    _, f = recv_resp(s, FetchResponse[4])
+    err = f.topics[0][1][0][1]
+    print("log start offset", start, "fetch from 0:", err)
+    return 0 < start <= 9 and err == 1
+
+
+def check_slow_client(addr):
+    s = connect(addr)
+    meta_create(s, "slow", 1)
+    for i in range(20):
+        s.sendall(frame(produce("slow", batch([b"y" * 50000] * 2)), 10 + i))
+        recv_resp(s, ProduceResponse[3])
+    # A client that asks for 2 MB again and again and never reads.
+    hog = connect(addr)
+    hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    req = frame(fetch_req("slow", 0, 0), 1)
+    hog.settimeout(0.5)
+    sent = 0
+    try:
+        for i in range(400):
+            hog.sendall(req)
+            sent += 1
+    except (socket.timeout, BlockingIOError):
+        pass
+    # Everyone else is served meanwhile.
+    t0 = time.monotonic()
+    other = connect(addr)
+    other.sendall(frame(produce("slow", batch([b"z"])), 2))
+    _, r = recv_resp(other, ProduceResponse[3])
+    e, off = produce_result(r)
+    other.sendall(frame(fetch_req("slow", off, 0), 3))
+    _, f = recv_resp(other, FetchResponse[4])
+    err, hwm, vals = fetch_values(f)
+    print("hog sent", sent, "fetch requests; other client:", e, off, err,
+          hwm, vals[-1][:1], "in", round(time.monotonic() - t0, 2), "s")
+    return e == 0 and off == 40 and err == 0 and vals[-1] == b"z"
 
 
 def main():
