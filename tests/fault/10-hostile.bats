@@ -84,6 +84,31 @@ check_good_clients() {
 	assert_output --partial "broker stopped serving"
 }
 
+# A broker that is broken on purpose: hostile must notice.
+fake_broker() {
+	"$PY" "$KP_TOP/tests/fault/fakebroker.py" "$1" \
+	    >"$BATS_TEST_TMPDIR/fake.out" 2>&1 &
+	track $!
+	for i in $(seq 100); do
+		grep -q listening "$BATS_TEST_TMPDIR/fake.out" && break
+		sleep 0.05
+	done
+	FAKE=$(sed -n 's/^listening //p' "$BATS_TEST_TMPDIR/fake.out")
+	[ -n "$FAKE" ] || fail "fake broker did not start"
+}
+
+@test "hostile flags a broker that accepts corrupt batches or never answers" {
+	fake_broker accept
+	run timeout 60 "$HOSTILE" -c batch -n 20 "$FAKE"
+	assert_failure 1
+	assert_output --partial "invalid batch accepted"
+	assert_line --regexp '^class batch: 20 sent, 20 answered, 0 closed, 0 silent, 1[0-9] misbehaved$'
+	fake_broker silent
+	run timeout 60 "$HOSTILE" -c batch -n 3 -T 300 "$FAKE"
+	assert_failure 1
+	assert_output --partial "no answer and no close on a whole frame"
+}
+
 @test "1000 connections, stalled half-requests, never-reading clients: limits hold, others served" {
 	start_good_clients
 	run timeout 150 "$HOSTILE" -c conns,stall,noread,oversize -C 1000 \
