@@ -61,6 +61,8 @@ def produce(o):
         "topic.metadata.refresh.interval.ms": 1000,
         "error_cb": on_error,
     }
+    if o.batch:
+        conf["batch.num.messages"] = o.batch
     if o.no_retry:
         # See the broker's own error in the delivery report.
         conf.update({"enable.idempotence": False, "retries": 0})
@@ -216,6 +218,8 @@ def main():
     pp.add_argument("-s", "--stop")
     pp.add_argument("-p", "--pad", type=int, default=0,
                     help="bytes of padding after each value")
+    pp.add_argument("-B", "--batch", type=int, default=0,
+                    help="at most this many records a batch")
     pp.add_argument("-R", "--no-retry", action="store_true",
                     help="no idempotence, no retries")
     pp.add_argument("-T", "--timeout", type=int, default=60)
