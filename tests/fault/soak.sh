@@ -14,6 +14,7 @@ build=${KP_BUILD:-build/default}
 	exit 66
 }
 export KP_BUILD="$build"
+case $build in *san*) export SAN=1 ;; esac
 export KP_BIN="$(cd "$build/bin" && pwd)"
 export KP_TOOLS="$(pwd)/$build/tests/tools"
 export KP_TOP="$(pwd)"
