@@ -52,6 +52,40 @@ wait_producers() {
 	[ "$rc" -eq 0 ] || fail "a producer failed (fatal error or records never acknowledged)"
 }
 
+# kproduce beside the librdkafka producers: numbered lines "kp-N" to
+# partition 0, --print-offsets logs every acknowledged record. With one
+# partition acknowledgements come in input order, so line N of the
+# offsets is record kp-N.
+kproducer() {
+	(
+		i=0
+		while [ ! -e "$BATS_TEST_TMPDIR/stop" ] && [ "$i" -lt 100000 ]; do
+			echo "kp-$i"
+			i=$((i + 1))
+			sleep 0.004
+		done
+		echo "$i" >"$BATS_TEST_TMPDIR/kp.count"
+	) | "$KP_BIN/kproduce" -b "$BROKER" -t crash -p 0 --print-offsets \
+	    --retries 100 >"$BATS_TEST_TMPDIR/kp.offsets" \
+	    2>"$BATS_TEST_TMPDIR/kproduce.err" &
+	KPROD=$!
+	track "$KPROD"
+}
+
+# wait for kproduce; turn its offsets into the "partition offset value"
+# lines kclient.py verify reads
+wait_kproducer() {
+	wait "$KPROD" || { cat "$BATS_TEST_TMPDIR/kproduce.err" >&3; \
+	    fail "kproduce failed through the crashes"; }
+	sed -E 's/.*"partition":([0-9]+),"offset":(-?[0-9]+)\}$/\1 \2/' \
+	    "$BATS_TEST_TMPDIR/kp.offsets" |
+	    awk '{ print $1, $2, "kp-" NR - 1 }' >"$BATS_TEST_TMPDIR/acked.kp"
+	echo "# kproduce: $(wc -l <"$BATS_TEST_TMPDIR/acked.kp") of $(cat "$BATS_TEST_TMPDIR/kp.count") records acknowledged" >&3
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/acked.kp")" -eq \
+	    "$(cat "$BATS_TEST_TMPDIR/kp.count")" ] ||
+	    fail "kproduce exited 0 without acknowledging every record"
+}
+
 acked_count() {
 	cat "$BATS_TEST_TMPDIR"/acked.* 2>/dev/null | wc -l
 }
@@ -71,9 +105,11 @@ crash_loop() {
 @test "SIGKILL loop under idempotent acks=all producers: every acknowledged record exactly once, in order" {
 	start_broker "$DATA" 127.0.0.1:0 -o num.partitions=3
 	producers 2
+	kproducer
 	crash_loop
 	sleep 1
 	wait_producers
+	wait_kproducer
 	[ "$(acked_count)" -gt 0 ] || fail "nothing was acknowledged"
 	# One more crash with everything acknowledged, then read it all back.
 	kill9_broker
