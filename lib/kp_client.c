@@ -1,4 +1,6 @@
 /* kp_client.c -- client side of the Kafka protocol: connections, versions, metadata */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -351,8 +353,9 @@ conn_write(struct kp_conn *k)
 	ssize_t n;
 
 	while (k->out_off < k->out.len) {
-		n = write(k->fd, k->out.data + k->out_off,
-		    k->out.len - k->out_off);
+		/* MSG_NOSIGNAL: a dead broker is an error, not SIGPIPE */
+		n = send(k->fd, k->out.data + k->out_off,
+		    k->out.len - k->out_off, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -483,6 +486,18 @@ kp_client_poll(struct kp_client *c, int timeout_ms)
 		}
 	}
 	return total;
+}
+
+bool
+kp_client_idle(const struct kp_client *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nconns; i++)
+		if (c->conns[i]->fd >= 0 && (c->conns[i]->qlen > 0 ||
+		    c->conns[i]->out.len > c->conns[i]->out_off))
+			return false;
+	return true;
 }
 
 void
@@ -648,19 +663,26 @@ fail:
 }
 
 static void
+topic_meta_free(struct kp_topic_meta *t)
+{
+	int32_t p;
+
+	for (p = 0; p < t->nparts; p++) {
+		free(t->parts[p].replicas);
+		free(t->parts[p].isr);
+	}
+	free(t->parts);
+	free(t->name);
+	memset(t, 0, sizeof(*t));
+}
+
+static void
 meta_clear(struct kp_client *c)
 {
 	size_t i;
-	int32_t p;
 
-	for (i = 0; i < c->ntopics; i++) {
-		for (p = 0; p < c->topics[i].nparts; p++) {
-			free(c->topics[i].parts[p].replicas);
-			free(c->topics[i].parts[p].isr);
-		}
-		free(c->topics[i].parts);
-		free(c->topics[i].name);
-	}
+	for (i = 0; i < c->ntopics; i++)
+		topic_meta_free(&c->topics[i]);
 	free(c->topics);
 	for (i = 0; i < c->nbrokers; i++)
 		free(c->brokers[i].host);
@@ -697,33 +719,60 @@ dup_ids(const int32_t *v, int32_t n)
 	return d;
 }
 
-static int
-meta_store(struct kp_client *c, const struct kp_metadata_resp *m)
+/*
+ * Keep the topics of an answer about some topics (subset) next to those
+ * cached before, so asking about one topic does not forget the others.
+ */
+static void
+meta_keep_old(struct kp_client *c, struct kp_topic_meta *old, size_t nold,
+    bool subset)
 {
-	int32_t i, j, maxp;
+	size_t k;
 
+	for (k = 0; k < nold; k++) {
+		if (subset && old[k].name != NULL &&
+		    kp_client_topic(c, old[k].name) == NULL) {
+			c->topics[c->ntopics++] = old[k];
+			continue;
+		}
+		topic_meta_free(&old[k]);
+	}
+	free(old);
+}
+
+static int
+meta_store(struct kp_client *c, const struct kp_metadata_resp *m,
+    bool subset)
+{
+	struct kp_topic_meta *old = c->topics;
+	size_t nold = c->ntopics;
+	int32_t i, j, maxp;
+	int rc = -1;
+
+	c->topics = NULL;
+	c->ntopics = 0;
 	meta_clear(c);
 	c->controller = m->controller_id;
 	if ((c->brokers = calloc((size_t)m->n_brokers + 1,
 	    sizeof(*c->brokers))) == NULL)
-		return -1;
+		goto out;
 	for (i = 0; i < m->n_brokers; i++) {
 		c->brokers[i].id = m->brokers[i].node_id;
 		c->brokers[i].port = m->brokers[i].port;
 		if ((c->brokers[i].host = kp_str_dup(&m->brokers[i].host)) ==
 		    NULL)
-			return -1;
+			goto out;
 		c->nbrokers++;
 	}
-	if ((c->topics = calloc((size_t)m->n_topics + 1,
+	if ((c->topics = calloc((size_t)m->n_topics + nold + 1,
 	    sizeof(*c->topics))) == NULL)
-		return -1;
+		goto out;
 	for (i = 0; i < m->n_topics; i++) {
 		const struct kp_metadata_resp_topic *mt = &m->topics[i];
 		struct kp_topic_meta *t = &c->topics[c->ntopics];
 
 		if ((t->name = kp_str_dup(&mt->name)) == NULL)
-			return -1;
+			goto out;
 		c->ntopics++;
 		t->err = mt->error_code;
 		t->internal = mt->is_internal;
@@ -733,10 +782,10 @@ meta_store(struct kp_client *c, const struct kp_metadata_resp *m)
 			if (mt->partitions[j].partition_index > maxp)
 				maxp = mt->partitions[j].partition_index;
 		if (maxp >= 100000)
-			return -1;
+			goto out;
 		if ((t->parts = calloc((size_t)maxp + 2,
 		    sizeof(*t->parts))) == NULL)
-			return -1;
+			goto out;
 		t->nparts = maxp + 1;
 		for (j = 0; j <= maxp; j++) {
 			t->parts[j].id = j;
@@ -759,7 +808,7 @@ meta_store(struct kp_client *c, const struct kp_metadata_resp *m)
 			p->replicas = dup_ids(mp->replica_nodes, p->nreplicas);
 			p->isr = dup_ids(mp->isr_nodes, p->nisr);
 			if (p->replicas == NULL || p->isr == NULL)
-				return -1;
+				goto out;
 		}
 	}
 	/*
@@ -780,7 +829,10 @@ meta_store(struct kp_client *c, const struct kp_metadata_resp *m)
 				have = true;
 			}
 	}
-	return 0;
+	rc = 0;
+out:
+	meta_keep_old(c, old, nold, subset && rc == 0);
+	return rc;
 }
 
 int
@@ -832,7 +884,7 @@ kp_client_metadata(struct kp_client *c, const char *const *names, size_t n,
 		    k->name);
 		goto out;
 	}
-	if (meta_store(c, &resp) < 0) {
+	if (meta_store(c, &resp, n > 0) < 0) {
 		kp_client_seterr(c, 0, "metadata: out of memory or too big");
 		goto out;
 	}

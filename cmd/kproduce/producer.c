@@ -84,10 +84,14 @@ init_pid(struct producer *p, char *why, size_t whylen)
 	int16_t v;
 	int rc = -1;
 
-	if ((k = kp_client_conn(p->c, -1)) == NULL ||
-	    (v = kp_conn_version(k, KP_API_INIT_PRODUCER_ID, 0, 1)) < 0) {
+	if ((k = kp_client_conn(p->c, -1)) == NULL) {
 		snprintf(why, whylen, "%s", kp_client_error(p->c));
 		return -1;
+	}
+	if ((v = kp_conn_version(k, KP_API_INIT_PRODUCER_ID, 0, 1)) < 0) {
+		/* a broker without producer ids: plain retries, as before 0.11 */
+		p->o.idempotent = false;
+		return 0;
 	}
 	kp_init_producer_id_req_init(&req);
 	req.transactional_id.ptr = NULL;
@@ -241,6 +245,15 @@ get_topic(struct producer *p, const char *name, char *why, size_t whylen)
 nomem:
 	snprintf(why, whylen, "%s", strerror(ENOMEM));
 	return NULL;
+}
+
+int32_t
+producer_partitions(struct producer *p, const char *topic, char *why,
+    size_t whylen)
+{
+	struct ptopic *pt = get_topic(p, topic, why, whylen);
+
+	return pt ? pt->nparts : -1;
 }
 
 /* Close the open batch of pp and queue it for sending. */
@@ -678,11 +691,27 @@ producer_service(struct producer *p, int timeout_ms)
 			continue;
 		}
 		p->stall_since = 0;
-		if (kp_client_poll(p->c, p->inflight ? timeout_ms : 0) < 0)
+		if (kp_client_poll(p->c, p->inflight || !kp_client_idle(p->c) ?
+		    timeout_ms : 0) < 0)
 			return -1;
 		timeout_ms = 100;
 	} while (p->buffered > MAX_BUFFERED);
 	return 0;
+}
+
+bool
+producer_busy(const struct producer *p)
+{
+	size_t i;
+	int32_t j;
+
+	if (p->nready > 0 || p->inflight > 0 || !kp_client_idle(p->c))
+		return true;
+	for (i = 0; i < p->ntopics; i++)
+		for (j = 0; j < p->topics[i].nparts; j++)
+			if (p->topics[i].parts[j].bb.count > 0)
+				return true;
+	return false;
 }
 
 int
@@ -692,7 +721,8 @@ producer_flush(struct producer *p)
 	int rc = 0;
 
 	seal_due(p, true);
-	while (p->nready > 0 || p->inflight > 0) {
+	/* acks=0 requests count as sent once queued: wait until written */
+	while (p->nready > 0 || p->inflight > 0 || !kp_client_idle(p->c)) {
 		if (producer_service(p, 100) < 0)
 			rc = -1;
 		if (kp_mono_ms() - start > (int64_t)p->o.timeout_ms *

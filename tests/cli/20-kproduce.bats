@@ -161,6 +161,18 @@ readback() {	# readback TOPIC [kconsume args]
 0 2 NULL=c"
 }
 
+@test "kproduce --acks 0 still writes every byte before exiting" {
+	ktopic create -p 1 t
+	seq 1 200000 | kproduce -t t --acks 0
+	# no answers come with acks=0: wait for the broker to have them all
+	for i in $(seq 1 100); do
+		[ "$(ktopic offsets t)" = "t:0:200000" ] && break
+		sleep 0.1
+	done
+	run ktopic offsets t
+	assert_output "t:0:200000"
+}
+
 @test "kproduce -z gzip writes gzip batches that read back" {
 	ktopic create -p 1 t
 	seq 1 500 | kproduce -t t -z gzip
@@ -237,6 +249,15 @@ readback() {	# readback TOPIC [kconsume args]
 	assert_line --regexp '^[0-9]{13} plain$'
 }
 
+@test "kproduce -f json places records whose partition the topic lacks anew" {
+	ktopic create -p 1 t
+	printf '{"partition":3,"value":"a"}\n{"partition":0,"value":"b"}\n' |
+	    kproduce -t t -f json
+	run readback t
+	assert_output "0 0 NULL=a
+0 1 NULL=b"
+}
+
 @test "kproduce -f json takes the topic from each line without -t" {
 	ktopic create -p 1 a
 	ktopic create -p 1 b
@@ -306,6 +327,13 @@ readback() {	# readback TOPIC [kconsume args]
 	assert_output ""
 }
 
+@test "kproduce --progress reports into a pipe too" {
+	ktopic create -p 1 t
+	run bash -c 'seq 1 100 | kproduce -t t --progress 2>&1 >/dev/null'
+	assert_success
+	assert_output --regexp 'kproduce: 100 records, [0-9]+ records/s'
+}
+
 @test "kproduce --bench prints the producer perf test line" {
 	ktopic create -p 1 t
 	run kproduce -t t --bench 2000 --record-size 100
@@ -313,6 +341,9 @@ readback() {	# readback TOPIC [kconsume args]
 	assert_output --regexp '^2000 records sent, [0-9.]+ records/sec \([0-9.]+ MB/sec\), [0-9.]+ ms avg latency, [0-9.]+ ms max latency, [0-9]+ ms 50th, [0-9]+ ms 95th, [0-9]+ ms 99th, [0-9]+ ms 99.9th.$'
 	run ktopic offsets t
 	assert_output "t:0:2000"
+	run kproduce -t t --bench 200 --record-size 10 --throughput 2000
+	assert_success
+	assert_output --regexp '^200 records sent, '
 	run kproduce -t t --bench 10
 	assert_equal "$status" 64
 }
@@ -375,4 +406,14 @@ d"
 	run script -qec "seq 1 1000 | kproduce -t t" /dev/null
 	assert_success
 	assert_output --regexp 'kproduce: 1000 records, [0-9]+ records/s, [0-9.]+ MB/s'
+}
+
+@test "kproduce --help prints the SYNOPSIS of kproduce(1)" {
+	check_synopsis kproduce
+}
+
+@test "kproduce(1) is clean under mandoc -Tlint" {
+	run mandoc -Tlint -Wwarning "$KP_TOP/man/man1/kproduce.1"
+	assert_success
+	assert_output ""
 }

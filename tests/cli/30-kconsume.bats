@@ -8,6 +8,10 @@ setup() {
 }
 
 teardown() {
+	if [ -n "${HOLE_PID:-}" ]; then
+		kill "$HOLE_PID" 2>/dev/null || true
+		wait "$HOLE_PID" 2>/dev/null || true
+	fi
 	if [ -n "${BG_PID:-}" ]; then
 		kill "$BG_PID" 2>/dev/null || true
 		wait "$BG_PID" 2>/dev/null || true
@@ -262,4 +266,47 @@ c"
 
 @test "kconsume: every long option is in kconsume(1)" {
 	check_man_options kconsume "$KP_TOP"/cmd/kconsume/main.c
+}
+
+@test "kconsume --help prints the SYNOPSIS of kconsume(1)" {
+	check_synopsis kconsume
+}
+
+@test "kconsume(1) is clean under mandoc -Tlint" {
+	run mandoc -Tlint -Wwarning "$KP_TOP/man/man1/kconsume.1"
+	assert_success
+	assert_output ""
+}
+
+@test "--timeout-ms bounds the wait for a broker that never answers" {
+	start_black_hole
+	run timeout 20 kconsume -b 127.0.0.1:$HOLE_PORT --timeout-ms 300 -t t -e
+	assert_equal "$status" 69
+	assert_output --partial "ApiVersions: Connection timed out"
+	run timeout 20 kproduce -b 127.0.0.1:$HOLE_PORT --timeout-ms 300 -t t < <(echo a)
+	assert_equal "$status" 69
+	run timeout 20 ktopic -b 127.0.0.1:$HOLE_PORT --timeout-ms 300 list
+	assert_equal "$status" 69
+}
+
+@test "kconsume keeps following across a broker restart" {
+	ktopic create -p 1 t
+	echo a | kproduce -t t
+	timeout 30 kconsume -t t -c 2 >"$BATS_TEST_TMPDIR/out" &
+	BG_PID=$!
+	for i in $(seq 1 100); do
+		[ -s "$BATS_TEST_TMPDIR/out" ] && break
+		sleep 0.05
+	done
+	stop_broker
+	sleep 0.3
+	start_broker
+	echo b | kproduce -t t
+	st=0
+	wait "$BG_PID" || st=$?
+	BG_PID=
+	assert_equal "$st" 0
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_output "a
+b"
 }

@@ -51,3 +51,33 @@ check_man_options() {	# check_man_options PROG SOURCE...
 	done
 	[ -z "$missing" ] || { echo "undocumented in $page:$missing"; return 1; }
 }
+
+# PROG --help must print the SYNOPSIS of PROG(1), spacing aside.
+check_synopsis() {	# check_synopsis PROG
+	local norm='tr -s " \n\t" " " | sed "s/ *| */|/g; s/^ *//; s/ *$//"'
+	local a b
+	a=$("$1" --help | sed 's/^usage: //' | eval "$norm")
+	b=$(mandoc -Tascii -O width=200 "$KP_TOP/man/man1/$1.1" | col -b |
+	    sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | eval "$norm")
+	[ -n "$a" ] && [ "$a" = "$b" ] ||
+	    { printf 'usage:  %s\nman:    %s\n' "$a" "$b"; return 1; }
+}
+
+# A TCP port that accepts connections and never answers; sets HOLE_PID and
+# HOLE_PORT. Kill HOLE_PID in teardown.
+start_black_hole() {
+	/usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+print(s.getsockname()[1], flush=True)
+time.sleep(60)
+' >"$BATS_TEST_TMPDIR/hole" 8>&- &
+	HOLE_PID=$!
+	for i in $(seq 1 100); do
+		[ -s "$BATS_TEST_TMPDIR/hole" ] && break
+		sleep 0.05
+	done
+	HOLE_PORT=$(cat "$BATS_TEST_TMPDIR/hole")
+}
