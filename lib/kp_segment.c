@@ -399,18 +399,39 @@ kp_segment_seal(struct kp_segment *s)
 		return 0;
 	if (s->ti.n > 0 && s->ti.key[s->ti.n - 1] >= s->max_ts)
 		return 0;
-	return kp_index_append(&s->ti, s->max_ts, s->max_ts_offset);
+	if (kp_index_append(&s->ti, s->max_ts, s->max_ts_offset) < 0 ||
+	    kp_index_write(&s->ti) < 0)
+		return -1;
+	s->idx_unsynced = true;
+	return 0;
 }
 
 int
 kp_segment_sync(struct kp_segment *s)
 {
-	if (s->rdonly || !s->dirty)
+	if (s->rdonly || (!s->dirty && !s->idx_unsynced))
 		return 0;
-	if (fdatasync(s->fd) < 0 || kp_index_sync(&s->oi) < 0 ||
-	    kp_index_sync(&s->ti) < 0)
+	if (s->dirty && fdatasync(s->fd) < 0)
 		return -1;
 	s->dirty = false;
+	s->idx_unsynced = true;
+	if (kp_index_sync(&s->oi) < 0 || kp_index_sync(&s->ti) < 0)
+		return -1;
+	s->idx_unsynced = false;
+	return 0;
+}
+
+int
+kp_segment_sync_data(struct kp_segment *s)
+{
+	if (s->rdonly || !s->dirty)
+		return 0;
+	/* current in the page cache, for an offline reader */
+	if (kp_index_write(&s->oi) < 0 || kp_index_write(&s->ti) < 0 ||
+	    fdatasync(s->fd) < 0)
+		return -1;
+	s->dirty = false;
+	s->idx_unsynced = true;
 	return 0;
 }
 

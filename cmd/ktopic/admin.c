@@ -16,6 +16,9 @@
 
 #define RESOURCE_TOPIC	2
 
+/* long-only options: values no short option can take */
+enum { OPT_IF = 256, OPT_TIME };
+
 struct cfg {
 	char	*name;
 	char	*value;		/* NULL: delete */
@@ -229,9 +232,6 @@ kt_list(struct kt *kt, int argc, char **argv)
 	free(t);
 	return 0;
 }
-
-/* Long-only options: values outside the letters. */
-enum { OPT_IF = 256, OPT_TIME };
 
 /* --- create ------------------------------------------------------------ */
 
