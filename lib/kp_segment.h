@@ -87,7 +87,9 @@ int	 kp_segment_load_closed(struct kp_segment *, int64_t);
 /*
  * Take the state a clean close recorded (size, next offset, largest
  * timestamp and its offset) instead of scanning, when the file still has
- * that size and the indexes agree. 1 when taken, 0 when a scan is needed.
+ * that size, the indexes agree, and the batch headers after the last
+ * offset index entry frame exactly up to the end and end at the recorded
+ * next offset. 1 when taken, 0 when a scan is needed.
  */
 int	 kp_segment_load_clean(struct kp_segment *, int64_t, int64_t, int64_t,
 	    int64_t);
