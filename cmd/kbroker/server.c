@@ -258,6 +258,7 @@ reap(struct kb_broker *b)
 			continue;
 		kb_debug(b, "%s: closed", c->peer);
 		kb_waiters_forget(b, c);
+		kb_durable_forget(b, c);
 		kb_conn_forget_queue(c);
 		conn_kill(c);
 		TAILQ_REMOVE(&b->conns, c, link);
@@ -316,6 +317,8 @@ next_timeout(struct kb_broker *b, int64_t now)
 		t = w;
 	if (g >= 0 && g < t)
 		t = g;
+	if (kb_durable_pending(b))
+		t = 0;
 	return (int)t;
 }
 
@@ -391,6 +394,8 @@ loop_once(struct kb_broker *b, int timeout)
 		} else
 			on_conn_event(evs[i].data.ptr, evs[i].events);
 	}
+	/* Group commit: one sync per partition for the whole round. */
+	kb_durable_commit(b);
 	now = kb_now_mono();
 	kb_group_poll(b);
 	kb_wake_waiters(b, b->wake);

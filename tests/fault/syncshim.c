@@ -5,6 +5,8 @@
  * length it had at its last fsync, as this shim logs it to $KP_SYNC_LOG:
  * one line "length path" per sync (O_APPEND, so lines never interleave).
  * Built by the test itself (cc -shared -fPIC), not by the Makefile.
+ * $KP_SYNC_DELAY_US, if set, makes every sync take that long at least,
+ * as a real disk does, so tests can see syncs being shared.
  */
 #include <sys/stat.h>
 
@@ -19,6 +21,15 @@
 
 int	fsync(int);
 int	fdatasync(int);
+
+static void
+delay(void)
+{
+	const char *us = getenv("KP_SYNC_DELAY_US");
+
+	if (us != NULL && *us != '\0')
+		usleep((useconds_t)strtoul(us, NULL, 10));
+}
 
 static void
 record(int fd)
@@ -57,6 +68,7 @@ fsync(int fd)
 
 	if (real == NULL)
 		*(void **)&real = dlsym(RTLD_NEXT, "fsync");
+	delay();
 	if ((rc = real(fd)) == 0)
 		record(fd);
 	return rc;
@@ -70,6 +82,7 @@ fdatasync(int fd)
 
 	if (real == NULL)
 		*(void **)&real = dlsym(RTLD_NEXT, "fdatasync");
+	delay();
 	if ((rc = real(fd)) == 0)
 		record(fd);
 	return rc;
