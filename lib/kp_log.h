@@ -85,6 +85,12 @@ struct kp_log_recovery {
 	int		 indexes_rebuilt;	/* .index/.timeindex rebuilt */
 	int		 swaps_completed;	/* cleaner swaps finished */
 	int		 leftovers_removed;	/* stray temp/orphan files */
+	int64_t		 end_offset;		/* log end after recovery */
+	int64_t		 checkpoint_hw;		/* checkpointed high watermark,
+						   -1 none */
+	bool		 short_of_checkpoint;	/* end_offset < checkpoint_hw:
+						   acknowledged records lost
+						   (a machine crash) */
 	bool		 clean;			/* nothing needed doing */
 };
 

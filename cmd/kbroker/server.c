@@ -73,6 +73,7 @@ report_recovery(void *arg, const char *topic, int32_t part,
     const struct kp_log_recovery *rec)
 {
 	struct kb_broker *b = arg;
+	char lost[160] = "";
 
 	if (rec->clean) {
 		if (b->cfg->verbose)
@@ -80,11 +81,21 @@ report_recovery(void *arg, const char *topic, int32_t part,
 			    rec->segments);
 		return;
 	}
+	if (rec->short_of_checkpoint)
+		snprintf(lost, sizeof(lost), "; %lld record(s) lost: the "
+		    "checkpointed high watermark was %lld (a machine crash "
+		    "dropped unflushed data)",
+		    (long long)(rec->checkpoint_hw - rec->end_offset),
+		    (long long)rec->checkpoint_hw);
+	/* One line per partition that needed work, all of it said. */
 	kb_log("%s-%d: recovered from offset %lld: %lld batch(es) checked, "
 	    "%lld byte(s) truncated, %d segment(s) dropped, %d index(es) "
-	    "rebuilt", topic, part, (long long)rec->recovered_from,
-	    (long long)rec->batches_checked, (long long)rec->truncated_bytes,
-	    rec->segments_dropped, rec->indexes_rebuilt);
+	    "rebuilt%s; log ends at offset %lld%s", topic, part,
+	    (long long)rec->recovered_from, (long long)rec->batches_checked,
+	    (long long)rec->truncated_bytes, rec->segments_dropped,
+	    rec->indexes_rebuilt, rec->leftovers_removed ||
+	    rec->swaps_completed ? ", leftovers tidied" : "",
+	    (long long)rec->end_offset, lost);
 }
 
 /* mkdir -p, for the default data folder under ~/.local/share. */

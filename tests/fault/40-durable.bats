@@ -89,3 +89,38 @@ acked_count() {
 	[ "$syncs" -gt 0 ] || fail "the log was never synced"
 	[ "$syncs" -lt "$reqs" ] || fail "$syncs syncs for $reqs requests: no group commit"
 }
+
+@test "recovery is logged per partition: a torn tail, and a log shorter than its checkpoint after a machine crash" {
+	build_syncshim
+	# flushes left to the OS; the tick checkpoints the high watermark
+	start_broker "$DATA" 127.0.0.1:0 -o num.partitions=2 \
+	    -o log.retention.check.interval.ms=100
+	seq 1 25 | timeout 20 "$KP_BIN/kproduce" -b "$BROKER" -t rec -p 0 ||
+	    fail "kproduce failed"
+	seq 26 50 | timeout 20 "$KP_BIN/kproduce" -b "$BROKER" -t rec -p 0 ||
+	    fail "kproduce failed"
+	seq 51 80 | timeout 20 "$KP_BIN/kproduce" -b "$BROKER" -t rec -p 1 ||
+	    fail "kproduce failed"
+	sleep 0.5	# a few ticks: the checkpoint now says 50 and 30
+	kill9_broker
+	# partition 0: the process died mid-write, the last batch is torn
+	size=$(stat -c %s "$DATA/rec-0/00000000000000000000.log")
+	truncate -s $((size - 7)) "$DATA/rec-0/00000000000000000000.log"
+	# partition 1: the machine died, nothing of the log was written back
+	machine_crash_one() {
+		local f=$1 len
+		len=$(awk -v f="$f" '$2 == f { n = $1 } END { print n + 0 }' \
+		    "$SYNC_LOG")
+		truncate -s "$len" "$f"
+	}
+	for f in "$DATA"/rec-1/*.log "$DATA"/rec-1/*index; do
+		machine_crash_one "$f"
+	done
+	start_broker "$DATA" 127.0.0.1:0
+	grep 'rec-' "$BROKER_ERR" | sed 's/^/# /' >&3
+	run grep -c '^kbroker: rec-0: recovered from offset 0: .* [1-9][0-9]* byte(s) truncated.*log ends at offset 25; 25 record(s) lost' "$BROKER_ERR"
+	assert_output 1
+	run grep -c '^kbroker: rec-1: recovered .*; 30 record(s) lost: the checkpointed high watermark was 30' "$BROKER_ERR"
+	assert_output 1
+	stop_broker
+}
