@@ -126,6 +126,9 @@ struct kb_conn {
 	int64_t		 last_active;
 	uint32_t	 events;	/* registered with epoll */
 	bool		 closing;	/* close once the queue is sent */
+	bool		 backlog;	/* whole frames left for the next round */
+	uint64_t	 round;		/* loop round of round_reqs */
+	int		 round_reqs;	/* requests handled in that round */
 	bool		 dead;
 	bool		 is_unix;
 };
@@ -146,6 +149,8 @@ struct kb_broker {
 	struct kp_arena	 arena;		/* per request */
 	struct kp_arena	 wait_arena;	/* for deferred requests run again */
 	bool		 wake;		/* data arrived: run waiters */
+	uint64_t	 round;		/* event loop rounds */
+	size_t		 backlogged;	/* connections with c->backlog */
 	bool		 stopping;
 	int64_t		 next_tick;
 	char		 cluster_id[32];

@@ -295,6 +295,27 @@ on_conn_event(struct kb_conn *c, uint32_t events)
 		conn_kill(c);
 }
 
+/*
+ * Connections that used up their requests for a round go on now, after
+ * everyone with an event had a turn.
+ */
+static void
+serve_backlog(struct kb_broker *b)
+{
+	struct kb_conn *c;
+
+	if (b->backlogged == 0)
+		return;
+	b->backlogged = 0;
+	TAILQ_FOREACH(c, &b->conns, link) {
+		if (!c->backlog)
+			continue;
+		c->backlog = false;
+		if (!c->dead && kb_conn_on_write(c) == -1)
+			conn_kill(c);
+	}
+}
+
 static void
 tick(struct kb_broker *b, int64_t now)
 {
@@ -328,7 +349,7 @@ next_timeout(struct kb_broker *b, int64_t now)
 		t = w;
 	if (g >= 0 && g < t)
 		t = g;
-	if (kb_durable_pending(b))
+	if (kb_durable_pending(b) || b->backlogged > 0)
 		t = 0;
 	return (int)t;
 }
@@ -392,6 +413,7 @@ loop_once(struct kb_broker *b, int timeout)
 		b->stopping = true;
 		return;
 	}
+	b->round++;
 	for (int i = 0; i < n; i++) {
 		uint64_t tag = evs[i].data.u64;
 
@@ -405,6 +427,7 @@ loop_once(struct kb_broker *b, int timeout)
 		} else
 			on_conn_event(evs[i].data.ptr, evs[i].events);
 	}
+	serve_backlog(b);
 	/* Group commit: one sync per partition for the whole round. */
 	kb_durable_commit(b);
 	now = kb_now_mono();
