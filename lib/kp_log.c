@@ -623,6 +623,12 @@ log_sync(struct kp_log *l, bool full)
 }
 
 int
+kp_log_active_fd(const struct kp_log *l)
+{
+	return l->rdonly ? -1 : active(l)->fd;
+}
+
+int
 kp_log_flush(struct kp_log *l)
 {
 	return log_sync(l, false);

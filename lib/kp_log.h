@@ -213,6 +213,14 @@ int64_t		 kp_log_size(const struct kp_log *);
 int		 kp_log_segment_count(const struct kp_log *);
 
 /*
+ * The active segment's .log descriptor, borrowed as a slice's fd is: for
+ * a caller that fdatasyncs appended batches from another thread (dup it
+ * first; older segments were synced when they were rolled). The log's
+ * recovery point does not move then, so recovery after a crash scans a
+ * little more. -1 for a read-only log.
+ */
+int		 kp_log_active_fd(const struct kp_log *);
+/*
  * fdatasync the unflushed segments, move the recovery point to the log end
  * and checkpoint it. 0, or -1 with errno.
  */

@@ -311,15 +311,18 @@ struct kp_str	 kb_str(const char *);
 
 /*
  * durable.c: kpipe.acks.all.fsync. A Produce with acks=all marks the logs
- * it appended to dirty and parks its response; kb_durable_commit, once
- * per loop round, syncs each dirty log once and releases the parked
- * responses (group commit).
+ * it appended to dirty and parks its response; kb_durable_commit, at the
+ * end of each loop round, hands the round's logs to the sync thread,
+ * which fdatasyncs each once (group commit) and wakes the loop through
+ * the epoll tag KB_TAG_DURABLE: kb_durable_on_event releases the parked
+ * responses.
  */
+#define KB_TAG_DURABLE	((uint64_t)1 << 61)
 bool	 kb_durable_wanted(const struct kb_broker *, int16_t acks);
 int	 kb_durable_dirty(struct kb_broker *, struct kp_log *);
 int	 kb_durable_park(struct kb_broker *, struct kb_resp *);
-bool	 kb_durable_pending(const struct kb_broker *);
 void	 kb_durable_commit(struct kb_broker *);
+void	 kb_durable_on_event(struct kb_broker *);
 void	 kb_durable_forget(struct kb_broker *, struct kb_conn *);
 void	 kb_durable_drop_log(struct kb_broker *, struct kp_log *);
 

@@ -349,7 +349,7 @@ next_timeout(struct kb_broker *b, int64_t now)
 		t = w;
 	if (g >= 0 && g < t)
 		t = g;
-	if (kb_durable_pending(b) || b->backlogged > 0)
+	if (b->backlogged > 0)
 		t = 0;
 	return (int)t;
 }
@@ -419,6 +419,8 @@ loop_once(struct kb_broker *b, int timeout)
 
 		if (tag == TAG_SIGNAL)
 			on_signal(b);
+		else if (tag == KB_TAG_DURABLE)
+			kb_durable_on_event(b);
 		else if (tag & TAG_LISTENER) {
 			size_t li = (size_t)(tag & ~TAG_LISTENER);
 
