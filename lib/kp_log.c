@@ -437,9 +437,13 @@ recover(struct kp_log *l, int64_t now, struct kp_log_recovery *rec)
 	l->cleaner_offset = co;
 	l->recovery_point = rp < active(l)->next_offset ? rp :
 	    active(l)->next_offset;
+	rec->end_offset = active(l)->next_offset;
+	rec->checkpoint_hw = hw;
+	/* unflushed records the page cache never wrote back */
+	rec->short_of_checkpoint = hw > rec->end_offset;
 	rec->clean = rec->truncated_bytes == 0 && rec->segments_dropped == 0 &&
 	    rec->indexes_rebuilt == 0 && rec->swaps_completed == 0 &&
-	    rec->leftovers_removed == 0;
+	    rec->leftovers_removed == 0 && !rec->short_of_checkpoint;
 	if (l->rdonly)
 		return 0;
 	/*
@@ -616,6 +620,12 @@ log_sync(struct kp_log *l, bool full)
 	l->unflushed = 0;
 	l->unflushed_since = -1;
 	return 0;
+}
+
+int
+kp_log_active_fd(const struct kp_log *l)
+{
+	return l->rdonly ? -1 : active(l)->fd;
 }
 
 int

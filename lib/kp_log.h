@@ -85,6 +85,12 @@ struct kp_log_recovery {
 	int		 indexes_rebuilt;	/* .index/.timeindex rebuilt */
 	int		 swaps_completed;	/* cleaner swaps finished */
 	int		 leftovers_removed;	/* stray temp/orphan files */
+	int64_t		 end_offset;		/* log end after recovery */
+	int64_t		 checkpoint_hw;		/* checkpointed high watermark,
+						   -1 none */
+	bool		 short_of_checkpoint;	/* end_offset < checkpoint_hw:
+						   acknowledged records lost
+						   (a machine crash) */
 	bool		 clean;			/* nothing needed doing */
 };
 
@@ -206,6 +212,14 @@ int64_t		 kp_log_recovery_point(const struct kp_log *);
 int64_t		 kp_log_size(const struct kp_log *);
 int		 kp_log_segment_count(const struct kp_log *);
 
+/*
+ * The active segment's .log descriptor, borrowed as a slice's fd is: for
+ * a caller that fdatasyncs appended batches from another thread (dup it
+ * first; older segments were synced when they were rolled). The log's
+ * recovery point does not move then, so recovery after a crash scans a
+ * little more. -1 for a read-only log.
+ */
+int		 kp_log_active_fd(const struct kp_log *);
 /*
  * fdatasync the unflushed segments, move the recovery point to the log end
  * and checkpoint it. 0, or -1 with errno.

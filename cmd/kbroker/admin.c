@@ -159,8 +159,10 @@ delete_one(struct kb_req *req, const struct kp_str *topic)
 		return KP_TOPIC_DELETION_DISABLED;
 	if (name == NULL || (t = kp_store_topic(b->store, name)) == NULL)
 		return KP_UNKNOWN_TOPIC_OR_PARTITION;
-	for (int32_t p = 0; p < t->partitions; p++)
+	for (int32_t p = 0; p < t->partitions; p++) {
 		kb_pstate_drop_log(b, t->logs[p]);
+		kb_durable_drop_log(b, t->logs[p]);
+	}
 	rc = kp_store_delete_topic(b->store, name);
 	if (rc == KP_NONE)
 		kb_log("topic '%s': deleted", name);

@@ -44,6 +44,7 @@ static const char *server_keys[] = {
 	"group.min.session.timeout.ms", "group.max.session.timeout.ms",
 	"offsets.retention.minutes", "advertised.listeners",
 	"producer.id.expiration.ms", "queued.max.request.bytes",
+	"kpipe.acks.all.fsync",
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -404,7 +405,9 @@ kb_config_finish(struct kb_config *c, char *err, size_t errlen)
 	if (get_bool(c, "auto.create.topics.enable", true, &c->auto_create,
 	    err, errlen) == -1 ||
 	    get_bool(c, "delete.topic.enable", true, &c->delete_enable, err,
-	    errlen) == -1)
+	    errlen) == -1 ||
+	    get_bool(c, "kpipe.acks.all.fsync", false, &c->acks_all_fsync,
+	    err, errlen) == -1)
 		return -1;
 	if (get_int(c, "socket.request.max.bytes", 104857600, 1024,
 	    INT32_MAX, &c->request_max, err, errlen) == -1 ||

@@ -25,6 +25,12 @@
 #define RESP_MALLOC_OVERHEAD	48	/* three allocations' headers */
 #define READ_CHUNK	(64u << 10)
 #define READ_BUDGET	(1u << 20)	/* per event, for fairness */
+/*
+ * Requests answered per connection per loop round: a client pipelining a
+ * megabyte of small requests gets through them in turns with everyone
+ * else instead of holding the loop until all are answered.
+ */
+#define ROUND_REQS	64
 #define IOV_MAX_N	64
 #define IN_KEEP		(1u << 20)	/* input buffer kept between requests */
 
@@ -183,7 +189,7 @@ kb_resp_finish(struct kb_resp *r)
 		return -1;
 	}
 	kp_put_be32(r->buf.data, (int32_t)(r->total - 4));
-	r->ready = true;
+	r->ready = !r->parked;
 	/*
 	 * Count what the response holds in memory, not only what it will
 	 * send: thousands of small answers to a client that never reads
@@ -325,9 +331,22 @@ process_frames(struct kb_conn *c)
 	ssize_t fr;
 	int rc = 0;
 
+	if (c->round != c->b->round) {
+		c->round = c->b->round;
+		c->round_reqs = 0;
+	}
 	while (may_read(c) && (fr = kp_frame_parse(c->in.data + pos,
 	    c->in.len - pos, (size_t)c->b->cfg->request_max, &payload,
 	    &plen)) != 0) {
+		if (c->round_reqs >= ROUND_REQS) {
+			/* The rest wait for the next round (server.c). */
+			if (!c->backlog) {
+				c->backlog = true;
+				c->b->backlogged++;
+			}
+			break;
+		}
+		c->round_reqs++;
 		if (fr < 0) {
 			kb_log("%s: request frame over socket.request.max.bytes "
 			    "or invalid, closing", c->peer);
@@ -414,7 +433,7 @@ kb_conn_on_read(struct kb_conn *c)
 	size_t budget = READ_BUDGET;
 	ssize_t n;
 
-	while (budget > 0 && may_read(c)) {
+	while (budget > 0 && may_read(c) && !c->backlog) {
 		if (kp_buf_reserve(&c->in, READ_CHUNK) == -1)
 			return -1;
 		n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);

@@ -43,6 +43,7 @@ struct kb_config {
 	int64_t		 queued_max;	/* queued.max.request.bytes */
 	int64_t		 idle_ms;	/* connections.max.idle.ms */
 	int64_t		 tick_ms;	/* log.retention.check.interval.ms */
+	bool		 acks_all_fsync; /* kpipe.acks.all.fsync */
 	struct kp_logconf log;		/* log.* defaults for topics */
 	int		 verbose;
 };
@@ -100,6 +101,7 @@ struct kb_resp {
 	size_t		 mem_mark;	/* buf bytes already in chunks */
 	size_t		 cost;		/* memory held beyond the wire bytes */
 	bool		 ready;		/* complete, may be sent */
+	bool		 parked;	/* complete, held for a sync (durable.c) */
 	/* A deferred (long-polling) request waits here: */
 	uint8_t		*req;		/* a copy of the request payload */
 	size_t		 req_len;
@@ -124,6 +126,9 @@ struct kb_conn {
 	int64_t		 last_active;
 	uint32_t	 events;	/* registered with epoll */
 	bool		 closing;	/* close once the queue is sent */
+	bool		 backlog;	/* whole frames left for the next round */
+	uint64_t	 round;		/* loop round of round_reqs */
+	int		 round_reqs;	/* requests handled in that round */
 	bool		 dead;
 	bool		 is_unix;
 };
@@ -144,12 +149,15 @@ struct kb_broker {
 	struct kp_arena	 arena;		/* per request */
 	struct kp_arena	 wait_arena;	/* for deferred requests run again */
 	bool		 wake;		/* data arrived: run waiters */
+	uint64_t	 round;		/* event loop rounds */
+	size_t		 backlogged;	/* connections with c->backlog */
 	bool		 stopping;
 	int64_t		 next_tick;
 	char		 cluster_id[32];
 	int64_t		 next_pid;	/* InitProducerId */
 	struct kb_pstate *pstate;	/* producer_state.c */
 	void		*group;		/* for group.c */
+	struct kb_durable *durable;	/* durable.c */
 };
 
 /* Monotonic and wall clock, in ms. */
@@ -300,6 +308,23 @@ int		 kb_auto_create(struct kb_broker *, const struct kp_str *);
 char		*kb_arena_str(struct kp_arena *, const struct kp_str *);
 /* A kp_str view of a C string. */
 struct kp_str	 kb_str(const char *);
+
+/*
+ * durable.c: kpipe.acks.all.fsync. A Produce with acks=all marks the logs
+ * it appended to dirty and parks its response; kb_durable_commit, at the
+ * end of each loop round, hands the round's logs to the sync thread,
+ * which fdatasyncs each once (group commit) and wakes the loop through
+ * the epoll tag KB_TAG_DURABLE: kb_durable_on_event releases the parked
+ * responses.
+ */
+#define KB_TAG_DURABLE	((uint64_t)1 << 61)
+bool	 kb_durable_wanted(const struct kb_broker *, int16_t acks);
+int	 kb_durable_dirty(struct kb_broker *, struct kp_log *);
+int	 kb_durable_park(struct kb_broker *, struct kb_resp *);
+void	 kb_durable_commit(struct kb_broker *);
+void	 kb_durable_on_event(struct kb_broker *);
+void	 kb_durable_forget(struct kb_broker *, struct kb_conn *);
+void	 kb_durable_drop_log(struct kb_broker *, struct kp_log *);
 
 /* producer_state.c: idempotent producers. */
 struct kb_pstate;

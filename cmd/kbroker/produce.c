@@ -60,6 +60,11 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 		    h.base_sequence, h.last_offset_delta + 1, &dup);
 		if (rc == KP_DUPLICATE_SEQUENCE_NUMBER) {
 			/* A retry of a batch we have: success, same offset. */
+			if (kb_durable_wanted(b, acks) &&
+			    kb_durable_dirty(b, log) == -1) {
+				pr->error_code = KP_KAFKA_STORAGE_ERROR;
+				return;
+			}
 			pr->base_offset = dup;
 			pr->log_start_offset = kp_log_start_offset(log);
 			return;
@@ -78,8 +83,16 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 		pr->error_code = (int16_t)rc;
 		return;
 	}
-	/* One replica: everything appended is committed. */
-	kp_log_set_high_watermark(log, kp_log_end_offset(log));
+	/*
+	 * One replica: everything appended is committed -- in the fsync
+	 * mode once durable.c has synced it.
+	 */
+	if (!kb_durable_wanted(b, acks))
+		kp_log_set_high_watermark(log, kp_log_end_offset(log));
+	else if (kb_durable_dirty(b, log) == -1) {
+		pr->error_code = KP_KAFKA_STORAGE_ERROR;	/* ENOMEM */
+		return;
+	}
 	if (idem)
 		kb_pstate_update(b, log, h.producer_id, h.producer_epoch,
 		    h.base_sequence, h.last_offset_delta + 1, info.base_offset);
@@ -160,6 +173,10 @@ handle_produce(struct kb_req *req)
 		return failed ? KB_CLOSE : KB_NO_RESPONSE;
 	}
 	if (kp_produce_resp_encode(kb_resp_buf(req->resp), v, &rs) == -1)
+		return KB_CLOSE;
+	/* Answer once the appended batches are on disk. */
+	if (kb_durable_wanted(req->b, rq.acks) &&
+	    kb_durable_park(req->b, req->resp) == -1)
 		return KB_CLOSE;
 	return KB_DONE;
 }

@@ -73,6 +73,7 @@ report_recovery(void *arg, const char *topic, int32_t part,
     const struct kp_log_recovery *rec)
 {
 	struct kb_broker *b = arg;
+	char lost[160] = "";
 
 	if (rec->clean) {
 		if (b->cfg->verbose)
@@ -80,11 +81,21 @@ report_recovery(void *arg, const char *topic, int32_t part,
 			    rec->segments);
 		return;
 	}
+	if (rec->short_of_checkpoint)
+		snprintf(lost, sizeof(lost), "; %lld record(s) lost: the "
+		    "checkpointed high watermark was %lld (a machine crash "
+		    "dropped unflushed data)",
+		    (long long)(rec->checkpoint_hw - rec->end_offset),
+		    (long long)rec->checkpoint_hw);
+	/* One line per partition that needed work, all of it said. */
 	kb_log("%s-%d: recovered from offset %lld: %lld batch(es) checked, "
 	    "%lld byte(s) truncated, %d segment(s) dropped, %d index(es) "
-	    "rebuilt", topic, part, (long long)rec->recovered_from,
-	    (long long)rec->batches_checked, (long long)rec->truncated_bytes,
-	    rec->segments_dropped, rec->indexes_rebuilt);
+	    "rebuilt%s; log ends at offset %lld%s", topic, part,
+	    (long long)rec->recovered_from, (long long)rec->batches_checked,
+	    (long long)rec->truncated_bytes, rec->segments_dropped,
+	    rec->indexes_rebuilt, rec->leftovers_removed ||
+	    rec->swaps_completed ? ", leftovers tidied" : "",
+	    (long long)rec->end_offset, lost);
 }
 
 /* mkdir -p, for the default data folder under ~/.local/share. */
@@ -258,6 +269,7 @@ reap(struct kb_broker *b)
 			continue;
 		kb_debug(b, "%s: closed", c->peer);
 		kb_waiters_forget(b, c);
+		kb_durable_forget(b, c);
 		kb_conn_forget_queue(c);
 		conn_kill(c);
 		TAILQ_REMOVE(&b->conns, c, link);
@@ -281,6 +293,27 @@ on_conn_event(struct kb_conn *c, uint32_t events)
 	}
 	if ((events & EPOLLIN) && kb_conn_on_read(c) == -1)
 		conn_kill(c);
+}
+
+/*
+ * Connections that used up their requests for a round go on now, after
+ * everyone with an event had a turn.
+ */
+static void
+serve_backlog(struct kb_broker *b)
+{
+	struct kb_conn *c;
+
+	if (b->backlogged == 0)
+		return;
+	b->backlogged = 0;
+	TAILQ_FOREACH(c, &b->conns, link) {
+		if (!c->backlog)
+			continue;
+		c->backlog = false;
+		if (!c->dead && kb_conn_on_write(c) == -1)
+			conn_kill(c);
+	}
 }
 
 static void
@@ -316,6 +349,8 @@ next_timeout(struct kb_broker *b, int64_t now)
 		t = w;
 	if (g >= 0 && g < t)
 		t = g;
+	if (b->backlogged > 0)
+		t = 0;
 	return (int)t;
 }
 
@@ -378,11 +413,14 @@ loop_once(struct kb_broker *b, int timeout)
 		b->stopping = true;
 		return;
 	}
+	b->round++;
 	for (int i = 0; i < n; i++) {
 		uint64_t tag = evs[i].data.u64;
 
 		if (tag == TAG_SIGNAL)
 			on_signal(b);
+		else if (tag == KB_TAG_DURABLE)
+			kb_durable_on_event(b);
 		else if (tag & TAG_LISTENER) {
 			size_t li = (size_t)(tag & ~TAG_LISTENER);
 
@@ -391,6 +429,9 @@ loop_once(struct kb_broker *b, int timeout)
 		} else
 			on_conn_event(evs[i].data.ptr, evs[i].events);
 	}
+	serve_backlog(b);
+	/* Group commit: one sync per partition for the whole round. */
+	kb_durable_commit(b);
 	now = kb_now_mono();
 	kb_group_poll(b);
 	kb_wake_waiters(b, b->wake);

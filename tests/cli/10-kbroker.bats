@@ -366,3 +366,10 @@ EOF
 	[ $((hwm - base)) -lt 40000 ] ||
 	    fail "kbroker grew from ${base} kB to a peak of ${hwm} kB"
 }
+
+@test "kbroker: a client pipelining thousands of requests takes turns with the others" {
+	start_broker
+	run timeout 60 $PY "$KB_RAW" "$KB_ADDR" fairness
+	echo "# $output" >&3
+	assert_success
+}

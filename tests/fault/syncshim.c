@@ -4,7 +4,12 @@
  * fault tests simulate one by cutting every segment file back to the
  * length it had at its last fsync, as this shim logs it to $KP_SYNC_LOG:
  * one line "length path" per sync (O_APPEND, so lines never interleave).
+ * The length is taken before the sync starts: kbroker may sync on one
+ * thread while its loop appends more, and what came after the start
+ * need not be on disk.
  * Built by the test itself (cc -shared -fPIC), not by the Makefile.
+ * $KP_SYNC_DELAY_US, if set, makes every sync take that long at least,
+ * as a real disk does, so tests can see syncs being shared.
  */
 #include <sys/stat.h>
 
@@ -21,22 +26,43 @@ int	fsync(int);
 int	fdatasync(int);
 
 static void
-record(int fd)
+delay(void)
+{
+	const char *us = getenv("KP_SYNC_DELAY_US");
+
+	if (us != NULL && *us != '\0')
+		usleep((useconds_t)strtoul(us, NULL, 10));
+}
+
+/* The file's length now, or -1 when it is not a regular file. */
+static long long
+length(int fd)
+{
+	struct stat st;
+	int saved = errno;
+	long long n = -1;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		n = (long long)st.st_size;
+	errno = saved;
+	return n;
+}
+
+static void
+record(int fd, long long size)
 {
 	char link[64], path[PATH_MAX], line[PATH_MAX + 32];
 	const char *logp = getenv("KP_SYNC_LOG");
-	struct stat st;
 	ssize_t n;
 	int lfd, len, saved = errno;
 
-	if (logp == NULL || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+	if (logp == NULL || size < 0)
 		goto out;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	if ((n = readlink(link, path, sizeof(path) - 1)) <= 0)
 		goto out;
 	path[n] = '\0';
-	len = snprintf(line, sizeof(line), "%lld %s\n",
-	    (long long)st.st_size, path);
+	len = snprintf(line, sizeof(line), "%lld %s\n", size, path);
 	if (len <= 0 || (size_t)len >= sizeof(line))
 		goto out;
 	if ((lfd = open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
@@ -53,12 +79,16 @@ int
 fsync(int fd)
 {
 	static int (*real)(int);
+	long long size;
 	int rc;
 
 	if (real == NULL)
 		*(void **)&real = dlsym(RTLD_NEXT, "fsync");
+	size = length(fd);
+
+	delay();
 	if ((rc = real(fd)) == 0)
-		record(fd);
+		record(fd, size);
 	return rc;
 }
 
@@ -66,11 +96,15 @@ int
 fdatasync(int fd)
 {
 	static int (*real)(int);
+	long long size;
 	int rc;
 
 	if (real == NULL)
 		*(void **)&real = dlsym(RTLD_NEXT, "fdatasync");
+	size = length(fd);
+
+	delay();
 	if ((rc = real(fd)) == 0)
-		record(fd);
+		record(fd, size);
 	return rc;
 }
