@@ -1,0 +1,368 @@
+/* conn.c -- one client connection: framing, in-order response queue, non-blocking output */
+#include <sys/epoll.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kbroker.h"
+
+/*
+ * Stop reading a connection while this much output waits: a client that
+ * sends faster than it reads cannot make the broker buffer without end.
+ */
+#define OUT_HIGH	(8u << 20)
+#define READ_CHUNK	(64u << 10)
+#define READ_BUDGET	(1u << 20)	/* per event, for fairness */
+#define IOV_MAX_N	64
+
+/* "127.0.0.1:51234", for log lines. */
+static void
+peer_name(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+			port = ntohs(sin->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+			port = ntohs(s6->sin6_port);
+		}
+	}
+	snprintf(buf, len, "%s:%u", host, port);
+}
+
+struct kb_conn *
+kb_conn_new(struct kb_broker *b, int fd, struct kb_listener *lis)
+{
+	struct kb_conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->b = b;
+	c->fd = fd;
+	c->lis = lis;
+	kp_buf_init(&c->in);
+	TAILQ_INIT(&c->resps);
+	c->last_active = kb_now_mono();
+	c->is_unix = lis->addr.kind == KP_ADDR_UNIX;
+	if (c->is_unix || kp_net_local_addr(fd, &c->local) == -1)
+		c->local = lis->addr;
+	if (c->is_unix)
+		snprintf(c->peer, sizeof(c->peer), "unix fd %d", fd);
+	else
+		peer_name(fd, c->peer, sizeof(c->peer));
+	return c;
+}
+
+void
+kb_resp_free(struct kb_resp *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = r->cur; i < r->nchunks; i++)
+		if (r->chunks[i].fd != -1)
+			close(r->chunks[i].fd);
+	free(r->chunks);
+	kp_buf_release(&r->buf);
+	free(r->req);
+	free(r);
+}
+
+void
+kb_conn_free(struct kb_conn *c)
+{
+	struct kb_resp *r;
+
+	if (c == NULL)
+		return;
+	while ((r = TAILQ_FIRST(&c->resps)) != NULL) {
+		TAILQ_REMOVE(&c->resps, r, link);
+		kb_resp_free(r);
+	}
+	kp_buf_release(&c->in);
+	if (c->fd != -1)
+		close(c->fd);
+	free(c);
+}
+
+struct kb_resp *
+kb_resp_new(struct kb_conn *c)
+{
+	struct kb_resp *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->conn = c;
+	kp_buf_init(&r->buf);
+	TAILQ_INSERT_TAIL(&c->resps, r, link);
+	return r;
+}
+
+static int
+push_chunk(struct kb_resp *r, int fd, off_t off, size_t len)
+{
+	if (r->nchunks == r->chunks_cap) {
+		size_t ncap = r->chunks_cap ? r->chunks_cap * 2 : 4;
+		struct kb_chunk *n = reallocarray(r->chunks, ncap,
+		    sizeof(*n));
+
+		if (n == NULL)
+			return -1;
+		r->chunks = n;
+		r->chunks_cap = ncap;
+	}
+	r->chunks[r->nchunks].fd = fd;
+	r->chunks[r->nchunks].off = off;
+	r->chunks[r->nchunks].len = len;
+	r->nchunks++;
+	r->total += len;
+	return 0;
+}
+
+/* Close the memory bytes written since the last file region into a chunk. */
+static int
+seal_mem(struct kb_resp *r)
+{
+	/* Memory chunks are contiguous in buf, in order: resume after them. */
+	size_t start = r->mem_mark;
+
+	if (r->buf.len > start) {
+		if (push_chunk(r, -1, (off_t)start, r->buf.len - start) == -1)
+			return -1;
+		r->mem_mark = r->buf.len;
+	}
+	return 0;
+}
+
+int
+kb_resp_add_file(struct kb_resp *r, int fd, off_t off, size_t len)
+{
+	int nfd;
+
+	if (len == 0)
+		return 0;
+	if (seal_mem(r) == -1)
+		return -1;
+	if ((nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
+		return -1;
+	if (push_chunk(r, nfd, off, len) == -1) {
+		close(nfd);
+		return -1;
+	}
+	return 0;
+}
+
+int
+kb_resp_finish(struct kb_resp *r)
+{
+	if (r->buf.err || seal_mem(r) == -1 || r->buf.len < 4 ||
+	    r->total - 4 > INT32_MAX) {
+		errno = ENOMEM;
+		return -1;
+	}
+	kp_put_be32(r->buf.data, (int32_t)(r->total - 4));
+	r->ready = true;
+	r->conn->queued += r->total;
+	return 0;
+}
+
+void
+kb_conn_update_events(struct kb_conn *c)
+{
+	struct epoll_event ev;
+	uint32_t want = 0;
+	struct kb_resp *head = TAILQ_FIRST(&c->resps);
+
+	if (c->dead)
+		return;
+	if (!c->closing && c->queued < OUT_HIGH && !c->b->stopping)
+		want |= EPOLLIN;
+	if (head != NULL && head->ready)
+		want |= EPOLLOUT;
+	if (want == c->events)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.ptr = c;
+	if (epoll_ctl(c->b->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->events = want;
+}
+
+/* Send memory chunks of ready responses with one writev. */
+static ssize_t
+send_mem(struct kb_conn *c)
+{
+	struct iovec iov[IOV_MAX_N];
+	struct kb_resp *r;
+	int n = 0;
+
+	TAILQ_FOREACH(r, &c->resps, link) {
+		if (!r->ready)
+			break;
+		for (size_t i = r->cur; i < r->nchunks && n < IOV_MAX_N; i++) {
+			if (r->chunks[i].fd != -1)
+				goto done;
+			iov[n].iov_base = r->buf.data + r->chunks[i].off;
+			iov[n].iov_len = r->chunks[i].len;
+			n++;
+		}
+		if (n == IOV_MAX_N)
+			break;
+	}
+done:
+	if (n == 0)
+		return 0;
+	return writev(c->fd, iov, n);
+}
+
+/* Account n sent bytes against the head of the queue. */
+static void
+advance(struct kb_conn *c, size_t n)
+{
+	struct kb_resp *r;
+
+	c->queued -= n;
+	while (n > 0 && (r = TAILQ_FIRST(&c->resps)) != NULL && r->ready) {
+		struct kb_chunk *ch = &r->chunks[r->cur];
+		size_t take = n < ch->len ? n : ch->len;
+
+		ch->off += (off_t)take;
+		ch->len -= take;
+		n -= take;
+		if (ch->len == 0) {
+			if (ch->fd != -1)
+				close(ch->fd);
+			r->cur++;
+		}
+		if (r->cur == r->nchunks) {
+			TAILQ_REMOVE(&c->resps, r, link);
+			kb_resp_free(r);
+		}
+	}
+}
+
+/* Drop fully empty ready responses at the head (nothing to send). */
+static void
+drop_empty(struct kb_conn *c)
+{
+	struct kb_resp *r;
+
+	while ((r = TAILQ_FIRST(&c->resps)) != NULL && r->ready &&
+	    r->cur == r->nchunks) {
+		TAILQ_REMOVE(&c->resps, r, link);
+		kb_resp_free(r);
+	}
+}
+
+int
+kb_conn_on_write(struct kb_conn *c)
+{
+	struct kb_resp *r;
+	ssize_t n;
+
+	for (;;) {
+		drop_empty(c);
+		r = TAILQ_FIRST(&c->resps);
+		if (r == NULL || !r->ready)
+			break;
+		if (r->chunks[r->cur].fd != -1) {
+			struct kb_chunk *ch = &r->chunks[r->cur];
+			off_t off = ch->off;
+
+			n = sendfile(c->fd, ch->fd, &off, ch->len);
+			if (n == 0) {
+				/* The file shrank under us: cannot finish. */
+				kb_log("%s: segment file shorter than indexed",
+				    c->peer);
+				return -1;
+			}
+		} else
+			n = send_mem(c);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -1;
+		}
+		advance(c, (size_t)n);
+	}
+	if (c->closing && TAILQ_EMPTY(&c->resps))
+		return -1;
+	kb_conn_update_events(c);
+	return 0;
+}
+
+int
+kb_conn_on_read(struct kb_conn *c)
+{
+	size_t budget = READ_BUDGET, pos;
+	ssize_t n, fr;
+	const uint8_t *payload;
+	size_t plen;
+	bool eof = false;
+
+	while (budget > 0 && c->queued < OUT_HIGH && !c->closing) {
+		uint8_t *p;
+
+		if (kp_buf_reserve(&c->in, READ_CHUNK) == -1)
+			return -1;
+		p = c->in.data + c->in.len;
+		n = read(c->fd, p, c->in.cap - c->in.len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -1;
+		}
+		if (n == 0) {
+			eof = true;
+			break;
+		}
+		c->in.len += (size_t)n;
+		budget -= (size_t)n < budget ? (size_t)n : budget;
+		c->last_active = kb_now_mono();
+
+		pos = 0;
+		while (!c->closing && (fr = kp_frame_parse(c->in.data + pos,
+		    c->in.len - pos, (size_t)c->b->cfg->request_max,
+		    &payload, &plen)) != 0) {
+			if (fr < 0) {
+				kb_log("%s: request frame over "
+				    "socket.request.max.bytes or invalid, "
+				    "closing", c->peer);
+				return -1;
+			}
+			if (kb_dispatch(c, payload, plen) == KB_CLOSE)
+				return -1;
+			pos += (size_t)fr;
+		}
+		kp_buf_consume(&c->in, pos);
+	}
+	if (eof) {
+		/* The peer is gone or half-closed: answer nothing more. */
+		return -1;
+	}
+	return kb_conn_on_write(c);
+}

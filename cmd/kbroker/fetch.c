@@ -1,0 +1,265 @@
+/* fetch.c -- Fetch (long polling, zero-copy from segment files) and ListOffsets */
+#include <errno.h>
+#include <string.h>
+
+#include "kp_err.h"
+#include "kp_log.h"
+#include "kp_proto_fetch.h"
+#include "kp_store.h"
+#include "kbroker.h"
+
+#define SLICES_MAX	16	/* segment slices per partition and response */
+
+/* What one partition contributes, found before anything is encoded. */
+struct part_plan {
+	int16_t			 error;
+	int64_t			 hwm, lso, log_start;
+	struct kp_log_slice	 slices[SLICES_MAX];
+	int			 nslices;
+	size_t			 bytes;
+};
+
+/*
+ * Find the record bytes for one partition: whole batches from offset up to
+ * the high watermark, at most max bytes, in as many slices as segments
+ * they span. first: the response has no bytes yet, so one batch goes
+ * even if larger than the limits (KIP-74), so a consumer never sticks.
+ */
+static void
+plan_partition(struct kp_log *log, int64_t offset, size_t max, bool first,
+    struct part_plan *pp)
+{
+	int64_t hwm = kp_log_high_watermark(log);
+	int rc;
+
+	pp->hwm = hwm;
+	pp->lso = hwm;
+	pp->log_start = kp_log_start_offset(log);
+	while (pp->nslices < SLICES_MAX && offset < hwm) {
+		struct kp_log_slice *s = &pp->slices[pp->nslices];
+		size_t left = max > pp->bytes ? max - pp->bytes : 0;
+
+		if (left == 0 && !(first && pp->bytes == 0))
+			break;
+		rc = kp_log_read(log, offset, left ? left : 1, hwm, s);
+		if (rc != KP_NONE) {
+			if (pp->nslices == 0)
+				pp->error = (int16_t)rc;
+			break;
+		}
+		if (s->len == 0 || s->next_offset <= offset)
+			break;
+		if (pp->bytes + s->len > max && !(first && pp->bytes == 0))
+			break;
+		pp->bytes += s->len;
+		pp->nslices++;
+		offset = s->next_offset;
+	}
+	if (pp->nslices == 0 && pp->error == KP_NONE &&
+	    (offset < pp->log_start || offset > kp_log_end_offset(log)))
+		pp->error = KP_OFFSET_OUT_OF_RANGE;
+}
+
+static int
+encode_fetch(struct kb_req *req, const struct kp_fetch_req *rq,
+    struct part_plan **plans)
+{
+	struct kp_buf *b = kb_resp_buf(req->resp);
+	int16_t v = req->hdr.api_version;
+	struct kp_fetch_resp rs;
+	int32_t nt = rq->n_topics < 0 ? 0 : rq->n_topics;
+
+	kp_fetch_resp_init(&rs);
+	rs.session_id = 0;
+	if (kp_fetch_resp_begin(b, v, &rs, nt) == -1)
+		return -1;
+	for (int32_t i = 0; i < nt; i++) {
+		const struct kp_fetch_req_topic *t = &rq->topics[i];
+		struct kp_fetch_resp_fetchable_topic_response tr;
+		int32_t np = t->n_partitions < 0 ? 0 : t->n_partitions;
+
+		kp_fetch_resp_fetchable_topic_response_init(&tr);
+		tr.topic = t->topic;
+		memcpy(tr.topic_id, t->topic_id, 16);
+		if (kp_fetch_resp_topic_begin(b, v, &tr, np) == -1)
+			return -1;
+		for (int32_t j = 0; j < np; j++) {
+			struct part_plan *pp = &plans[i][j];
+			struct kp_fetch_resp_partition_data pd;
+
+			kp_fetch_resp_partition_data_init(&pd);
+			pd.partition_index = t->partitions[j].partition;
+			pd.error_code = pp->error;
+			pd.high_watermark = pp->hwm;
+			pd.last_stable_offset = pp->lso;
+			pd.log_start_offset = pp->log_start;
+			pd.n_aborted_transactions = pp->error ? -1 : 0;
+			pd.preferred_read_replica = -1;
+			if (kp_fetch_resp_partition_begin(b, v, &pd,
+			    (int32_t)pp->bytes) == -1)
+				return -1;
+			for (int k = 0; k < pp->nslices; k++)
+				if (kb_resp_add_file(req->resp,
+				    pp->slices[k].fd, pp->slices[k].pos,
+				    pp->slices[k].len) == -1)
+					return -1;
+			if (kp_fetch_resp_partition_end(b, v, &pd) == -1)
+				return -1;
+		}
+		if (kp_fetch_resp_topic_end(b, v, &tr) == -1)
+			return -1;
+	}
+	return kp_fetch_resp_end(b, v, &rs);
+}
+
+static int
+handle_fetch(struct kb_req *req)
+{
+	struct kp_fetch_req rq;
+	struct part_plan **plans;
+	int16_t v = req->hdr.api_version;
+	size_t total = 0, max_bytes;
+	int32_t nt;
+	bool errors = false;
+
+	if (kp_fetch_req_decode(req->body, req->body_len, v, &rq,
+	    req->arena) == -1)
+		return KB_CLOSE;
+	nt = rq.n_topics < 0 ? 0 : rq.n_topics;
+	max_bytes = rq.max_bytes > 0 ? (size_t)rq.max_bytes : 0;
+	plans = kp_arena_calloc(req->arena, nt ? (size_t)nt : 1,
+	    sizeof(*plans));
+	if (plans == NULL)
+		return KB_CLOSE;
+	for (int32_t i = 0; i < nt; i++) {
+		struct kp_fetch_req_topic *t = &rq.topics[i];
+		int32_t np = t->n_partitions < 0 ? 0 : t->n_partitions;
+
+		plans[i] = kp_arena_calloc(req->arena, np ? (size_t)np : 1,
+		    sizeof(**plans));
+		if (plans[i] == NULL)
+			return KB_CLOSE;
+		for (int32_t j = 0; j < np; j++) {
+			struct kp_fetch_req_partition *p = &t->partitions[j];
+			struct part_plan *pp = &plans[i][j];
+			struct kp_log *log = kb_log_for(req->b, &t->topic,
+			    p->partition);
+			size_t pmax, left;
+
+			pp->hwm = pp->lso = pp->log_start = -1;
+			if (log == NULL) {
+				pp->error = KP_UNKNOWN_TOPIC_OR_PARTITION;
+				errors = true;
+				continue;
+			}
+			pmax = p->partition_max_bytes > 0 ?
+			    (size_t)p->partition_max_bytes : 0;
+			left = max_bytes > total ? max_bytes - total : 0;
+			plan_partition(log, p->fetch_offset,
+			    pmax < left ? pmax : left, total == 0, pp);
+			if (pp->error != KP_NONE)
+				errors = true;
+			total += pp->bytes;
+		}
+	}
+	/* Long poll: wait for min_bytes, up to max_wait_ms. */
+	if (!errors && total < (size_t)(rq.min_bytes > 0 ? rq.min_bytes : 0) &&
+	    rq.max_wait_ms > 0 && !req->expired) {
+		if (!req->retry)
+			req->resp->deadline = kb_now_mono() + rq.max_wait_ms;
+		return KB_DEFER;
+	}
+	if (encode_fetch(req, &rq, plans) == -1)
+		return KB_CLOSE;
+	return KB_DONE;
+}
+
+KB_API(fetch, KP_API_FETCH, 4, 11, handle_fetch)
+
+/* ---- ListOffsets ---- */
+
+static void
+list_offset(struct kb_req *req, struct kp_log *log, int64_t ts,
+    struct kp_list_offsets_resp_partition_response *pr)
+{
+	int64_t off = -1, t = -1;
+
+	pr->leader_epoch = 0;
+	if (ts == -1) {				/* latest */
+		off = kp_log_high_watermark(log);
+	} else if (ts == -2) {			/* earliest */
+		off = kp_log_start_offset(log);
+	} else if (ts == -3) {			/* max timestamp (KIP-734) */
+		kp_log_max_timestamp(log, &t, &off);
+	} else if (ts >= 0) {
+		int rc = kp_log_offset_for_time(log, ts, &off, &t);
+
+		if (rc != KP_NONE) {
+			pr->error_code = (int16_t)rc;
+			off = t = -1;
+		}
+	} else {
+		pr->error_code = KP_INVALID_REQUEST;
+	}
+	pr->offset = off;
+	pr->timestamp = ts < 0 && ts != -3 ? -1 : t;
+	/* Leader epochs exist from v4; older versions must keep the default. */
+	if (off < 0 || req->hdr.api_version < 4)
+		pr->leader_epoch = -1;
+}
+
+static int
+handle_list_offsets(struct kb_req *req)
+{
+	struct kp_list_offsets_req rq;
+	struct kp_list_offsets_resp rs;
+	int16_t v = req->hdr.api_version;
+	int32_t nt;
+
+	if (kp_list_offsets_req_decode(req->body, req->body_len, v, &rq,
+	    req->arena) == -1)
+		return KB_CLOSE;
+	kp_list_offsets_resp_init(&rs);
+	nt = rq.n_topics < 0 ? 0 : rq.n_topics;
+	rs.n_topics = nt;
+	rs.topics = kp_arena_calloc(req->arena, nt ? (size_t)nt : 1,
+	    sizeof(*rs.topics));
+	if (rs.topics == NULL)
+		return KB_CLOSE;
+	for (int32_t i = 0; i < nt; i++) {
+		struct kp_list_offsets_req_topic *t = &rq.topics[i];
+		struct kp_list_offsets_resp_topic_response *tr = &rs.topics[i];
+		int32_t np = t->n_partitions < 0 ? 0 : t->n_partitions;
+
+		kp_list_offsets_resp_topic_response_init(tr);
+		tr->name = t->name;
+		tr->n_partitions = np;
+		tr->partitions = kp_arena_calloc(req->arena,
+		    np ? (size_t)np : 1, sizeof(*tr->partitions));
+		if (tr->partitions == NULL)
+			return KB_CLOSE;
+		for (int32_t j = 0; j < np; j++) {
+			struct kp_list_offsets_req_partition *p =
+			    &t->partitions[j];
+			struct kp_list_offsets_resp_partition_response *pr =
+			    &tr->partitions[j];
+			struct kp_log *log = kb_log_for(req->b, &t->name,
+			    p->partition_index);
+
+			kp_list_offsets_resp_partition_response_init(pr);
+			pr->partition_index = p->partition_index;
+			pr->offset = -1;
+			pr->timestamp = -1;
+			pr->leader_epoch = -1;
+			if (log == NULL)
+				pr->error_code = KP_UNKNOWN_TOPIC_OR_PARTITION;
+			else
+				list_offset(req, log, p->timestamp, pr);
+		}
+	}
+	if (kp_list_offsets_resp_encode(kb_resp_buf(req->resp), v, &rs) == -1)
+		return KB_CLOSE;
+	return KB_DONE;
+}
+
+KB_API(list_offsets, KP_API_LIST_OFFSETS, 1, 5, handle_list_offsets)

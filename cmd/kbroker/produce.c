@@ -1,0 +1,161 @@
+/* produce.c -- Produce: validate each partition's batch, idempotence checks, append, wake fetchers */
+#include <errno.h>
+#include <string.h>
+
+#include "kp_batch.h"
+#include "kp_err.h"
+#include "kp_log.h"
+#include "kp_proto_produce.h"
+#include "kp_store.h"
+#include "kbroker.h"
+
+/*
+ * One partition's records: exactly one magic-2 batch (Produce v3+,
+ * apache/kafka ProduceRequest.validateRecords), checked and appended.
+ * The batch bytes sit in the connection's input buffer, which is ours to
+ * rewrite (baseOffset, partitionLeaderEpoch) before they go to disk.
+ */
+static void
+produce_partition(struct kb_req *req, struct kp_log *log,
+    const struct kp_bytes *records,
+    struct kp_produce_resp_partition_produce_response *pr)
+{
+	struct kb_broker *b = req->b;
+	struct kp_batch_header h;
+	struct kp_log_append_info info;
+	ssize_t n;
+	int rc;
+	int64_t dup;
+	bool idem;
+
+	if (records->len <= 0) {
+		pr->error_code = KP_INVALID_RECORD;
+		return;
+	}
+	n = kp_batch_header_decode(records->ptr, (size_t)records->len, &h);
+	if (n <= 0 || n > records->len) {
+		pr->error_code = KP_CORRUPT_MESSAGE;
+		return;
+	}
+	if (n != records->len) {
+		pr->error_code = KP_INVALID_RECORD;	/* more than one batch */
+		return;
+	}
+	if (kp_batch_codec(&h) == KP_CODEC_ZSTD && req->hdr.api_version < 7) {
+		pr->error_code = KP_UNSUPPORTED_COMPRESSION_TYPE;
+		return;
+	}
+	idem = h.producer_id >= 0 && h.base_sequence >= 0;
+	if (idem) {
+		if (!kp_batch_crc_ok(records->ptr, (size_t)records->len)) {
+			pr->error_code = KP_CORRUPT_MESSAGE;
+			return;
+		}
+		rc = kb_pstate_check(b, log, h.producer_id, h.producer_epoch,
+		    h.base_sequence, h.last_offset_delta + 1, &dup);
+		if (rc == KP_DUPLICATE_SEQUENCE_NUMBER) {
+			/* A retry of a batch we have: success, same offset. */
+			pr->base_offset = dup;
+			pr->log_start_offset = kp_log_start_offset(log);
+			return;
+		}
+		if (rc != KP_NONE) {
+			pr->error_code = (int16_t)rc;
+			return;
+		}
+	}
+	rc = kp_log_append(log, (uint8_t *)(uintptr_t)records->ptr,
+	    (size_t)records->len, 0, kb_now_wall(), &info);
+	if (rc != KP_NONE) {
+		if (rc == KP_KAFKA_STORAGE_ERROR)
+			kb_log("%s: append: %s", kp_log_dir(log),
+			    strerror(errno));
+		pr->error_code = (int16_t)rc;
+		return;
+	}
+	/* One replica: everything appended is committed. */
+	kp_log_set_high_watermark(log, kp_log_end_offset(log));
+	if (idem)
+		kb_pstate_update(b, log, h.producer_id, h.producer_epoch,
+		    h.base_sequence, h.last_offset_delta + 1, info.base_offset);
+	pr->base_offset = info.base_offset;
+	pr->log_append_time_ms = info.log_append_time;
+	pr->log_start_offset = info.log_start_offset;
+	b->wake = true;
+}
+
+static int
+handle_produce(struct kb_req *req)
+{
+	struct kp_produce_req rq;
+	struct kp_produce_resp rs;
+	int16_t v = req->hdr.api_version;
+	bool failed = false;
+
+	/* v0-2 are advertised only for librdkafka's compression check. */
+	if (v < 3)
+		return KB_CLOSE;
+	if (kp_produce_req_decode(req->body, req->body_len, v, &rq,
+	    req->arena) == -1)
+		return KB_CLOSE;
+	kp_produce_resp_init(&rs);
+	rs.n_responses = rq.n_topic_data < 0 ? 0 : rq.n_topic_data;
+	rs.responses = kp_arena_calloc(req->arena,
+	    rs.n_responses ? (size_t)rs.n_responses : 1, sizeof(*rs.responses));
+	if (rs.responses == NULL)
+		return KB_CLOSE;
+	for (int32_t i = 0; i < rs.n_responses; i++) {
+		struct kp_produce_req_topic_produce_data *td = &rq.topic_data[i];
+		struct kp_produce_resp_topic_produce_response *tr =
+		    &rs.responses[i];
+		int32_t np = td->n_partition_data < 0 ? 0 :
+		    td->n_partition_data;
+
+		kp_produce_resp_topic_produce_response_init(tr);
+		tr->name = td->name;
+		tr->n_partition_responses = np;
+		tr->partition_responses = kp_arena_calloc(req->arena,
+		    np ? (size_t)np : 1, sizeof(*tr->partition_responses));
+		if (tr->partition_responses == NULL)
+			return KB_CLOSE;
+		for (int32_t j = 0; j < np; j++) {
+			struct kp_produce_req_partition_produce_data *pd =
+			    &td->partition_data[j];
+			struct kp_produce_resp_partition_produce_response *pr =
+			    &tr->partition_responses[j];
+			struct kp_log *log;
+
+			kp_produce_resp_partition_produce_response_init(pr);
+			pr->index = pd->index;
+			pr->base_offset = -1;
+			pr->log_append_time_ms = -1;
+			pr->log_start_offset = -1;
+			if (rq.acks != 0 && rq.acks != 1 && rq.acks != -1)
+				pr->error_code = KP_INVALID_REQUIRED_ACKS;
+			else if ((log = kb_log_for(req->b, &td->name,
+			    pd->index)) == NULL)
+				pr->error_code = KP_UNKNOWN_TOPIC_OR_PARTITION;
+			else
+				produce_partition(req, log, &pd->records, pr);
+			if (pr->error_code != KP_NONE) {
+				failed = true;
+				kb_debug(req->b, "%s: produce %.*s-%d: %s",
+				    req->c->peer, td->name.len > 0 ?
+				    (int)td->name.len : 0, td->name.ptr,
+				    pd->index, kp_kerr_name(pr->error_code));
+			}
+		}
+	}
+	if (rq.acks == 0) {
+		/*
+		 * No response at all; on an error Kafka closes the
+		 * connection so the producer notices.
+		 */
+		return failed ? KB_CLOSE : KB_NO_RESPONSE;
+	}
+	if (kp_produce_resp_encode(kb_resp_buf(req->resp), v, &rs) == -1)
+		return KB_CLOSE;
+	return KB_DONE;
+}
+
+KB_API(produce, KP_API_PRODUCE, 0, 7, handle_produce)

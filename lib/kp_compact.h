@@ -1,0 +1,44 @@
+/* kp_compact.h -- the log cleaner: newest record per key, rewritten segment by segment */
+#ifndef KP_COMPACT_H
+#define KP_COMPACT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kp_log.h"
+
+struct kp_buf;
+struct kp_segment;
+
+/* key bytes -> the newest offset seen for that key */
+struct kp_keymap;
+
+/* A new empty map (kp_keymap_free it), or NULL (ENOMEM). */
+struct kp_keymap *kp_keymap_new(void);
+void	 kp_keymap_free(struct kp_keymap *);
+/* Record key (copied) at offset; a later put of the same key wins. 0/-1. */
+int	 kp_keymap_put(struct kp_keymap *, const void *, size_t, int64_t);
+/* The offset stored for key, or -1. */
+int64_t	 kp_keymap_get(const struct kp_keymap *, const void *, size_t);
+size_t	 kp_keymap_count(const struct kp_keymap *);
+
+/*
+ * Add every keyed record of the segment to the map (scratch is a work
+ * buffer). Control batches and batches in codecs we cannot read are
+ * skipped. 0 or -1 with errno.
+ */
+int	 kp_compact_scan(struct kp_keymap *, struct kp_segment *,
+	    struct kp_buf *);
+/*
+ * Copy src into the empty segment dst keeping only records that are the
+ * newest for their key (and tombstones unless drop_tombstones), with
+ * their offsets: a batch is copied as is when nothing in it goes, dropped
+ * when everything goes, else rebuilt uncompressed with the same
+ * baseOffset, baseTimestamp and lastOffsetDelta (so offsets keep their
+ * gaps, as in Kafka). rep counts what happened. 0 or -1 with errno.
+ */
+int	 kp_compact_rewrite(const struct kp_keymap *, struct kp_segment *,
+	    struct kp_segment *, bool, struct kp_buf *,
+	    struct kp_compact_report *);
+
+#endif

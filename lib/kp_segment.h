@@ -1,0 +1,114 @@
+/* kp_segment.h -- one log segment: its .log file and its two indexes */
+#ifndef KP_SEGMENT_H
+#define KP_SEGMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kp_index.h"
+
+/* "<20 digits>" plus the longest suffix, ".timeindex.cleaned". */
+#define KP_SEGMENT_NAME_MAX	48
+
+/*
+ * A segment in memory. size is the byte length of the valid batches (the
+ * file is never longer once opened read-write); next_offset is one past
+ * the last record's offset (base when empty).
+ */
+struct kp_segment {
+	int64_t		 base;
+	char		*prefix;	/* "<dir>/<20 digits>", owned */
+	const char	*tag;		/* "" or ".cleaned": after the suffix */
+	int		 fd;		/* the .log */
+	bool		 rdonly;
+	int64_t		 size;
+	int64_t		 next_offset;
+	int64_t		 max_ts;	/* largest batch maxTimestamp, -1 */
+	int64_t		 max_ts_offset;	/* the offset carrying it */
+	int64_t		 first_ts;	/* first batch's maxTimestamp, -1 */
+	int64_t		 created_ms;	/* wall clock at creation or load */
+	int64_t		 since_index;	/* bytes since the last index entry */
+	int64_t		 index_interval;
+	bool		 index_rebuilt;	/* an index was missing or bad */
+	bool		 dirty;		/* written since the last sync */
+	struct kp_index	 oi;		/* .index */
+	struct kp_index	 ti;		/* .timeindex */
+};
+
+/* What kp_segment_scan found. */
+struct kp_segment_scan {
+	int64_t		 batches;	/* batches accepted */
+	int64_t		 checked;	/* of which CRC-checked */
+	int64_t		 truncated;	/* bytes cut off (or ignored, rdonly) */
+	bool		 torn;		/* scan stopped before the file end */
+};
+
+/* Paths: "<dir>/<20 digit base><suffix>" into buf (KP_SEGMENT_NAME_MAX + dir). */
+void	 kp_segment_path(char *, size_t, const char *, int64_t, const char *);
+
+/*
+ * Open segment base in dir (creating an empty one when create), loading
+ * both indexes (missing or insane ones come back empty with
+ * index_rebuilt set; kp_segment_scan fills them). Returns a new segment
+ * (kp_segment_close it) or NULL with errno.
+ */
+struct kp_segment *kp_segment_open(const char *, int64_t, int64_t, int64_t,
+	    bool, bool, int64_t);
+/*
+ * The same for files named "<base>.log<tag>" and so on; tag (a string
+ * constant, borrowed) is ".cleaned" for the cleaner's copies.
+ */
+struct kp_segment *kp_segment_open_tagged(const char *, int64_t,
+	    const char *, int64_t, int64_t, bool, bool, int64_t);
+/* Close the files; NULL is ok. */
+void	 kp_segment_close(struct kp_segment *);
+/* Close and unlink .log then the indexes. 0 or -1 with errno. */
+int	 kp_segment_delete(struct kp_segment *);
+
+/*
+ * Walk every batch from the start, rebuilding both indexes and the
+ * in-memory state; batches with baseOffset >= crc_from are CRC-checked.
+ * Stops at the first torn, corrupt or out-of-order batch and (unless
+ * read-only) truncates the file there. 0 or -1 with errno (I/O).
+ */
+int	 kp_segment_scan(struct kp_segment *, int64_t,
+	    struct kp_segment_scan *);
+/*
+ * For a closed segment trusted as is: take size from the file, the
+ * largest timestamp from the last time index entry, next_offset from
+ * next_base (the following segment's base). Falls back to kp_segment_scan
+ * (no CRC) when an index was rebuilt. 0 or -1.
+ */
+int	 kp_segment_load_closed(struct kp_segment *, int64_t);
+
+/*
+ * Append whole batches already validated and carrying their final
+ * offsets; updates indexes. All or nothing: on error the file and the
+ * indexes are cut back. 0 or -1 with errno.
+ */
+int	 kp_segment_append(struct kp_segment *, const uint8_t *, size_t);
+/* The final time index entry Kafka writes when a segment is closed. */
+int	 kp_segment_seal(struct kp_segment *);
+int	 kp_segment_sync(struct kp_segment *);
+/* Drop every batch at or after offset (a batch-aligned cut). 0 or -1. */
+int	 kp_segment_truncate_offset(struct kp_segment *, int64_t);
+
+/*
+ * Position of the first batch whose last offset is >= offset, or -1 when
+ * no such batch is in the segment (or on I/O error, errno set; else 0).
+ * *hdr_base / *hdr_last get that batch's offsets, *blen its size.
+ */
+int64_t	 kp_segment_find(struct kp_segment *, int64_t, int64_t *,
+	    int64_t *, int64_t *);
+/*
+ * Read the batch header at pos: returns the batch size, 0 at the end
+ * of the segment, -1 on error. base/last offsets and maxTimestamp out.
+ */
+int64_t	 kp_segment_header_at(struct kp_segment *, int64_t, int64_t *,
+	    int64_t *, int64_t *);
+/* Position of the first batch at or after the entry for timestamp ts. */
+int64_t	 kp_segment_time_start(struct kp_segment *, int64_t);
+
+#endif

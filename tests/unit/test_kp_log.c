@@ -1,0 +1,344 @@
+/* test_kp_log.c -- partition log: append, read, roll, lookups, retention, DeleteRecords, recovery of indexes */
+#include <errno.h>
+#include <fcntl.h>
+
+#include "kp_log.h"
+#include "logtest.h"
+#include "tap.h"
+
+#define NOW	1700000000000LL
+
+static void
+test_append_read(void)
+{
+	struct kp_log_append_info info;
+	struct kp_log_recovery rec;
+	struct kp_logconf c;
+	struct kp_log_slice sl;
+	struct lt_scan s;
+	struct kp_log *l;
+	char dir[PATH_MAX], p[PATH_MAX + 32];
+	int bad = 0;
+
+	lt_conf(&c);
+	lt_tmpdir(dir, sizeof(dir), "log");
+	snprintf(p, sizeof(p), "%s/t-0", dir);
+	l = kp_log_open(p, &c, 0, NOW, &rec);
+	ok(l == NULL && errno == ENOENT, "open without CREATE fails on a missing folder");
+	l = kp_log_open(p, &c, KP_LOG_CREATE, NOW, &rec);
+	ok(l != NULL, "open creates the folder");
+	is_int(kp_log_end_offset(l), 0, "new log ends at 0");
+	for (int i = 0; i < 10; i++) {
+		if (lt_append(l, 100, i * 100, NOW + i, 50, NOW, &info) != 0 ||
+		    info.base_offset != i * 100 ||
+		    info.last_offset != i * 100 + 99 ||
+		    info.log_append_time != -1 || info.records != 100)
+			bad++;
+	}
+	is_int(bad, 0, "ten appends get offsets 0, 100, ... 900");
+	is_int(kp_log_end_offset(l), 1000, "log end offset 1000");
+	is_int(kp_log_high_watermark(l), 0, "the caller owns the high watermark");
+	kp_log_set_high_watermark(l, 5000);
+	is_int(kp_log_high_watermark(l), 1000, "high watermark clamps to the log end");
+
+	lt_scan(l, 1 << 20, &s, NULL, NULL);
+	ok(!s.err && s.records == 1000 && s.first == 0 && s.last == 999 &&
+	    s.contiguous && s.crc_ok, "read back 1000 contiguous records");
+	lt_scan(l, 1, &s, NULL, NULL);
+	ok(!s.err && s.records == 1000 && s.batches == 10,
+	    "max_bytes 1 still returns one whole batch per read");
+
+	is_int(kp_log_read(l, 250, 1, 1000, &sl), KP_NONE, "read mid-batch");
+	ok(sl.first_offset == 200 && sl.next_offset == 300 && sl.len > 0,
+	    "slice starts with the batch holding the offset");
+	is_int(kp_log_read(l, 1000, 1 << 20, 1000, &sl), KP_NONE, "read at the end");
+	is_int(sl.len, 0, "nothing at the log end");
+	is_int(kp_log_read(l, 1001, 1 << 20, 1000, &sl), KP_OFFSET_OUT_OF_RANGE,
+	    "past the end is OFFSET_OUT_OF_RANGE");
+	is_int(kp_log_read(l, 0, 1 << 20, 350, &sl), KP_NONE, "read bounded by a high watermark");
+	ok(sl.next_offset == 300, "batches reaching the bound are left out (next %lld)",
+	    (long long)sl.next_offset);
+	is_int(kp_log_read(l, 0, 1 << 20, 50, &sl), KP_NONE, "bound inside the first batch");
+	is_int(sl.len, 0, "a batch straddling the bound is not served");
+	kp_log_close(l);
+
+	l = kp_log_open(p, &c, 0, NOW, &rec);
+	ok(l != NULL && kp_log_end_offset(l) == 1000, "reopen keeps 1000 records");
+	ok(rec.clean && rec.truncated_bytes == 0, "clean reopen reports nothing done");
+	is_int(kp_log_recovery_point(l), 1000, "recovery point at the end after a clean close");
+	lt_scan(l, 4096, &s, NULL, NULL);
+	ok(!s.err && s.records == 1000 && s.contiguous, "same records after reopen");
+	kp_log_close(l);
+	lt_rmrf(dir);
+}
+
+static void
+test_validation(void)
+{
+	struct kp_logconf c;
+	struct kp_buf b;
+	struct kp_log *l;
+	char dir[PATH_MAX];
+	int e;
+
+	lt_conf(&c);
+	lt_tmpdir(dir, sizeof(dir), "val");
+	l = kp_log_open(dir, &c, 0, NOW, NULL);
+	kp_buf_init(&b);
+	lt_batch(&b, 5, 0, NOW, 10);
+	lt_batch(&b, 5, 5, NOW, 10);
+	b.data[b.len - 1] ^= 1;		/* second batch's CRC breaks */
+	e = kp_log_append(l, b.data, b.len, 0, NOW, NULL);
+	is_int(e, KP_CORRUPT_MESSAGE, "bad CRC in the second batch: CORRUPT_MESSAGE");
+	is_int(kp_log_end_offset(l), 0, "and nothing of the first batch was appended");
+	is_int(kp_log_size(l), 0, "the file is still empty");
+	e = kp_log_append(l, b.data, 30, 0, NOW, NULL);
+	is_int(e, KP_CORRUPT_MESSAGE, "a truncated batch is CORRUPT_MESSAGE");
+	kp_buf_reset(&b);
+	lt_batch(&b, 50, 0, NOW, 1000);
+	c.max_message_bytes = 1000;
+	kp_log_set_conf(l, &c);
+	is_int(kp_log_append(l, b.data, b.len, 0, NOW, NULL), KP_MESSAGE_TOO_LARGE,
+	    "a batch over max.message.bytes is MESSAGE_TOO_LARGE");
+	lt_conf(&c);
+	c.cleanup_policy = KP_CLEANUP_COMPACT;
+	kp_log_set_conf(l, &c);
+	kp_buf_reset(&b);
+	lt_batch(&b, 3, -1, NOW, 10);
+	is_int(kp_log_append(l, b.data, b.len, 0, NOW, NULL), KP_INVALID_RECORD,
+	    "a keyless record on a compacted topic is INVALID_RECORD");
+	c.timestamp_type = KP_TS_LOG_APPEND_TIME;
+	kp_log_set_conf(l, &c);
+	{
+		struct kp_log_append_info info;
+		struct kp_batch_header h;
+		struct kp_log_slice sl;
+		struct kp_buf rb;
+
+		is_int(lt_append(l, 3, 0, 5, 10, NOW + 7, &info), KP_NONE,
+		    "LogAppendTime append");
+		is_int(info.log_append_time, NOW + 7, "log append time returned");
+		kp_buf_init(&rb);
+		kp_log_read(l, 0, 1 << 20, 100, &sl);
+		kp_log_slice_load(&sl, &rb);
+		kp_batch_header_decode(rb.data, rb.len, &h);
+		ok(h.max_timestamp == NOW + 7 &&
+		    (h.attributes & KP_BATCH_ATTR_LOG_APPEND_TIME) &&
+		    kp_batch_crc_ok(rb.data, rb.len),
+		    "stored batch carries the append time and a valid CRC");
+		kp_buf_release(&rb);
+	}
+	kp_buf_release(&b);
+	kp_log_close(l);
+	lt_rmrf(dir);
+}
+
+static int
+count_files(const char *dir, const char *suffix)
+{
+	char cmd[PATH_MAX + 64];
+	FILE *f;
+	int n = 0, ch;
+
+	snprintf(cmd, sizeof(cmd), "ls %s | grep -c '%s$'", dir, suffix);
+	if ((f = popen(cmd, "r")) == NULL)
+		return -1;
+	if (fscanf(f, "%d", &n) != 1)
+		n = -1;
+	while ((ch = fgetc(f)) != EOF)
+		;
+	pclose(f);
+	return n;
+}
+
+static void
+test_roll_and_indexes(void)
+{
+	struct kp_log_recovery rec;
+	struct kp_logconf c;
+	struct lt_scan s;
+	struct kp_log *l;
+	char dir[PATH_MAX], p[PATH_MAX + 64];
+	int64_t off, ts;
+	int fd;
+
+	lt_conf(&c);
+	c.segment_bytes = 16384;
+	c.index_interval_bytes = 1024;
+	lt_tmpdir(dir, sizeof(dir), "roll");
+	l = kp_log_open(dir, &c, 0, NOW, NULL);
+	for (int i = 0; i < 100; i++)
+		lt_append(l, 10, i * 10, NOW + i * 1000, 40, NOW, NULL);
+	ok(kp_log_segment_count(l) > 3, "segment.bytes rolls segments (%d)",
+	    kp_log_segment_count(l));
+	is_int(count_files(dir, ".log"), kp_log_segment_count(l), "one .log per segment");
+	is_int(count_files(dir, ".timeindex"), kp_log_segment_count(l), "one .timeindex per segment");
+	snprintf(p, sizeof(p), "%s/%020d.log", dir, 0);
+	ok(access(p, F_OK) == 0, "first segment is 00000000000000000000.log");
+	is_int(kp_log_offset_for_time(l, NOW + 50000, &off, &ts), KP_NONE, "offset for time");
+	ok(off == 500 && ts == NOW + 50000, "first record at or after ts (%lld)", (long long)off);
+	kp_log_offset_for_time(l, NOW + 50000 + 1, &off, &ts);
+	ok(off == 501 && ts == NOW + 50001, "ts between batches finds the next record");
+	kp_log_offset_for_time(l, NOW + 10000000, &off, &ts);
+	ok(off == -1 && ts == -1, "a ts newer than all records gives -1");
+	kp_log_offset_for_time(l, 0, &off, &ts);
+	ok(off == 0, "an old ts gives the first offset");
+	kp_log_max_timestamp(l, &ts, &off);
+	ok(ts == NOW + 99009 && off == 999, "max timestamp and its offset");
+	/* segment.ms roll */
+	c.segment_ms = 1000;
+	kp_log_set_conf(l, &c);
+	{
+		int before = kp_log_segment_count(l);
+
+		lt_append(l, 1, 5000, NOW, 10, NOW + 1, NULL);
+		kp_log_tick(l, NOW + 5000);
+		is_int(kp_log_segment_count(l), before + 1, "segment.ms rolls on tick");
+	}
+	kp_log_close(l);
+
+	/* corrupt one index, delete another: both rebuilt */
+	snprintf(p, sizeof(p), "%s/%020d.index", dir, 0);
+	fd = open(p, O_WRONLY | O_APPEND);
+	ok(fd >= 0 && write(fd, "xyz", 3) == 3, "corrupt the first .index");
+	close(fd);
+	snprintf(p, sizeof(p), "%s/%020d.timeindex", dir, 0);
+	ok(unlink(p) == 0, "delete the first .timeindex");
+	c.segment_ms = 604800000;
+	l = kp_log_open(dir, &c, 0, NOW, &rec);
+	ok(l != NULL && rec.indexes_rebuilt >= 1, "indexes rebuilt on open (%d)",
+	    rec.indexes_rebuilt);
+	ok(access(p, F_OK) == 0, "missing .timeindex is back");
+	lt_scan(l, 2000, &s, NULL, NULL);
+	ok(!s.err && s.records == 1001 && s.contiguous && s.crc_ok,
+	    "all records readable after rebuild");
+	kp_log_offset_for_time(l, NOW + 20000, &off, &ts);
+	is_int(off, 200, "time lookup works on the rebuilt time index");
+	kp_log_close(l);
+	lt_rmrf(dir);
+}
+
+static void
+test_retention(void)
+{
+	struct kp_logconf c;
+	struct lt_scan s;
+	struct kp_log *l;
+	char dir[PATH_MAX];
+	int64_t low;
+	int n, segs;
+
+	lt_conf(&c);
+	c.segment_bytes = 4096;
+	lt_tmpdir(dir, sizeof(dir), "ret");
+	l = kp_log_open(dir, &c, 0, NOW, NULL);
+	/* 40 batches, one per "hour" of timestamps */
+	for (int i = 0; i < 40; i++)
+		lt_append(l, 10, 0, NOW + (int64_t)i * 3600000, 50, NOW, NULL);
+	segs = kp_log_segment_count(l);
+	ok(segs > 5, "%d segments", segs);
+	c.retention_ms = 3600000LL * 20;
+	kp_log_set_conf(l, &c);
+	n = kp_log_enforce_retention(l, NOW + 3600000LL * 39);
+	ok(n > 0, "retention.ms deletes old segments (%d)", n);
+	ok(kp_log_start_offset(l) > 0 && kp_log_start_offset(l) <= 200,
+	    "log start moved to a segment base (%lld)",
+	    (long long)kp_log_start_offset(l));
+	lt_scan(l, 1 << 20, &s, NULL, NULL);
+	ok(!s.err && s.contiguous && s.first == kp_log_start_offset(l) &&
+	    s.last == 399, "retained range has no hole");
+	n = kp_log_enforce_retention(l, NOW + 3600000LL * 10000);
+	is_int(kp_log_segment_count(l), 1, "everything old goes but the active segment");
+	is_int(kp_log_end_offset(l), 400, "log end unchanged");
+
+	/* size */
+	c.retention_ms = -1;
+	c.retention_bytes = 8192;
+	kp_log_set_conf(l, &c);
+	for (int i = 0; i < 40; i++)
+		lt_append(l, 10, 0, NOW, 50, NOW, NULL);
+	n = kp_log_enforce_retention(l, NOW);
+	ok(n > 0 && kp_log_size(l) <= 8192 + 4096 && kp_log_size(l) >= 8192 - 4096,
+	    "retention.bytes trims to about the limit (%lld bytes)",
+	    (long long)kp_log_size(l));
+
+	/* DeleteRecords */
+	kp_log_set_high_watermark(l, kp_log_end_offset(l));
+	is_int(kp_log_delete_records(l, 10000, &low), KP_OFFSET_OUT_OF_RANGE,
+	    "DeleteRecords past the high watermark is refused");
+	is_int(kp_log_delete_records(l, 745, &low), KP_NONE, "DeleteRecords 745");
+	ok(low == 745 && kp_log_start_offset(l) == 745, "low watermark 745");
+	{
+		struct kp_log_slice sl;
+
+		is_int(kp_log_read(l, 744, 100, 800, &sl), KP_OFFSET_OUT_OF_RANGE,
+		    "reads below the log start fail");
+	}
+	kp_log_close(l);
+	l = kp_log_open(dir, &c, 0, NOW, NULL);
+	is_int(kp_log_start_offset(l), 745, "log start offset survives a reopen");
+	is_int(kp_log_delete_records(l, -1, &low), KP_NONE, "DeleteRecords to the high watermark");
+	is_int(low, 800, "low watermark = high watermark");
+	is_int(kp_log_segment_count(l), 1, "segments below it deleted");
+	is_int(kp_log_end_offset(l), 800, "the log end stays");
+	kp_log_close(l);
+	lt_rmrf(dir);
+}
+
+static void
+test_truncate_and_raw(void)
+{
+	struct kp_logconf c;
+	struct kp_log *l, *f;
+	struct lt_scan s;
+	struct kp_buf b;
+	char dir[PATH_MAX], d2[PATH_MAX];
+
+	lt_conf(&c);
+	c.segment_bytes = 2048;
+	lt_tmpdir(dir, sizeof(dir), "trunc");
+	lt_tmpdir(d2, sizeof(d2), "raw");
+	l = kp_log_open(dir, &c, 0, NOW, NULL);
+	f = kp_log_open(d2, &c, 0, NOW, NULL);
+	for (int i = 0; i < 30; i++)
+		lt_append(l, 5, i * 5, NOW, 30, NOW, NULL);
+	/* a follower copies the leader's batches with their offsets */
+	kp_buf_init(&b);
+	for (int64_t off = 0; off < kp_log_end_offset(l);) {
+		struct kp_log_slice sl;
+
+		kp_log_read(l, off, 1 << 20, kp_log_end_offset(l), &sl);
+		kp_buf_reset(&b);
+		kp_log_slice_load(&sl, &b);
+		if (kp_log_append_raw(f, b.data, b.len, NOW, NULL) != KP_NONE)
+			break;
+		off = sl.next_offset;
+	}
+	is_int(kp_log_end_offset(f), 150, "follower copied 150 offsets");
+	kp_log_set_high_watermark(f, 150);
+	is_int(kp_log_append_raw(f, b.data, b.len, NOW, NULL), KP_OFFSET_OUT_OF_RANGE,
+	    "raw append going backwards is refused");
+	ok(kp_log_truncate(f, 72) == 0, "truncate to 72");
+	is_int(kp_log_end_offset(f), 70, "the batch holding 72 goes whole (log end 70)");
+	ok(kp_log_high_watermark(f) <= 70, "high watermark follows down");
+	lt_scan(f, 1 << 20, &s, NULL, NULL);
+	ok(!s.err && s.last == 69 && s.contiguous, "70 records left");
+	is_int(lt_append(f, 5, 0, NOW, 30, NOW, NULL), KP_NONE, "appending continues");
+	is_int(kp_log_end_offset(f), 75, "at 70");
+	kp_buf_release(&b);
+	kp_log_close(l);
+	kp_log_close(f);
+	lt_rmrf(dir);
+	lt_rmrf(d2);
+}
+
+int
+main(void)
+{
+	test_append_read();
+	test_validation();
+	test_roll_and_indexes();
+	test_retention();
+	test_truncate_and_raw();
+	return tap_done();
+}
