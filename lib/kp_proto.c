@@ -225,6 +225,9 @@ read_value(struct kp_reader *r, const struct kp_field *f, int16_t v,
 			kp_read_nstring_f(r, flex, p);
 		else
 			kp_read_string_f(r, flex, p);
+		/* A compact length can claim more than Kafka's int16 cap. */
+		if (((struct kp_str *)p)->len > INT16_MAX)
+			kp_reader_fail(r, KP_EBAD);
 		break;
 	case KP_FT_BYTES:
 	case KP_FT_RECORDS: {

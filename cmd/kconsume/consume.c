@@ -1,0 +1,604 @@
+/* consume.c -- kconsume's fetch engine and record output */
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "consume.h"
+#include "kp_batch.h"
+#include "kp_cli.h"
+#include "kp_err.h"
+#include "kp_json.h"
+#include "kp_proto_fetch.h"
+
+#define MAX_BATCH_INFLATE	(256u << 20)
+
+struct cpart {
+	const char	*topic;
+	int32_t		 id;
+	int64_t		 next;		/* next offset to read */
+	int64_t		 end;		/* stop before; -1 for none */
+	int64_t		 end_time;	/* stop at a record this new; -1 none */
+	bool		 done;
+	bool		 busy;		/* in a fetch in flight */
+	bool		 reset;		/* offset out of range: look again */
+};
+
+struct fetchreq {
+	struct consumer	*cs;
+	size_t		 n;
+	struct cpart	*p[];
+};
+
+struct consumer {
+	struct kp_client	*c;
+	struct consume_opts	*o;
+	struct consume_stats	*st;
+	struct cpart		*parts;
+	size_t			 nparts;
+	size_t			 ndone;
+	struct kp_buf		 out;
+	struct kp_jheader	*hscratch;
+	size_t			 hcap;
+	bool			 meta_stale;
+	int			 failures;	/* in a row */
+	int			 fatal;		/* sysexits code */
+};
+
+/* --- output ------------------------------------------------------------ */
+
+static void
+flush_out(struct consumer *cs)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < cs->out.len) {
+		n = write(1, cs->out.data + off, cs->out.len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			warn("stdout");
+			cs->fatal = EX_IOERR;
+			break;
+		}
+		off += (size_t)n;
+	}
+	kp_buf_reset(&cs->out);
+}
+
+static void
+put_field(struct consumer *cs, const struct kp_bytes *b)
+{
+	if (b->len < 0)
+		kp_buf_put(&cs->out, cs->o->null_str, cs->o->null_len);
+	else
+		kp_buf_put(&cs->out, b->ptr, (size_t)b->len);
+}
+
+static int
+emit(struct consumer *cs, const struct cpart *p, const struct kp_record *r)
+{
+	struct consume_opts *o = cs->o;
+	struct kp_record_header_iter hi;
+	struct kp_record_header h;
+	struct kp_json_rec jr;
+	size_t n = 0;
+
+	if (o->mode == OUT_NONE)
+		return 0;
+	if (o->mode == OUT_RAW) {
+		if (o->kdelim != NULL) {
+			put_field(cs, &r->key);
+			kp_buf_put(&cs->out, o->kdelim, o->kdelim_len);
+		}
+		put_field(cs, &r->value);
+		kp_buf_put(&cs->out, o->delim, o->delim_len);
+		return 0;
+	}
+	if (r->header_count > 0 && (size_t)r->header_count > cs->hcap) {
+		struct kp_jheader *v = reallocarray(cs->hscratch,
+		    (size_t)r->header_count, sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		cs->hscratch = v;
+		cs->hcap = (size_t)r->header_count;
+	}
+	kp_record_header_iter_init(&hi, r);
+	while (n < cs->hcap && kp_record_header_next(&hi, &h) == 1) {
+		cs->hscratch[n].key.ptr = (const uint8_t *)h.key.ptr;
+		cs->hscratch[n].key.len = h.key.len;
+		cs->hscratch[n].value.ptr = h.value.ptr;
+		cs->hscratch[n].value.len = h.value.len;
+		n++;
+	}
+	jr.topic = (char *)p->topic;
+	jr.partition = p->id;
+	jr.offset = r->offset;
+	jr.timestamp = r->timestamp;
+	jr.key.ptr = r->key.ptr;
+	jr.key.len = r->key.len;
+	jr.value.ptr = r->value.ptr;
+	jr.value.len = r->value.len;
+	jr.headers = cs->hscratch;
+	jr.nheaders = n;
+	if (o->mode == OUT_JSON) {
+		kp_json_write(&cs->out, &jr);
+		kp_buf_put(&cs->out, "\n", 1);
+	} else
+		kp_fmt_render(&o->fmt, &jr, &cs->out);
+	return 0;
+}
+
+/* --- positions --------------------------------------------------------- */
+
+static void
+part_done(struct consumer *cs, struct cpart *p)
+{
+	if (!p->done) {
+		p->done = true;
+		cs->ndone++;
+	}
+}
+
+/* Look up start and end offsets of every partition of one topic. */
+static int
+resolve_topic(struct consumer *cs, const char *topic, struct cpart *v,
+    size_t n)
+{
+	struct kp_offspec *s = &cs->o->spec;
+	int32_t *ids;
+	int64_t *lo, *hi, *at;
+	size_t i;
+	int rc = -1;
+
+	ids = calloc(n, sizeof(*ids));
+	lo = calloc(n, sizeof(*lo));
+	hi = calloc(n, sizeof(*hi));
+	at = calloc(n, sizeof(*at));
+	if (ids == NULL || lo == NULL || hi == NULL || at == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		ids[i] = v[i].id;
+		at[i] = -1;
+	}
+	if (kp_client_list_offsets(cs->c, topic, ids, n, -2, lo) < 0 ||
+	    kp_client_list_offsets(cs->c, topic, ids, n, -1, hi) < 0)
+		goto out;
+	if (s->start.kind == KP_OFF_TIME && kp_client_list_offsets(cs->c,
+	    topic, ids, n, s->start.v, at) < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct cpart *p = &v[i];
+
+		if (p->reset) {
+			/* out of range: the log moved under us */
+			p->next = p->next < lo[i] ? lo[i] : hi[i];
+			p->reset = false;
+			continue;
+		}
+		p->next = kp_offpos_resolve(&s->start, lo[i], hi[i], at[i]);
+		if (s->start.kind == KP_OFF_ABS && s->start.v > hi[i] &&
+		    !cs->o->exit_at_end)
+			p->next = s->start.v;	/* wait for it to exist */
+		p->end = -1;
+		p->end_time = -1;
+		if (s->has_end) {
+			switch (s->end.kind) {
+			case KP_OFF_ABS:
+				p->end = s->end.v;
+				break;
+			case KP_OFF_TIME:
+				p->end_time = s->end.v;
+				break;
+			case KP_OFF_AFTER_START:
+				p->end = s->start.kind == KP_OFF_BEGINNING ?
+				    lo[i] + s->end.v : p->next + s->end.v;
+				break;
+			default:
+				p->end = kp_offpos_resolve(&s->end, lo[i],
+				    hi[i], -1);
+			}
+		}
+		if (cs->o->exit_at_end && (p->end < 0 || p->end > hi[i]))
+			p->end = hi[i];
+		if (p->end >= 0 && p->next >= p->end)
+			part_done(cs, p);
+	}
+	rc = 0;
+out:
+	if (rc < 0 && ids == NULL)
+		kp_client_seterr(cs->c, 0, "out of memory");
+	free(ids);
+	free(lo);
+	free(hi);
+	free(at);
+	return rc;
+}
+
+static int
+resolve_all(struct consumer *cs, bool only_reset)
+{
+	size_t i, j;
+
+	for (i = 0; i < cs->nparts; i = j) {
+		bool any = !only_reset;
+
+		for (j = i; j < cs->nparts &&
+		    strcmp(cs->parts[j].topic, cs->parts[i].topic) == 0; j++)
+			any = any || cs->parts[j].reset;
+		if (any && resolve_topic(cs, cs->parts[i].topic,
+		    &cs->parts[i], j - i) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* --- fetching ---------------------------------------------------------- */
+
+/* Records of one partition's answer; returns -1 on a fatal error. */
+static int
+take_records(struct consumer *cs, struct cpart *p, const uint8_t *buf,
+    size_t len)
+{
+	struct kp_batch_header h;
+	struct kp_batch_iter it;
+	struct kp_record r;
+	ssize_t total;
+	int rc;
+
+	while (len > 0 && !p->done) {
+		total = kp_batch_header_decode(buf, len, &h);
+		if (total <= 0 || (size_t)total > len)
+			break;	/* a partial batch ends a fetch answer */
+		if (kp_batch_last_offset(&h) < p->next)
+			goto skip;
+		if (h.attributes & KP_BATCH_ATTR_CONTROL)
+			goto skip;
+		if ((rc = kp_batch_iter_init(&it, buf, (size_t)total,
+		    MAX_BATCH_INFLATE)) != 0) {
+			kp_batch_iter_release(&it);
+			warnx("topic '%s' partition %d offset %lld: %s",
+			    p->topic, p->id, (long long)h.base_offset,
+			    kp_kerr_name((int16_t)rc));
+			cs->fatal = EX_DATAERR;
+			return -1;
+		}
+		while ((rc = kp_batch_iter_next(&it, &r)) == 1) {
+			if (r.offset < p->next)
+				continue;
+			if ((p->end >= 0 && r.offset >= p->end) ||
+			    (p->end_time >= 0 && r.timestamp >= p->end_time)) {
+				part_done(cs, p);
+				break;
+			}
+			if (emit(cs, p, &r) < 0) {
+				kp_batch_iter_release(&it);
+				cs->fatal = EX_OSERR;
+				return -1;
+			}
+			cs->st->records++;
+			cs->st->bytes += (uint64_t)(r.value.len > 0 ?
+			    r.value.len : 0) + (uint64_t)(r.key.len > 0 ?
+			    r.key.len : 0);
+			p->next = r.offset + 1;
+			if (cs->o->flush_each)
+				flush_out(cs);
+			if (cs->o->count > 0 &&
+			    cs->st->records >= (uint64_t)cs->o->count) {
+				kp_batch_iter_release(&it);
+				return 1;
+			}
+		}
+		kp_batch_iter_release(&it);
+		if (rc < 0) {
+			warnx("topic '%s' partition %d offset %lld: corrupt "
+			    "record batch", p->topic, p->id,
+			    (long long)h.base_offset);
+			cs->fatal = EX_DATAERR;
+			return -1;
+		}
+skip:
+		if (!p->done && kp_batch_last_offset(&h) + 1 > p->next)
+			p->next = kp_batch_last_offset(&h) + 1;
+		buf += total;
+		len -= (size_t)total;
+	}
+	if (p->end >= 0 && p->next >= p->end)
+		part_done(cs, p);
+	return 0;
+}
+
+static void
+fetch_cb(void *arg, struct kp_conn *k, int16_t api, int16_t ver,
+    const uint8_t *body, size_t len, int err)
+{
+	struct fetchreq *fr = arg;
+	struct consumer *cs = fr->cs;
+	struct kp_fetch_resp resp;
+	struct kp_arena arena;
+	size_t i;
+	int32_t t, j;
+
+	(void)k, (void)api;
+	for (i = 0; i < fr->n; i++)
+		fr->p[i]->busy = false;
+	if (cs->st->first_fetch_ms == 0)
+		cs->st->first_fetch_ms = kp_mono_ms();
+	kp_arena_init(&arena);
+	kp_fetch_resp_init(&resp);
+	if (body == NULL || kp_fetch_resp_decode(body, len, ver, &resp,
+	    &arena) < 0) {
+		cs->meta_stale = true;
+		cs->failures++;
+		kp_client_seterr(cs->c, KP_NETWORK_EXCEPTION, "fetch: %s",
+		    body == NULL ? strerror(err) : "malformed response");
+		goto out;
+	}
+	if (resp.error_code != 0) {
+		cs->failures++;
+		kp_client_seterr(cs->c, resp.error_code, "fetch: %s",
+		    kp_kerr_name(resp.error_code));
+		goto out;
+	}
+	cs->failures = 0;
+	for (t = 0; t < resp.n_responses; t++) {
+		const struct kp_fetch_resp_fetchable_topic_response *tr =
+		    &resp.responses[t];
+
+		for (j = 0; j < tr->n_partitions; j++) {
+			const struct kp_fetch_resp_partition_data *pd =
+			    &tr->partitions[j];
+			struct cpart *p = NULL;
+
+			for (i = 0; i < fr->n; i++)
+				if (fr->p[i]->id == pd->partition_index &&
+				    kp_str_eq(&tr->topic, fr->p[i]->topic))
+					p = fr->p[i];
+			if (p == NULL || p->done)
+				continue;
+			if (pd->error_code == KP_OFFSET_OUT_OF_RANGE) {
+				p->reset = true;
+				continue;
+			}
+			if (pd->error_code != 0) {
+				if (!kp_kerr_retriable(pd->error_code)) {
+					warnx("topic '%s' partition %d: %s",
+					    p->topic, p->id,
+					    kp_kerr_name(pd->error_code));
+					cs->fatal = kp_cli_exit_for(
+					    pd->error_code);
+					goto out;
+				}
+				cs->meta_stale = true;
+				kp_client_seterr(cs->c, pd->error_code,
+				    "topic '%s' partition %d: %s", p->topic,
+				    p->id, kp_kerr_name(pd->error_code));
+				continue;
+			}
+			if (pd->records.len > 0 && take_records(cs, p,
+			    pd->records.ptr, (size_t)pd->records.len) != 0)
+				goto out;
+			if (p->end >= 0 && p->next >= p->end)
+				part_done(cs, p);
+		}
+	}
+out:
+	kp_arena_release(&arena);
+	flush_out(cs);
+	free(fr);
+}
+
+/* One fetch to the leader `node` for its idle partitions. */
+static int
+send_fetch(struct consumer *cs, int32_t node)
+{
+	const struct kp_topic_meta *tm;
+	struct kp_fetch_req req;
+	struct kp_fetch_req_topic *ft;
+	struct kp_fetch_req_partition *fp;
+	struct fetchreq *fr;
+	struct kp_conn *k;
+	struct kp_buf *b;
+	size_t i, n = 0, nt = 0;
+	int16_t v;
+	int rc = -1;
+
+	if ((k = kp_client_conn(cs->c, node)) == NULL)
+		return -1;
+	if ((v = kp_conn_version(k, KP_API_FETCH, 4, 11)) < 0)
+		return -1;
+	fr = calloc(1, sizeof(*fr) + cs->nparts * sizeof(fr->p[0]));
+	ft = calloc(cs->nparts, sizeof(*ft));
+	fp = calloc(cs->nparts, sizeof(*fp));
+	if (fr == NULL || ft == NULL || fp == NULL)
+		goto out;
+	fr->cs = cs;
+	for (i = 0; i < cs->nparts; i++) {
+		struct cpart *p = &cs->parts[i];
+
+		tm = kp_client_topic(cs->c, p->topic);
+		if (p->done || p->busy || p->reset || tm == NULL ||
+		    p->id >= tm->nparts || tm->parts[p->id].leader != node)
+			continue;
+		kp_fetch_req_partition_init(&fp[n]);
+		fp[n].partition = p->id;
+		fp[n].fetch_offset = p->next;
+		fp[n].partition_max_bytes = 8 << 20;
+		if (nt == 0 || strcmp(ft[nt - 1].topic.ptr, p->topic) != 0) {
+			kp_fetch_req_topic_init(&ft[nt]);
+			ft[nt].topic.ptr = p->topic;
+			ft[nt].topic.len = (int32_t)strlen(p->topic);
+			ft[nt].partitions = &fp[n];
+			nt++;
+		}
+		ft[nt - 1].n_partitions++;
+		fr->p[n++] = p;
+	}
+	if (n == 0) {
+		rc = 0;
+		goto out;
+	}
+	fr->n = n;
+	kp_fetch_req_init(&req);
+	req.replica_id = -1;
+	req.max_wait_ms = cs->o->max_wait_ms;
+	req.min_bytes = 1;
+	req.max_bytes = 64 << 20;
+	req.topics = ft;
+	req.n_topics = (int32_t)nt;
+	if ((b = kp_conn_request_begin(k, KP_API_FETCH, v)) == NULL ||
+	    kp_fetch_req_encode(b, v, &req) < 0 ||
+	    kp_conn_request_end(k, fetch_cb, fr) < 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		fr->p[i]->busy = true;
+	fr = NULL;
+	rc = 0;
+out:
+	free(fr);
+	free(ft);
+	free(fp);
+	return rc;
+}
+
+static void
+send_fetches(struct consumer *cs)
+{
+	const struct kp_topic_meta *tm;
+	int32_t *seen, leader;
+	size_t i, j, ns = 0;
+
+	if ((seen = calloc(cs->nparts, sizeof(*seen))) == NULL)
+		return;
+	for (i = 0; i < cs->nparts; i++) {
+		struct cpart *p = &cs->parts[i];
+
+		if (p->done || p->busy || p->reset)
+			continue;
+		tm = kp_client_topic(cs->c, p->topic);
+		leader = tm && p->id < tm->nparts ? tm->parts[p->id].leader :
+		    -1;
+		if (leader < 0) {
+			cs->meta_stale = true;
+			continue;
+		}
+		for (j = 0; j < ns && seen[j] != leader; j++)
+			;
+		if (j < ns)
+			continue;
+		seen[ns++] = leader;
+		if (send_fetch(cs, leader) < 0) {
+			cs->meta_stale = true;
+			cs->failures++;
+		}
+	}
+	free(seen);
+}
+
+static int
+setup(struct consumer *cs)
+{
+	struct consume_opts *o = cs->o;
+	const struct kp_topic_meta *t;
+	size_t i, j, n = 0;
+	int32_t p;
+
+	for (i = 0; i < o->ntopics; i++) {
+		if ((t = kp_client_topic_wait(cs->c, o->topics[i], false)) ==
+		    NULL) {
+			warnx("%s", kp_client_error(cs->c));
+			return kp_cli_exit_for(kp_client_kerr(cs->c));
+		}
+		for (j = 0; j < o->nparts; j++)
+			if (o->parts[j] >= t->nparts) {
+				warnx("topic '%s' partition %d: "
+				    "UNKNOWN_TOPIC_OR_PARTITION (the topic has "
+				    "%d)", o->topics[i], o->parts[j],
+				    t->nparts);
+				return EX_DATAERR;
+			}
+		n += o->nparts ? o->nparts : (size_t)t->nparts;
+	}
+	if ((cs->parts = calloc(n + 1, sizeof(*cs->parts))) == NULL)
+		err(EX_OSERR, "calloc");
+	for (i = 0; i < o->ntopics; i++) {
+		t = kp_client_topic(cs->c, o->topics[i]);
+		if (t == NULL)
+			t = kp_client_topic_wait(cs->c, o->topics[i], false);
+		if (t == NULL) {
+			warnx("%s", kp_client_error(cs->c));
+			return kp_cli_exit_for(kp_client_kerr(cs->c));
+		}
+		for (p = 0; p < (o->nparts ? (int32_t)o->nparts : t->nparts);
+		    p++) {
+			cs->parts[cs->nparts].topic = o->topics[i];
+			cs->parts[cs->nparts].id = o->nparts ? o->parts[p] : p;
+			cs->nparts++;
+		}
+	}
+	/* metadata for every topic at once, for routing */
+	if (kp_client_metadata(cs->c, o->topics, o->ntopics, false) < 0 ||
+	    resolve_all(cs, false) < 0) {
+		warnx("%s", kp_client_error(cs->c));
+		return kp_cli_exit_for(kp_client_kerr(cs->c));
+	}
+	return 0;
+}
+
+int
+consume_run(struct kp_client *c, struct consume_opts *o,
+    struct consume_stats *st, volatile int *stop)
+{
+	struct consumer cs;
+	int rc;
+
+	memset(&cs, 0, sizeof(cs));
+	cs.c = c;
+	cs.o = o;
+	cs.st = st;
+	kp_buf_init(&cs.out);
+	st->start_ms = kp_mono_ms();
+	if ((rc = setup(&cs)) != 0)
+		goto out;
+	while (!*stop && cs.fatal == 0 && cs.ndone < cs.nparts &&
+	    !(o->count > 0 && st->records >= (uint64_t)o->count)) {
+		if (cs.failures > o->retries) {
+			warnx("%s", kp_client_error(c));
+			rc = kp_cli_exit_for(kp_client_kerr(c));
+			if (rc == EX_DATAERR)
+				rc = EX_UNAVAILABLE;
+			goto out;
+		}
+		if (cs.meta_stale || cs.failures > 0) {
+			if (cs.failures > 0)
+				kp_client_backoff(cs.failures - 1);
+			if (kp_client_metadata(c, o->topics, o->ntopics,
+			    false) == 0)
+				cs.meta_stale = false;
+			else
+				cs.failures++;
+		}
+		if (resolve_all(&cs, true) < 0) {
+			cs.failures++;
+			continue;
+		}
+		send_fetches(&cs);
+		if (kp_client_poll(c, 1000) < 0)
+			break;
+	}
+	rc = cs.fatal;
+out:
+	kp_client_abort(c);	/* fetches in flight point at cs */
+	flush_out(&cs);
+	if (rc == 0 && cs.fatal)
+		rc = cs.fatal;
+	kp_buf_release(&cs.out);
+	free(cs.hscratch);
+	free(cs.parts);
+	return rc;
+}

@@ -1,0 +1,103 @@
+/* kp_cli.c -- what the client programs share: exit codes, progress lines */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kp_cli.h"
+#include "kp_client.h"
+#include "kp_err.h"
+
+int
+kp_cli_exit_for(int16_t kerr)
+{
+	switch (kerr) {
+	case KP_NONE:
+	case KP_NETWORK_EXCEPTION:
+	case KP_BROKER_NOT_AVAILABLE:
+		return EX_UNAVAILABLE;
+	case KP_MESSAGE_TOO_LARGE:
+	case KP_RECORD_LIST_TOO_LARGE:
+	case KP_CORRUPT_MESSAGE:
+	case KP_INVALID_RECORD:
+	case KP_INVALID_TIMESTAMP:
+	case KP_UNKNOWN_TOPIC_OR_PARTITION:
+	case KP_INVALID_TOPIC_EXCEPTION:
+	case KP_INVALID_PARTITIONS:
+	case KP_INVALID_REPLICATION_FACTOR:
+	case KP_INVALID_CONFIG:
+	case KP_TOPIC_ALREADY_EXISTS:
+	case KP_OFFSET_OUT_OF_RANGE:
+	case KP_POLICY_VIOLATION:
+	case KP_INVALID_REQUEST:
+		return EX_DATAERR;
+	default:
+		return kp_kerr_retriable(kerr) || kerr == KP_REQUEST_TIMED_OUT ?
+		    EX_TEMPFAIL : EX_UNAVAILABLE;
+	}
+}
+
+void
+kp_progress_init(struct kp_progress *p, bool on)
+{
+	memset(p, 0, sizeof(*p));
+	p->on = on;
+	p->start_ms = p->last_ms = kp_mono_ms();
+}
+
+void
+kp_progress_add(struct kp_progress *p, uint64_t records, uint64_t bytes)
+{
+	p->records += records;
+	p->bytes += bytes;
+}
+
+void
+kp_progress_summary(const struct kp_progress *p, char *buf, size_t len)
+{
+	double s = (double)(kp_mono_ms() - p->start_ms) / 1000.0;
+
+	if (s <= 0)
+		s = 0.001;
+	snprintf(buf, len, "%llu records, %.0f records/s, %.2f MB/s",
+	    (unsigned long long)p->records, (double)p->records / s,
+	    (double)p->bytes / s / (1024.0 * 1024.0));
+}
+
+bool
+kp_progress_tick(struct kp_progress *p, char *buf, size_t len)
+{
+	int64_t now;
+
+	if (!p->on)
+		return false;
+	now = kp_mono_ms();
+	if (now - p->last_ms < 500)
+		return false;
+	p->last_ms = now;
+	kp_progress_summary(p, buf, len);
+	return true;
+}
+
+int64_t
+kp_cli_size(const char *s, int64_t min, int64_t max)
+{
+	char *end;
+	long long v;
+	int64_t mul = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	v = strtoll(s, &end, 10);
+	switch (tolower((unsigned char)*end)) {
+	case 'k': mul = 1024; end++; break;
+	case 'm': mul = 1024 * 1024; end++; break;
+	case 'g': mul = 1024 * 1024 * 1024; end++; break;
+	}
+	if (*end != '\0' || v > max / mul)
+		return -1;
+	v *= mul;
+	if (v < min || v > max)
+		return -1;
+	return v;
+}

@@ -1,0 +1,44 @@
+/* kp_cli.h -- what the client programs share: exit codes, progress lines */
+#ifndef KP_CLI_H
+#define KP_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sysexits.h>
+
+/*
+ * The sysexits(3) code for a failure with Kafka error kerr (0 when the
+ * failure was no Kafka error: the broker could not be reached): 69 for an
+ * unreachable broker, 75 for errors that may pass (timeouts, leader
+ * changes), 65 for data the broker refused (too large, corrupt, unknown
+ * topic), 69 otherwise.
+ */
+int	kp_cli_exit_for(int16_t kerr);
+
+/*
+ * Throughput on a terminal. kp_progress_tick returns true (and the line
+ * in buf) at most every interval; the caller prints it to stderr. Never
+ * active unless on is set (isatty(2) at start, usually).
+ */
+struct kp_progress {
+	bool		on;
+	int64_t		start_ms;
+	int64_t		last_ms;
+	uint64_t	records;
+	uint64_t	bytes;
+};
+
+void	kp_progress_init(struct kp_progress *, bool on);
+void	kp_progress_add(struct kp_progress *, uint64_t records, uint64_t bytes);
+bool	kp_progress_tick(struct kp_progress *, char *buf, size_t len);
+/* "1234 records, 5678 records/s, 1.23 MB/s" for the whole run. */
+void	kp_progress_summary(const struct kp_progress *, char *, size_t);
+
+/*
+ * Parse a size like "16384", "64k", "1m" (powers of 1024) within
+ * [min, max]; -1 when malformed or out of range.
+ */
+int64_t	kp_cli_size(const char *, int64_t min, int64_t max);
+
+#endif
