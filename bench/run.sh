@@ -1,0 +1,669 @@
+#!/bin/sh
+# run.sh -- measure kpipe against its peers and this machine's limits, print one Markdown table
+#
+# Usage: sh bench/run.sh [--quick]      (or QUICK=1 sh bench/run.sh)
+#
+# Every figure is measured in this run, next to its peer, because the
+# machine is shared and noisy: compare ratios, not absolute numbers across
+# days. Writes bench/results/<UTC date>.md and bench/results/latest.md.
+# Everything binds 127.0.0.1, every command runs under timeout(1), and only
+# processes this script started are stopped. Knobs: QUICK, RUNS, KP_BUILD,
+# BENCH_TMP (scratch folder, default $TMPDIR or /tmp).
+set -u
+# Word splitting of value lists is intended; dash has test -nt.
+# shellcheck disable=SC2086,SC3013
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP" || exit 70
+[ "${1:-}" = "--quick" ] && QUICK=1
+QUICK=${QUICK:-0}
+BUILD=${KP_BUILD:-build/default}
+BIN=$TOP/$BUILD/bin
+BB=$TOP/$BUILD/bench
+PEERS=$TOP/build/bench-peers
+RKP=$PEERS/rdkafka_performance
+
+if [ "$QUICK" = 1 ]; then
+	MODE=quick; RUNS=${RUNS:-1}; NPROD=200000; NFETCH=200000
+	NREDIS=200000; LAT_SECS=2; RECOVER_MSGS=2000000; TMO=60
+	LIM_MIB=512
+else
+	MODE=full; RUNS=${RUNS:-3}; NPROD=1000000; NFETCH=500000
+	NREDIS=1000000; LAT_SECS=10; RECOVER_MSGS=10000000; TMO=180
+	LIM_MIB=2048
+fi
+NLINES=1000000		# kproduce/kconsume vs kcat, as the issue asks
+SIZE=100
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+
+# ---- packages: only what is missing; apt-get as root, else say how ----
+deps() {
+	missing=
+	for p in redis-server redis-tools hyperfine kcat librdkafka-dev; do
+		s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null ||
+		    true)
+		[ "$s" = installed ] || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "run.sh: missing Debian packages:$missing" >&2
+		echo "run.sh: install them with: sudo apt-get install -y$missing" >&2
+		exit 69
+	fi
+	say "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2 || true
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >&2 || exit 69
+}
+
+# ---- rdkafka_performance from the example source Debian ships ----
+# The example includes librdkafka's private "rd.h"/"rdtime.h", which Debian
+# does not ship; bench/peers/src/ has the five helpers it uses, reached by
+# -I only: the example's source is compiled as shipped.
+build_peers() {
+	src=/usr/share/doc/librdkafka-dev/examples/rdkafka_performance.c
+	[ -f "$src" ] || { [ -f "$src.gz" ] && src=$src.gz; }
+	mkdir -p "$PEERS"
+	if [ ! -x "$RKP" ] || [ "$src" -nt "$RKP" ] ||
+	    [ bench/peers/src/rd.h -nt "$RKP" ]; then
+		say "building rdkafka_performance from $src"
+		case $src in
+		*.gz) gzip -dc "$src" > "$PEERS/rdkafka_performance.c" ;;
+		*) cp "$src" "$PEERS/rdkafka_performance.c" ;;
+		esac
+		${CC:-cc} -O2 -w -Ibench/peers/src -I/usr/include/librdkafka \
+		    -o "$RKP" "$PEERS/rdkafka_performance.c" -lrdkafka ||
+		    { echo "run.sh: cannot build rdkafka_performance" >&2;
+		      exit 70; }
+	fi
+}
+
+# ---- scratch space, processes we started, cleanup ----
+SCRATCH=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/kpbench.XXXXXX") || exit 73
+PIDS=
+cleanup() {
+	for p in $PIDS; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in $PIDS; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+forget() {	# drop one pid from PIDS
+	np=
+	for p in $PIDS; do [ "$p" = "$1" ] || np="$np $p"; done
+	PIDS=$np
+}
+
+stop() {	# stop one process we started, SIGTERM then SIGKILL after 5 s
+	[ -n "${1:-}" ] || return 0
+	kill -TERM "$1" 2>/dev/null
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	forget "$1"
+}
+
+# wait_line FILE PATTERN: up to 10 s for a line matching PATTERN
+wait_line() {
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		[ $i -ge 200 ] && return 1
+		sleep 0.05; i=$((i + 1))
+	done
+}
+
+# start_kbroker DIR [-o key=value ...]: sets KB_PID, KB_BOOT
+start_kbroker() {
+	d=$1; shift
+	mkdir -p "$d"
+	KB_BOOT=
+	"$BIN/kbroker" --data-dir "$d/data" --listen 127.0.0.1:0 --no-socket \
+	    "$@" > "$d/out" 2> "$d/err" &
+	KB_PID=$!
+	PIDS="$PIDS $KB_PID"
+	if ! wait_line "$d/out" '^listening 127\.0\.0\.1:'; then
+		say "kbroker did not start: $(tail -1 "$d/err")"
+		stop "$KB_PID"; KB_PID=
+		return 1
+	fi
+	KB_BOOT=$(sed -n 's/^listening \(127\.0\.0\.1:[0-9]*\)$/\1/p' \
+	    "$d/out" | head -1)
+}
+
+# start_mock DIR [-t topic:partitions ...]: sets MK_PID, MK_BOOT
+start_mock() {
+	d=$1; shift
+	mkdir -p "$d"
+	MK_BOOT=
+	"$BB/rk_mockd" "$@" > "$d/out" 2> "$d/err" &
+	MK_PID=$!
+	PIDS="$PIDS $MK_PID"
+	if ! wait_line "$d/out" '^127\.0\.0\.1:'; then
+		say "mock cluster did not start: $(tail -1 "$d/err")"
+		stop "$MK_PID"; MK_PID=
+		return 1
+	fi
+	MK_BOOT=$(head -1 "$d/out")
+}
+
+# ---- results: rows of the table and raw per-run values ----
+ROWS=$SCRATCH/rows.tsv
+RAW=$SCRATCH/raw.tsv
+: > "$ROWS"; : > "$RAW"
+
+# row METRIC KPIPE PEER RATIO LIMIT
+row() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >> "$ROWS"; }
+# raw LABEL VALUES...
+raw() { l=$1; shift; printf '%s\t%s\n' "$l" "$*" >> "$RAW"; }
+
+# median of numbers; "fail" entries are ignored; empty when none is left
+median() {
+	printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '
+	    { v[NR] = $1 } END { if (NR == 0) exit;
+	    print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ratio A B: A/B with two decimals and an x, or "n/a"
+ratio() {
+	case "$1$2" in *[!0-9.]*|'') echo "n/a"; return ;; esac
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a";
+	    else printf "%.2fx\n", a / b }'
+}
+
+# fmt N: thousands separators for integers, one decimal otherwise
+fmt() {
+	case "$1" in
+	''|*[!0-9.]*) printf '%s' "$1" ;;
+	*.*) printf '%.1f' "$1" ;;
+	*) printf '%s' "$1" | awk '{ s = $1; o = "";
+	    while (length(s) > 3) { o = "," substr(s, length(s) - 2) o;
+	    s = substr(s, 1, length(s) - 3) } printf "%s%s", s, o }' ;;
+	esac
+}
+
+# ---- the measurements ----
+# rkp_produce BOOT TOPIC PARTITIONS ACKS LINGER CODEC COUNT [extra -X...]
+# prints delivered msgs/s, or "fail"
+rkp_produce() {
+	boot=$1 t=$2 parts=$3 acks=$4 linger=$5 codec=$6 n=$7
+	shift 7
+	pflag=
+	[ "$parts" = 1 ] && pflag="-p 0"
+	# shellcheck disable=SC2086
+	out=$(timeout "$TMO" "$RKP" -P -t "$t" $pflag -b "$boot" -s $SIZE \
+	    -c "$n" -a "$acks" -X linger.ms="$linger" -z "$codec" -q \
+	    "$@" 2>&1)
+	line=$(printf '%s\n' "$out" | grep 'messages produced' | tail -1)
+	got=$(printf '%s\n' "$line" |
+	    sed -n 's/.* \([0-9]*\) delivered (offset .*, \([0-9]*\) failed) in [0-9]*ms: \([0-9]*\) msgs\/s.*/\1 \2 \3/p')
+	set -- $got
+	if [ $# -eq 3 ] && [ "$1" = "$n" ] && [ "$2" = 0 ]; then
+		echo "$3"
+	else
+		say "produce $t acks=$acks linger=$linger $codec: $(printf '%s\n' "$out" | tail -1)"
+		echo fail
+	fi
+}
+
+# rkp_fetch BOOT TOPIC PARTITIONS COUNT: consumed msgs/s, or "fail"
+rkp_fetch() {
+	boot=$1 t=$2 parts=$3 n=$4
+	plist=
+	i=0
+	while [ $i -lt "$parts" ]; do plist="$plist -p $i"; i=$((i + 1)); done
+	# shellcheck disable=SC2086
+	out=$(timeout "$TMO" "$RKP" -C -t "$t" $plist -b "$boot" \
+	    -o beginning -c "$n" -e -q 2>&1)
+	got=$(printf '%s\n' "$out" |
+	    sed -n 's/^% \([0-9]*\) messages ([0-9]* bytes) consumed in [0-9]*ms: \([0-9]*\) msgs\/s.*/\1 \2/p' |
+	    tail -1)
+	set -- $got
+	if [ $# -eq 2 ] && [ "$1" = "$n" ]; then
+		echo "$2"
+	else
+		say "fetch $t: $(printf '%s\n' "$out" | tail -1)"
+		echo fail
+	fi
+}
+
+# repeat N CMD...: the command's output for each of N runs, space separated
+repeat() {
+	k=$1; shift
+	vals=
+	j=0
+	while [ $j -lt "$k" ]; do
+		vals="$vals $("$@")"; j=$((j + 1))
+	done
+	echo $vals
+}
+
+have_kbroker() { [ -x "$BIN/kbroker" ] && [ -n "${KB_OK:-}" ]; }
+
+measure_limits() {
+	say "machine limits"
+	f=$SCRATCH/disk.bin
+	lb=$(repeat "$RUNS" timeout "$TMO" "$BB/loopback" "$LIM_MIB")
+	mc=$(repeat "$RUNS" timeout "$TMO" "$BB/memcpy_bw" 256 6)
+	# The first pass over fresh memory is slow on this VM; measure the
+	# page cache warm, as a running broker sees it.
+	timeout "$TMO" "$BB/disk_bw" buffered "$f" "$LIM_MIB" > /dev/null
+	rm -f "$f"
+	db=$(repeat "$RUNS" timeout "$TMO" "$BB/disk_bw" buffered "$f" "$LIM_MIB")
+	rm -f "$f"
+	df=$(repeat "$RUNS" timeout "$TMO" "$BB/disk_bw" fsync "$f" "$LIM_MIB")
+	rm -f "$f"
+	ds=$(repeat "$RUNS" timeout "$TMO" "$BB/disk_bw" dsync "$f" 128 64)
+	rm -f "$f"
+	raw "limit loopback TCP GB/s" "$lb"
+	raw "limit memcpy 256MiB GB/s" "$mc"
+	raw "limit disk buffered MB/s" "$db"
+	raw "limit disk write+fsync MB/s" "$df"
+	raw "limit disk fdatasync/64KiB MB/s" "$ds"
+	L_LB=$(median $lb); L_MC=$(median $mc); L_DB=$(median $db)
+	L_DF=$(median $df); L_DS=$(median $ds)
+	row "loopback TCP, 1 stream, 128 KiB writes" "—" "—" "—" "$L_LB GB/s"
+	row "memcpy, 256 MiB, 1 thread" "—" "—" "—" "$L_MC GB/s"
+	row "disk: buffered sequential write (warm)" "—" "—" "—" "$(fmt "$L_DB") MB/s"
+	row "disk: write + one final fsync" "—" "—" "—" "$(fmt "$L_DF") MB/s"
+	row "disk: fdatasync every 64 KiB" "—" "—" "—" "$(fmt "$L_DS") MB/s"
+	# Loopback expressed in records of 100 B (+~10 B of framing each).
+	L_REC=$(awk -v g="$L_LB" 'BEGIN { printf "%.1f", g * 1e9 / 110 / 1e6 }')
+}
+
+# One produce configuration on both brokers, RUNS times each.
+produce_case() {
+	parts=$1 acks=$2 linger=$3 codec=$4
+	a=$acks; [ "$acks" = -1 ] && a=all
+	label="produce $parts part, acks=$a, linger $linger ms, $codec"
+	t=t$parts
+	kv=; mv=
+	if have_kbroker && start_kbroker "$SCRATCH/kb" -o num.partitions="$parts"
+	then
+		kv=$(repeat "$RUNS" rkp_produce "$KB_BOOT" $t "$parts" "$acks" \
+		    "$linger" "$codec" "$NPROD")
+		stop "$KB_PID"
+	fi
+	rm -rf "$SCRATCH/kb"
+	if start_mock "$SCRATCH/mk" -t "$t:$parts"; then
+		mv=$(repeat "$RUNS" rkp_produce "$MK_BOOT" $t "$parts" "$acks" \
+		    "$linger" "$codec" "$NPROD")
+		stop "$MK_PID"
+	fi
+	rm -rf "$SCRATCH/mk"
+	raw "$label: kbroker msgs/s" "$kv"
+	raw "$label: mock msgs/s" "$mv"
+	k=$(median $kv); m=$(median $mv)
+	row "$label (msgs/s)" "$(fmt "${k:-n/a (${KB_WHY:-failed, see raw})}")" \
+	    "$(fmt "${m:-n/a (failed)}")" "$(ratio "$k" "$m")" \
+	    "loopback ≈ $L_REC M rec/s"
+}
+
+measure_produce() {
+	say "produce throughput: rdkafka_performance, kbroker vs mock cluster"
+	for parts in 1 16; do
+	for acks in 1 -1; do
+	for linger in 0 5; do
+	for codec in none gzip; do
+		if [ "$QUICK" = 1 ] && [ "$linger" = 0 ] && [ "$codec" = gzip ]
+		then
+			continue	# quick mode: gzip only with linger 5
+		fi
+		produce_case "$parts" "$acks" "$linger" "$codec"
+	done; done; done; done
+}
+
+# Fetch: fill a 16-partition topic once, spread evenly (the mock keeps only
+# ~5 MiB per partition), then read it all RUNS times from the beginning.
+fetch_one() {	# BOOT CODEC: fill then consume; prints values
+	boot=$1 codec=$2
+	r=$(rkp_produce "$boot" f16 16 1 5 "$codec" "$NFETCH" \
+	    -X sticky.partitioning.linger.ms=0)
+	[ "$r" = fail ] && { echo fail; return; }
+	repeat "$RUNS" rkp_fetch "$boot" f16 16 "$NFETCH"
+}
+
+measure_fetch() {
+	say "fetch throughput: rdkafka_performance, kbroker vs mock cluster"
+	for codec in none gzip; do
+		label="fetch 16 part, $codec, $NFETCH records"
+		kv=; mv=
+		if have_kbroker &&
+		    start_kbroker "$SCRATCH/kb" -o num.partitions=16; then
+			kv=$(fetch_one "$KB_BOOT" $codec)
+			stop "$KB_PID"
+		fi
+		rm -rf "$SCRATCH/kb"
+		if start_mock "$SCRATCH/mk" -t f16:16; then
+			mv=$(fetch_one "$MK_BOOT" $codec)
+			stop "$MK_PID"
+		fi
+		rm -rf "$SCRATCH/mk"
+		raw "$label: kbroker msgs/s" "$kv"
+		raw "$label: mock msgs/s" "$mv"
+		k=$(median $kv); m=$(median $mv)
+		row "$label (msgs/s)" "$(fmt "${k:-n/a (${KB_WHY:-failed})}")" \
+		    "$(fmt "${m:-n/a (failed)}")" "$(ratio "$k" "$m")" \
+		    "loopback ≈ $L_REC M rec/s"
+	done
+}
+
+# hyperfine_times JSON: the run times in seconds, space separated
+hyperfine_times() {
+	/usr/bin/python3 -c 'import json,sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print(" ".join("%.3f" % t for t in r["times"]))
+if any(c != 0 for c in r.get("exit_codes", [])): sys.exit(1)' "$1"
+}
+
+# tool_case LABEL KP_CMD PEER_CMD: whole-process time with hyperfine
+tool_case() {
+	label=$1
+	j=$SCRATCH/hf.json
+	kv=fail; pv=fail
+	if timeout $((TMO * 4)) hyperfine -N -r "$RUNS" -w 1 -i \
+	    --export-json "$j" "$2" > /dev/null 2>&1; then
+		kv=$(hyperfine_times "$j") || kv=fail
+	fi
+	if timeout $((TMO * 4)) hyperfine -N -r "$RUNS" -w 1 -i \
+	    --export-json "$j" "$3" > /dev/null 2>&1; then
+		pv=$(hyperfine_times "$j") || pv=fail
+	fi
+	raw "$label: kpipe s" "$kv"
+	raw "$label: kcat s" "$pv"
+	k=$(median $kv); p=$(median $pv)
+	kr=; pr=
+	[ -n "$k" ] && kr=$(awk -v t="$k" -v n=$NLINES 'BEGIN { printf "%d", n / t }')
+	[ -n "$p" ] && pr=$(awk -v t="$p" -v n=$NLINES 'BEGIN { printf "%d", n / t }')
+	row "$label (lines/s, whole process)" \
+	    "$(fmt "${kr:-n/a (failed, see raw)}")" \
+	    "$(fmt "${pr:-n/a (failed)}")" "$(ratio "$kr" "$pr")" "—"
+}
+
+measure_tools() {
+	say "kproduce/kconsume vs kcat -P/-C, $NLINES lines of $SIZE B"
+	lines=$SCRATCH/lines.txt
+	awk -v n=$NLINES -v s=$SIZE 'BEGIN { l = sprintf("%0" s "d", 0);
+	    gsub(/0/, "x", l); for (i = 0; i < n; i++) print l }' > "$lines"
+	if ! have_kbroker || ! start_kbroker "$SCRATCH/kb" -o num.partitions=1
+	then
+		row "kproduce vs kcat -P, 1 M lines (lines/s)" "n/a (${KB_WHY:-kbroker failed})" "—" "—" "—"
+		row "kconsume vs kcat -C, 1 M lines (lines/s)" "n/a (${KB_WHY:-kbroker failed})" "—" "—" "—"
+		return
+	fi
+	b=$KB_BOOT
+	if [ -x "$BIN/kproduce" ] && "$BIN/kproduce" --help > /dev/null 2>&1
+	then
+		tool_case "kproduce vs kcat -P, 1 M lines, 1 part" \
+		    "$BIN/kproduce -b $b -t tp -p 0 $lines" \
+		    "kcat -P -b $b -t tp -p 0 -l $lines"
+	else
+		row "kproduce vs kcat -P (lines/s)" "n/a (kproduce not built)" "—" "—" "—"
+	fi
+	# One topic of exactly NLINES records that both consumers read whole.
+	if timeout "$TMO" kcat -P -b "$b" -t tc -p 0 -l "$lines" 2>/dev/null &&
+	    [ -x "$BIN/kconsume" ] && "$BIN/kconsume" --help > /dev/null 2>&1
+	then
+		tool_case "kconsume vs kcat -C, 1 M lines, 1 part" \
+		    "$BIN/kconsume -b $b -t tc -o beginning -e" \
+		    "kcat -C -b $b -t tc -o beginning -e -q"
+	else
+		row "kconsume vs kcat -C (lines/s)" "n/a (kconsume not built or fill failed)" "—" "—" "—"
+	fi
+	stop "$KB_PID"
+	rm -rf "$SCRATCH/kb" "$lines"
+}
+
+free_port() {
+	/usr/bin/python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# redis_xadd AOF-ARGS...: pipelined XADD entries/s, RUNS values
+redis_xadd() {
+	d=$SCRATCH/redis
+	rm -rf "$d"; mkdir -p "$d"
+	port=$(free_port)
+	redis-server --port "$port" --bind 127.0.0.1 --dir "$d" --save '' \
+	    --daemonize no --protected-mode yes --logfile "$d/log" "$@" &
+	rp=$!
+	PIDS="$PIDS $rp"
+	i=0
+	while ! redis-cli -h 127.0.0.1 -p "$port" ping > /dev/null 2>&1; do
+		[ $i -ge 100 ] && break
+		sleep 0.05; i=$((i + 1))
+	done
+	val=$(awk -v s=$SIZE 'BEGIN { l = sprintf("%0" s "d", 0);
+	    gsub(/0/, "x", l); print l }')
+	vals=
+	j=0
+	while [ $j -lt "$RUNS" ]; do
+		v=$(timeout "$TMO" redis-benchmark -h 127.0.0.1 -p "$port" \
+		    -c 50 -P 64 -n "$NREDIS" --csv XADD s '*' f "$val" \
+		    2>/dev/null | sed -n '2s/^"[^"]*","\([0-9.]*\)".*/\1/p')
+		vals="$vals ${v:-fail}"
+		j=$((j + 1))
+	done
+	stop "$rp"
+	rm -rf "$d"
+	echo $vals
+}
+
+measure_redis() {
+	say "Redis Streams XADD vs kbroker acks=all"
+	r_off=$(redis_xadd --appendonly no)
+	r_all=$(redis_xadd --appendonly yes --appendfsync always)
+	raw "redis XADD -P 64 -c 50, AOF off entries/s" "$r_off"
+	raw "redis XADD -P 64 -c 50, appendfsync always entries/s" "$r_all"
+	k_plain=; k_sync=
+	if have_kbroker && start_kbroker "$SCRATCH/kb" -o num.partitions=1
+	then
+		k_plain=$(repeat "$RUNS" rkp_produce "$KB_BOOT" x1 1 -1 5 none \
+		    "$NREDIS")
+		stop "$KB_PID"
+	fi
+	rm -rf "$SCRATCH/kb"
+	if have_kbroker && start_kbroker "$SCRATCH/kb" -o num.partitions=1 \
+	    -o log.flush.interval.messages=1; then
+		k_sync=$(repeat "$RUNS" rkp_produce "$KB_BOOT" x1 1 -1 5 none \
+		    "$NREDIS")
+		stop "$KB_PID"
+	fi
+	rm -rf "$SCRATCH/kb"
+	raw "kbroker acks=all linger 5, no fsync msgs/s" "$k_plain"
+	raw "kbroker acks=all linger 5, flush.messages=1 msgs/s" "$k_sync"
+	a=$(median $k_plain); b=$(median $r_off)
+	row "acks=all, no fsync (kbroker) vs XADD, AOF off (records/s)" \
+	    "$(fmt "${a:-n/a (failed)}")" "$(fmt "${b:-n/a (failed)}")" \
+	    "$(ratio "$a" "$b")" "loopback ≈ $L_REC M rec/s"
+	a=$(median $k_sync); b=$(median $r_all)
+	row "acks=all + fsync before ack (flush.messages=1) vs XADD, appendfsync always (records/s)" \
+	    "$(fmt "${a:-n/a (failed)}")" "$(fmt "${b:-n/a (failed)}")" \
+	    "$(ratio "$a" "$b")" "fdatasync/64 KiB: $(fmt "$L_DS") MB/s"
+}
+
+# latency BOOT RATE: "p50 p99 p99.9" in µs, or "fail"
+latency() {
+	out=$(timeout $((LAT_SECS + 40)) "$BB/rk_latency" -b "$1" -t lat \
+	    -r "$2" -d "$LAT_SECS" 2>&1)
+	v=$(printf '%s\n' "$out" | sed -n 's/^sent=\([0-9]*\) received=\1 p50_us=\([0-9.]*\) p99_us=\([0-9.]*\) p999_us=\([0-9.]*\).*/\2 \3 \4/p')
+	if [ -n "$v" ]; then echo "$v"; else
+		say "latency at $2/s: $(printf '%s\n' "$out" | tail -1)"
+		echo fail
+	fi
+}
+
+measure_latency() {
+	say "end-to-end latency at a fixed rate, linger 0, acks=1"
+	for rate in 10000 100000; do
+		kv=fail; mv=fail
+		if have_kbroker &&
+		    start_kbroker "$SCRATCH/kb" -o num.partitions=1; then
+			kv=$(latency "$KB_BOOT" $rate)
+			stop "$KB_PID"
+		fi
+		rm -rf "$SCRATCH/kb"
+		if start_mock "$SCRATCH/mk" -t lat:1; then
+			mv=$(latency "$MK_BOOT" $rate)
+			stop "$MK_PID"
+		fi
+		rm -rf "$SCRATCH/mk"
+		raw "e2e latency $rate/s kbroker p50 p99 p99.9 µs" "$kv"
+		raw "e2e latency $rate/s mock p50 p99 p99.9 µs" "$mv"
+		k99=; m99=; kc="n/a (failed)"; mc="n/a (failed)"
+		if [ "$kv" != fail ]; then
+			set -- $kv; k99=$2; kc="$1 / $2 / $3"
+		fi
+		if [ "$mv" != fail ]; then
+			set -- $mv; m99=$2; mc="$1 / $2 / $3"
+		fi
+		row "e2e latency at $(fmt $rate) rec/s, p50 / p99 / p99.9 (µs; ratio on p99)" \
+		    "$kc" "$mc" "$(ratio "$m99" "$k99")" "—"
+	done
+}
+
+measure_scale() {
+	say "startup and idle RSS with 1,000 partitions; recovery after SIGKILL"
+	kv=; mv=
+	if have_kbroker && start_kbroker "$SCRATCH/kb" -o num.partitions=1000
+	then
+		# Random partition per record: every partition gets data.
+		rkp_produce "$KB_BOOT" big 1000 1 5 none 20000 \
+		    -X sticky.partitioning.linger.ms=0 > /dev/null
+		stop "$KB_PID"
+		kv=$(repeat "$RUNS" timeout $((TMO + 10)) "$BB/startup" \
+		    'listening ' 2 "$TMO" "$BIN/kbroker" --data-dir \
+		    "$SCRATCH/kb/data" --listen 127.0.0.1:0 --no-socket)
+	fi
+	rm -rf "$SCRATCH/kb"
+	mv=$(repeat "$RUNS" timeout $((TMO + 10)) "$BB/startup" '127.0.0.1:' \
+	    2 "$TMO" "$BB/rk_mockd" -t big:1000)
+	raw "startup 1000 partitions kbroker (on disk)" "$kv"
+	raw "startup 1000 partitions mock (in memory)" "$mv"
+	ks=; kr=; ms=; mr=
+	ks=$(printf '%s\n' "$kv" | tr ' ' '\n' | sed -n 's/^startup_ms=//p')
+	kr=$(printf '%s\n' "$kv" | tr ' ' '\n' | sed -n 's/^rss_kib=//p')
+	ms=$(printf '%s\n' "$mv" | tr ' ' '\n' | sed -n 's/^startup_ms=//p')
+	mr=$(printf '%s\n' "$mv" | tr ' ' '\n' | sed -n 's/^rss_kib=//p')
+	# shellcheck disable=SC2086
+	a=$(median $ks); b=$(median $ms)
+	row "startup to listening, 1,000 partitions (ms; peer: mock creating them in memory)" \
+	    "$(fmt "${a:-n/a (failed)}")" "$(fmt "${b:-n/a (failed)}")" \
+	    "$(ratio "$b" "$a")" "—"
+	# shellcheck disable=SC2086
+	a=$(median $kr); b=$(median $mr)
+	row "idle RSS after 2 s, 1,000 partitions (KiB)" \
+	    "$(fmt "${a:-n/a (failed)}")" "$(fmt "${b:-n/a (failed)}")" \
+	    "$(ratio "$b" "$a")" "—"
+
+	# Recovery: fill, SIGKILL, time the restart until it listens.
+	kv=
+	if have_kbroker && start_kbroker "$SCRATCH/kb" -o num.partitions=1
+	then
+		rkp_produce "$KB_BOOT" r1 1 1 5 none "$RECOVER_MSGS" > /dev/null
+		kill -KILL "$KB_PID"; wait "$KB_PID" 2>/dev/null
+		forget "$KB_PID"
+		mb=$(du -sm "$SCRATCH/kb/data" | cut -f1)
+		kv=$(timeout $((TMO + 10)) "$BB/startup" 'listening ' 0 "$TMO" \
+		    "$BIN/kbroker" --data-dir "$SCRATCH/kb/data" \
+		    --listen 127.0.0.1:0 --no-socket)
+	fi
+	rm -rf "$SCRATCH/kb"
+	raw "recovery after SIGKILL, ${mb:-?} MiB log" "$kv"
+	a=$(printf '%s\n' "$kv" | sed -n 's/^startup_ms=\([0-9.]*\).*/\1/p')
+	row "restart after SIGKILL with ${mb:-?} MiB of log, to listening (ms)" \
+	    "$(fmt "${a:-n/a (failed)}")" "n/a (no disk-backed peer)" "—" \
+	    "buffered read ≈ page cache"
+}
+
+not_measured() {
+	row "produce throughput as stored data grows to a few GB" \
+	    "n/a (not measured yet)" "—" "—" "—"
+	row "100 concurrent producers and consumers" \
+	    "n/a (not measured yet)" "—" "—" "—"
+}
+
+# ---- report ----
+report() {
+	out=$1
+	{
+		echo "# kpipe bench — $MODE mode, $(date -u '+%Y-%m-%d %H:%M UTC')"
+		echo
+		echo "Commit $(git rev-parse --short HEAD 2>/dev/null || echo ?)" \
+		    "$(git diff --quiet 2>/dev/null || echo '(with local changes)'),"\
+		    "$(nproc) CPUs, $(uname -r), load average before:" \
+		    "$LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)." \
+		    "$RUNS run(s) per figure; figures are medians." \
+		    "Ratio > 1.00x means kpipe is better (faster, or lower" \
+		    "latency/time/memory); peers run in the same sitting."
+		echo
+		echo "| metric | kpipe | peer | ratio | machine limit |"
+		echo "|---|---|---|---|---|"
+		awk -F '\t' '{ printf "| %s | %s | %s | %s | %s |\n",
+		    $1, $2, $3, $4, $5 }' "$ROWS"
+		echo
+		echo "Peers: produce/fetch/latency rows use librdkafka's mock" \
+		    "cluster (rk_mockd, in memory, 1 broker) with" \
+		    "rdkafka_performance $(pkg-config --modversion rdkafka 2>/dev/null);" \
+		    "the tool rows use kcat $(kcat -V 2>/dev/null | sed -n 's/^kcat - .* version \([0-9.]*\).*/\1/p') on the same kbroker;" \
+		    "Redis $(redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')" \
+		    "with redis-benchmark -c 50 -P 64. $SIZE-byte records."
+		echo "The mock answers a Fetch with nothing new only after" \
+		    "fetch.wait.max.ms (500 ms) and does not wake on new data," \
+		    "so its latency rows show that wait, not a broker's cost."
+		echo
+		echo "## Raw per-run values"
+		echo
+		echo '```'
+		awk -F '\t' '{ printf "%-60s %s\n", $1, $2 }' "$RAW"
+		echo '```'
+	} > "$out"
+}
+
+# ---- main ----
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+deps
+build_peers
+for b in loopback memcpy_bw disk_bw rk_mockd rk_latency startup; do
+	[ -x "$BB/$b" ] || { echo "run.sh: $BB/$b missing: run make bench-build" >&2; exit 70; }
+done
+KB_OK=
+KB_WHY="kbroker not built"
+if [ -x "$BIN/kbroker" ]; then
+	if start_kbroker "$SCRATCH/probe"; then
+		KB_OK=1; KB_WHY=
+		stop "$KB_PID"
+	else
+		KB_WHY="kbroker does not start"
+	fi
+	rm -rf "$SCRATCH/probe"
+fi
+T0=$(date +%s)
+say "mode $MODE, $RUNS run(s) per figure, scratch $SCRATCH"
+measure_limits
+measure_produce
+measure_fetch
+measure_tools
+measure_redis
+measure_latency
+measure_scale
+not_measured
+mkdir -p bench/results
+stamp=$(date -u +%Y-%m-%dT%H%MZ)
+report "bench/results/$stamp-$MODE.md"
+cp "bench/results/$stamp-$MODE.md" bench/results/latest.md
+cat bench/results/latest.md
+say "done in $(($(date +%s) - T0)) s: bench/results/$stamp-$MODE.md"
