@@ -1,4 +1,4 @@
-/* loopback.c -- loopback TCP bandwidth of one stream, the most a client connection can move */
+/* loopback.c -- loopback TCP bandwidth of one stream and the round trip of a small message */
 #include <err.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -43,12 +43,87 @@ reader(void *arg)
 	return NULL;
 }
 
+static int
+cmpd(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Echoes fixed-size messages back until the peer closes. */
+static void *
+echo(void *arg)
+{
+	int fd = *(int *)arg;
+	char buf[100];
+	size_t got;
+	ssize_t n;
+
+	for (;;) {
+		for (got = 0; got < sizeof(buf); got += (size_t)n)
+			if ((n = read(fd, buf + got, sizeof(buf) - got)) <= 0)
+				return NULL;
+		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			return NULL;
+	}
+}
+
+/*
+ * Ping-pong of 100-byte messages with TCP_NODELAY, one at a time: the
+ * floor under any request/response latency on this machine.  Prints the
+ * p50, p99 and p99.9 round trip in microseconds.
+ */
+static int
+rtt(int cfd, int afd, long long count)
+{
+	char buf[100];
+	double *v, t;
+	pthread_t th;
+	size_t got;
+	ssize_t n;
+	int one = 1;
+
+	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(afd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((v = calloc((size_t)count, sizeof(*v))) == NULL)
+		err(EX_OSERR, "calloc");
+	if (pthread_create(&th, NULL, echo, &afd) != 0)
+		errx(EX_OSERR, "pthread_create");
+	memset(buf, 'p', sizeof(buf));
+	for (long long i = 0; i < count; i++) {
+		t = now();
+		if (write(cfd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			err(EX_IOERR, "write");
+		for (got = 0; got < sizeof(buf); got += (size_t)n)
+			if ((n = read(cfd, buf + got, sizeof(buf) - got)) <= 0)
+				err(EX_IOERR, "read");
+		v[i] = (now() - t) * 1e6;
+	}
+	close(cfd);
+	pthread_join(th, NULL);
+	qsort(v, (size_t)count, sizeof(*v), cmpd);
+	printf("%.1f %.1f %.1f\n", v[(size_t)(0.50 * (double)(count - 1))],
+	    v[(size_t)(0.99 * (double)(count - 1))],
+	    v[(size_t)(0.999 * (double)(count - 1))]);
+	free(v);
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: loopback [MiB [write-KiB]]\n"
+	    "       loopback -r count\n");
+	exit(EX_USAGE);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
-	long long mib = 4096, kib = 128;
+	long long mib = 4096, kib = 128, count = 0;
 	const char *errstr = NULL;
 	int lfd, cfd, afd;
 	pthread_t th;
@@ -57,9 +132,17 @@ main(int argc, char **argv)
 	ssize_t n;
 	double t0, t1;
 
-	if (argc > 1 && (mib = strtonum(argv[1], 1, 1 << 20, &errstr)) == 0)
+	if (argc > 1 && strcmp(argv[1], "-r") == 0) {
+		if (argc != 3)
+			usage();
+		if ((count = strtonum(argv[2], 1, 10000000, &errstr)) == 0)
+			errx(EX_USAGE, "count %s: %s", argv[2], errstr);
+	} else if (argc > 3)
+		usage();
+	else if (argc > 1 &&
+	    (mib = strtonum(argv[1], 1, 1 << 20, &errstr)) == 0)
 		errx(EX_USAGE, "MiB %s: %s", argv[1], errstr);
-	if (argc > 2 && (kib = strtonum(argv[2], 1, 1 << 16, &errstr)) == 0)
+	if (count == 0 && argc > 2 && (kib = strtonum(argv[2], 1, 1 << 16, &errstr)) == 0)
 		errx(EX_USAGE, "KiB %s: %s", argv[2], errstr);
 	chunk = (size_t)kib * 1024;
 
@@ -76,6 +159,8 @@ main(int argc, char **argv)
 		err(EX_OSERR, "connect");
 	if ((afd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1)
 		err(EX_OSERR, "accept");
+	if (count > 0)
+		return rtt(cfd, afd, count);
 	if (pthread_create(&th, NULL, reader, &afd) != 0)
 		errx(EX_OSERR, "pthread_create");
 	if ((buf = malloc(chunk)) == NULL)

@@ -9,9 +9,10 @@
 # Everything binds 127.0.0.1, every command runs under timeout(1), and only
 # processes this script started are stopped. Knobs: QUICK, RUNS, KP_BUILD,
 # BENCH_TMP (scratch folder, default $TMPDIR or /tmp).
-set -u
+
 # Word splitting of value lists is intended; dash has test -nt.
-# shellcheck disable=SC2086,SC3013
+# shellcheck disable=SC2046,SC2086,SC3013
+set -u
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP" || exit 70
@@ -26,11 +27,11 @@ RKP=$PEERS/rdkafka_performance
 if [ "$QUICK" = 1 ]; then
 	MODE=quick; RUNS=${RUNS:-1}; NPROD=200000; NFETCH=200000
 	NREDIS=200000; LAT_SECS=2; RECOVER_MSGS=2000000; TMO=60
-	LIM_MIB=512
+	LIM_MIB=512; CONC=100; CONC_EACH=2000
 else
 	MODE=full; RUNS=${RUNS:-3}; NPROD=1000000; NFETCH=500000
-	NREDIS=1000000; LAT_SECS=10; RECOVER_MSGS=10000000; TMO=180
-	LIM_MIB=2048
+	NREDIS=1000000; LAT_SECS=10; RECOVER_MSGS=27000000; TMO=180
+	LIM_MIB=2048; CONC=100; CONC_EACH=5000
 fi
 NLINES=1000000		# kproduce/kconsume vs kcat, as the issue asks
 SIZE=100
@@ -163,12 +164,34 @@ start_mock() {
 # ---- results: rows of the table and raw per-run values ----
 ROWS=$SCRATCH/rows.tsv
 RAW=$SCRATCH/raw.tsv
-: > "$ROWS"; : > "$RAW"
+BARS=$SCRATCH/bars.tsv
+: > "$ROWS"; : > "$RAW"; : > "$BARS"
 
 # row METRIC KPIPE PEER RATIO LIMIT
 row() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >> "$ROWS"; }
 # raw LABEL VALUES...
 raw() { l=$1; shift; printf '%s\t%s\n' "$l" "$*" >> "$RAW"; }
+
+# bar TEXT VALUE ge|lt THRESHOLD: one of the issue's bars, met or missed
+bar() {
+	v=${2%x}
+	case "$v" in
+	''|*[!0-9.]*) verdict="not measured" ;;
+	*) if awk -v v="$v" -v t="$4" -v op="$3" 'BEGIN {
+		    exit !(op == "ge" ? v >= t : v < t) }'; then
+			verdict=met
+		else
+			verdict=MISSED
+		fi ;;
+	esac
+	printf '%s\t%s\t%s\n' "$1" "${2:-—}" "$verdict" >> "$BARS"
+}
+
+# lowest VALUES...: the smallest ratio, "x" and "n/a" entries ignored
+lowest() {
+	printf '%s\n' "$@" | sed 's/x$//' | grep -E '^[0-9.]+$' | sort -g |
+	    head -1
+}
 
 # median of numbers; "fail" entries are ignored; empty when none is left
 median() {
@@ -179,7 +202,9 @@ median() {
 
 # ratio A B: A/B with two decimals and an x, or "n/a"
 ratio() {
-	case "$1$2" in *[!0-9.]*|'') echo "n/a"; return ;; esac
+	for x in "$1" "$2"; do
+		case "$x" in *[!0-9.]*|'') echo "n/a"; return ;; esac
+	done
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a";
 	    else printf "%.2fx\n", a / b }'
 }
@@ -268,7 +293,9 @@ measure_limits() {
 	rm -f "$f"
 	ds=$(repeat "$RUNS" timeout "$TMO" "$BB/disk_bw" dsync "$f" 128 64)
 	rm -f "$f"
+	rt=$(timeout "$TMO" "$BB/loopback" -r 100000)
 	raw "limit loopback TCP GB/s" "$lb"
+	raw "limit loopback 100 B round trip p50 p99 p99.9 µs" "$rt"
 	raw "limit memcpy 256MiB GB/s" "$mc"
 	raw "limit disk buffered MB/s" "$db"
 	raw "limit disk write+fsync MB/s" "$df"
@@ -276,6 +303,10 @@ measure_limits() {
 	L_LB=$(median $lb); L_MC=$(median $mc); L_DB=$(median $db)
 	L_DF=$(median $df); L_DS=$(median $ds)
 	row "loopback TCP, 1 stream, 128 KiB writes" "—" "—" "—" "$L_LB GB/s"
+	set -- $rt
+	L_RTT50=${1:-?}; L_RTT99=${2:-?}
+	row "loopback TCP round trip, 100 B ping-pong, p50 / p99 / p99.9" \
+	    "—" "—" "—" "${1:-?} / ${2:-?} / ${3:-?} µs"
 	row "memcpy, 256 MiB, 1 thread" "—" "—" "—" "$L_MC GB/s"
 	row "disk: buffered sequential write (warm)" "—" "—" "—" "$(fmt "$L_DB") MB/s"
 	row "disk: write + one final fsync" "—" "—" "—" "$(fmt "$L_DF") MB/s"
@@ -307,13 +338,15 @@ produce_case() {
 	raw "$label: kbroker msgs/s" "$kv"
 	raw "$label: mock msgs/s" "$mv"
 	k=$(median $kv); m=$(median $mv)
+	r=$(ratio "$k" "$m")
+	PROD_RATIOS="$PROD_RATIOS $r"
 	row "$label (msgs/s)" "$(fmt "${k:-n/a (${KB_WHY:-failed, see raw})}")" \
-	    "$(fmt "${m:-n/a (failed)}")" "$(ratio "$k" "$m")" \
-	    "loopback ≈ $L_REC M rec/s"
+	    "$(fmt "${m:-n/a (failed)}")" "$r" "loopback ≈ $L_REC M rec/s"
 }
 
 measure_produce() {
 	say "produce throughput: rdkafka_performance, kbroker vs mock cluster"
+	PROD_RATIOS=
 	for parts in 1 16; do
 	for acks in 1 -1; do
 	for linger in 0 5; do
@@ -324,6 +357,9 @@ measure_produce() {
 		fi
 		produce_case "$parts" "$acks" "$linger" "$codec"
 	done; done; done; done
+	n=$(echo $PROD_RATIOS | wc -w)
+	bar "kbroker produce ≥ 1.0x the mock (worst of $n configurations)" \
+	    "$(lowest $PROD_RATIOS)" ge 1.0
 }
 
 # Fetch: fill a 16-partition topic once, spread evenly (the mock keeps only
@@ -338,6 +374,7 @@ fetch_one() {	# BOOT CODEC: fill then consume; prints values
 
 measure_fetch() {
 	say "fetch throughput: rdkafka_performance, kbroker vs mock cluster"
+	rs=
 	for codec in none gzip; do
 		label="fetch 16 part, $codec, $NFETCH records"
 		kv=; mv=
@@ -355,10 +392,13 @@ measure_fetch() {
 		raw "$label: kbroker msgs/s" "$kv"
 		raw "$label: mock msgs/s" "$mv"
 		k=$(median $kv); m=$(median $mv)
+		r=$(ratio "$k" "$m")
+		rs="$rs $r"
 		row "$label (msgs/s)" "$(fmt "${k:-n/a (${KB_WHY:-failed})}")" \
-		    "$(fmt "${m:-n/a (failed)}")" "$(ratio "$k" "$m")" \
-		    "loopback ≈ $L_REC M rec/s"
+		    "$(fmt "${m:-n/a (failed)}")" "$r" "loopback ≈ $L_REC M rec/s"
 	done
+	bar "kbroker fetch ≥ 1.0x the mock (worst of none, gzip)" \
+	    "$(lowest $rs)" ge 1.0
 }
 
 # hyperfine_times JSON: the run times in seconds, space separated
@@ -388,9 +428,10 @@ tool_case() {
 	kr=; pr=
 	[ -n "$k" ] && kr=$(awk -v t="$k" -v n=$NLINES 'BEGIN { printf "%d", n / t }')
 	[ -n "$p" ] && pr=$(awk -v t="$p" -v n=$NLINES 'BEGIN { printf "%d", n / t }')
+	TOOL_RATIO=$(ratio "$kr" "$pr")
 	row "$label (lines/s, whole process)" \
 	    "$(fmt "${kr:-n/a (failed, see raw)}")" \
-	    "$(fmt "${pr:-n/a (failed)}")" "$(ratio "$kr" "$pr")" "—"
+	    "$(fmt "${pr:-n/a (failed)}")" "$TOOL_RATIO" "—"
 }
 
 measure_tools() {
@@ -410,6 +451,7 @@ measure_tools() {
 		tool_case "kproduce vs kcat -P, 1 M lines, 1 part" \
 		    "$BIN/kproduce -b $b -t tp -p 0 $lines" \
 		    "kcat -P -b $b -t tp -p 0 -l $lines"
+		bar "kproduce ≥ 1.5x kcat -P" "$TOOL_RATIO" ge 1.5
 	else
 		row "kproduce vs kcat -P (lines/s)" "n/a (kproduce not built)" "—" "—" "—"
 	fi
@@ -420,6 +462,7 @@ measure_tools() {
 		tool_case "kconsume vs kcat -C, 1 M lines, 1 part" \
 		    "$BIN/kconsume -b $b -t tc -o beginning -e" \
 		    "kcat -C -b $b -t tc -o beginning -e -q"
+		bar "kconsume ≥ 2x kcat -C" "$TOOL_RATIO" ge 2.0
 	else
 		row "kconsume vs kcat -C (lines/s)" "n/a (kconsume not built or fill failed)" "—" "—" "—"
 	fi
@@ -453,7 +496,7 @@ redis_xadd() {
 	while [ $j -lt "$RUNS" ]; do
 		v=$(timeout "$TMO" redis-benchmark -h 127.0.0.1 -p "$port" \
 		    -c 50 -P 64 -n "$NREDIS" --csv XADD s '*' f "$val" \
-		    2>/dev/null | sed -n '2s/^"[^"]*","\([0-9.]*\)".*/\1/p')
+		    2>/dev/null | sed -n '2s/^"[^"]*","\([0-9]*\)[0-9.]*".*/\1/p')
 		vals="$vals ${v:-fail}"
 		j=$((j + 1))
 	done
@@ -490,9 +533,12 @@ measure_redis() {
 	    "$(fmt "${a:-n/a (failed)}")" "$(fmt "${b:-n/a (failed)}")" \
 	    "$(ratio "$a" "$b")" "loopback ≈ $L_REC M rec/s"
 	a=$(median $k_sync); b=$(median $r_all)
+	r=$(ratio "$a" "$b")
 	row "acks=all + fsync before ack (flush.messages=1) vs XADD, appendfsync always (records/s)" \
 	    "$(fmt "${a:-n/a (failed)}")" "$(fmt "${b:-n/a (failed)}")" \
-	    "$(ratio "$a" "$b")" "fdatasync/64 KiB: $(fmt "$L_DS") MB/s"
+	    "$r" "fdatasync/64 KiB: $(fmt "$L_DS") MB/s"
+	bar "kbroker acks=all + fsync ≥ 1.0x Redis XADD appendfsync always" \
+	    "$r" ge 1.0
 }
 
 # latency BOOT RATE: "p50 p99 p99.9" in µs, or "fail"
@@ -523,20 +569,35 @@ measure_latency() {
 		rm -rf "$SCRATCH/mk"
 		raw "e2e latency $rate/s kbroker p50 p99 p99.9 µs" "$kv"
 		raw "e2e latency $rate/s mock p50 p99 p99.9 µs" "$mv"
-		k99=; m99=; kc="n/a (failed)"; mc="n/a (failed)"
+		k99=; m50=; m99=; kc="n/a (failed)"; mc="n/a (failed)"
 		if [ "$kv" != fail ]; then
 			set -- $kv; k99=$2; kc="$1 / $2 / $3"
 		fi
 		if [ "$mv" != fail ]; then
-			set -- $mv; m99=$2; mc="$1 / $2 / $3"
+			set -- $mv; m50=$1; m99=$2; mc="$1 / $2 / $3"
+		fi
+		r=$(ratio "$m99" "$k99")
+		# The mock only answers an empty Fetch after fetch.wait.max.ms:
+		# a ratio against that wait says nothing about kbroker.
+		if [ -n "$m50" ] &&
+		    awk -v m="$m50" 'BEGIN { exit !(m > 100000) }'; then
+			r="n/a (peer waits out fetch.wait.max.ms)"
 		fi
 		row "e2e latency at $(fmt $rate) rec/s, p50 / p99 / p99.9 (µs; ratio on p99)" \
-		    "$kc" "$mc" "$(ratio "$m99" "$k99")" "—"
+		    "$kc" "$mc" "$r" \
+		    "TCP RTT p50 / p99: $L_RTT50 / $L_RTT99 µs"
+		[ $rate = 10000 ] && bar "e2e p99 at 10,000 rec/s, linger 0 < 2,000 µs" \
+		    "${k99:-}" lt 2000
 	done
 }
 
-measure_scale() {
-	say "startup and idle RSS with 1,000 partitions; recovery after SIGKILL"
+# startup_fields VALUES KEY: the KEY=... numbers out of startup's output
+startup_fields() {
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+measure_partitions() {
+	say "startup and idle RSS with 1,000 partitions"
 	kv=; mv=
 	if have_kbroker && start_kbroker "$SCRATCH/kb" -o num.partitions=1000
 	then
@@ -546,54 +607,137 @@ measure_scale() {
 		stop "$KB_PID"
 		kv=$(repeat "$RUNS" timeout $((TMO + 10)) "$BB/startup" \
 		    'listening ' 2 "$TMO" "$BIN/kbroker" --data-dir \
-		    "$SCRATCH/kb/data" --listen 127.0.0.1:0 --no-socket)
+		    "$SCRATCH/kb/data" --listen 127.0.0.1:0 --no-socket \
+		    2>> "$SCRATCH/startup.err")
 	fi
 	rm -rf "$SCRATCH/kb"
 	mv=$(repeat "$RUNS" timeout $((TMO + 10)) "$BB/startup" '127.0.0.1:' \
-	    2 "$TMO" "$BB/rk_mockd" -t big:1000)
+	    2 "$TMO" "$BB/rk_mockd" -t big:1000 2>> "$SCRATCH/startup.err")
 	raw "startup 1000 partitions kbroker (on disk)" "$kv"
 	raw "startup 1000 partitions mock (in memory)" "$mv"
-	ks=; kr=; ms=; mr=
-	ks=$(printf '%s\n' "$kv" | tr ' ' '\n' | sed -n 's/^startup_ms=//p')
-	kr=$(printf '%s\n' "$kv" | tr ' ' '\n' | sed -n 's/^rss_kib=//p')
-	ms=$(printf '%s\n' "$mv" | tr ' ' '\n' | sed -n 's/^startup_ms=//p')
-	mr=$(printf '%s\n' "$mv" | tr ' ' '\n' | sed -n 's/^rss_kib=//p')
-	# shellcheck disable=SC2086
-	a=$(median $ks); b=$(median $ms)
+	a=$(median $(startup_fields "$kv" startup_ms))
+	b=$(median $(startup_fields "$mv" startup_ms))
 	row "startup to listening, 1,000 partitions (ms; peer: mock creating them in memory)" \
 	    "$(fmt "${a:-n/a (failed)}")" "$(fmt "${b:-n/a (failed)}")" \
 	    "$(ratio "$b" "$a")" "—"
-	# shellcheck disable=SC2086
-	a=$(median $kr); b=$(median $mr)
+	a=$(median $(startup_fields "$kv" rss_kib))
+	b=$(median $(startup_fields "$mv" rss_kib))
 	row "idle RSS after 2 s, 1,000 partitions (KiB)" \
 	    "$(fmt "${a:-n/a (failed)}")" "$(fmt "${b:-n/a (failed)}")" \
 	    "$(ratio "$b" "$a")" "—"
+}
 
-	# Recovery: fill, SIGKILL, time the restart until it listens.
-	kv=
+# growth_rates FILE COUNT: "first last" msgs/s over the first and the last
+# third of rdkafka_performance's -u rows (cumulative delivered count per
+# time); fails unless all COUNT records were delivered
+growth_rates() {
+	awk -F '|' -v want="$2" '
+	    $2 ~ /^ *[0-9]+ *$/ { n++; t[n] = $2 + 0; d[n] = $6 + 0 }
+	    END { if (n < 3 || d[n] != want) exit 1; k = int(n / 3);
+	    printf "%d %d\n", d[k] * 1000 / t[k],
+	    (d[n] - d[n - k]) * 1000 / (t[n] - t[n - k]) }' "$1"
+}
+
+# Fill one partition with a few GB (full) while watching the rate, then
+# SIGKILL the broker and time its restart over that log.
+measure_growth() {
+	say "produce rate as the log grows, then restart after SIGKILL"
+	gv=; kv=; mb=
 	if have_kbroker && start_kbroker "$SCRATCH/kb" -o num.partitions=1
 	then
-		rkp_produce "$KB_BOOT" r1 1 1 5 none "$RECOVER_MSGS" > /dev/null
+		o=$SCRATCH/growth.out
+		timeout $((TMO * 2)) "$RKP" -P -t g1 -p 0 -b "$KB_BOOT" \
+		    -s $SIZE -c "$RECOVER_MSGS" -a 1 -X linger.ms=5 -u -i 250 \
+		    > "$o" 2>&1
+		gv=$(growth_rates "$o" "$RECOVER_MSGS") || gv=fail
 		kill -KILL "$KB_PID"; wait "$KB_PID" 2>/dev/null
 		forget "$KB_PID"
 		mb=$(du -sm "$SCRATCH/kb/data" | cut -f1)
 		kv=$(timeout $((TMO + 10)) "$BB/startup" 'listening ' 0 "$TMO" \
 		    "$BIN/kbroker" --data-dir "$SCRATCH/kb/data" \
-		    --listen 127.0.0.1:0 --no-socket)
+		    --listen 127.0.0.1:0 --no-socket 2>> "$SCRATCH/startup.err")
 	fi
 	rm -rf "$SCRATCH/kb"
-	raw "recovery after SIGKILL, ${mb:-?} MiB log" "$kv"
-	a=$(printf '%s\n' "$kv" | sed -n 's/^startup_ms=\([0-9.]*\).*/\1/p')
+	raw "growth to ${mb:-?} MiB: first/last third msgs/s" "$gv"
+	raw "restart after SIGKILL, ${mb:-?} MiB log" "$kv"
+	if [ -n "$gv" ] && [ "$gv" != fail ]; then
+		set -- $gv
+		row "produce rate as one partition grows to ${mb} MiB: first third → last third (msgs/s; ratio = last/first)" \
+		    "$(fmt "$1") → $(fmt "$2")" "n/a (mock keeps 5 MiB/partition)" \
+		    "$(ratio "$2" "$1")" "disk write+fsync: $(fmt "$L_DF") MB/s"
+	else
+		row "produce rate as one partition grows (msgs/s)" \
+		    "n/a (${KB_WHY:-failed, see raw})" "—" "—" "—"
+	fi
+	a=$(startup_fields "$kv" startup_ms)
 	row "restart after SIGKILL with ${mb:-?} MiB of log, to listening (ms)" \
-	    "$(fmt "${a:-n/a (failed)}")" "n/a (no disk-backed peer)" "—" \
-	    "buffered read ≈ page cache"
+	    "$(fmt "${a:-n/a (failed)}")" "n/a (no disk-backed peer)" "—" "—"
 }
 
-not_measured() {
-	row "produce throughput as stored data grows to a few GB" \
-	    "n/a (not measured yet)" "—" "—" "—"
-	row "100 concurrent producers and consumers" \
-	    "n/a (not measured yet)" "—" "—" "—"
+# fanout N WHAT CMD...: runs N copies of an rdkafka_performance command at
+# once; prints the wall time in ms, or "fail" unless every copy printed
+# its summary with the full count.
+fanout() {
+	nn=$1 what=$2; shift 2
+	d=$SCRATCH/fan
+	rm -rf "$d"; mkdir -p "$d"
+	t0=$(date +%s%N)
+	fp=
+	i=0
+	while [ $i -lt "$nn" ]; do
+		timeout "$TMO" "$@" > "$d/$i" 2>&1 &
+		fp="$fp $!"; PIDS="$PIDS $!"
+		i=$((i + 1))
+	done
+	for p in $fp; do wait "$p"; forget "$p"; done
+	t1=$(date +%s%N)
+	ok=$(grep -l "$what" "$d"/* 2>/dev/null | wc -l)
+	rm -rf "$d"
+	if [ "$ok" -eq "$nn" ]; then
+		echo $(((t1 - t0) / 1000000))
+	else
+		say "fanout: $ok of $nn clients finished"
+		echo fail
+	fi
+}
+
+# concurrent BOOT: "produce-msgs/s consume-msgs/s" aggregated over CONC
+# producers, then CONC consumers each reading the whole topic
+concurrent() {
+	boot=$1
+	pw=$(fanout "$CONC" " $CONC_EACH delivered" "$RKP" -P -t c16 \
+	    -b "$boot" -s $SIZE -c "$CONC_EACH" -a 1 -X linger.ms=5 -q)
+	total=$((CONC * CONC_EACH))
+	cw=$(fanout "$CONC" "^% $total messages" "$RKP" -C -t c16 \
+	    -p 0 -p 1 -p 2 -p 3 -p 4 -p 5 -p 6 -p 7 -p 8 -p 9 -p 10 -p 11 \
+	    -p 12 -p 13 -p 14 -p 15 -b "$boot" -o beginning -c "$total" -e -q)
+	pr=fail; cr=fail
+	[ "$pw" != fail ] && pr=$((total * 1000 / (pw + 1)))
+	[ "$cw" != fail ] && cr=$((CONC * total * 1000 / (cw + 1)))
+	echo "$pr $cr"
+}
+
+measure_concurrency() {
+	say "$CONC concurrent producers, then $CONC concurrent consumers"
+	kv="fail fail"; mv="fail fail"
+	if have_kbroker && start_kbroker "$SCRATCH/kb" -o num.partitions=16
+	then
+		kv=$(concurrent "$KB_BOOT")
+		stop "$KB_PID"
+	fi
+	rm -rf "$SCRATCH/kb"
+	if start_mock "$SCRATCH/mk" -t c16:16; then
+		mv=$(concurrent "$MK_BOOT")
+		stop "$MK_PID"
+	fi
+	rm -rf "$SCRATCH/mk"
+	raw "$CONC producers x $CONC_EACH: kbroker / mock msgs/s" "$kv / $mv"
+	set -- $kv; kp=$1; kc=$2
+	set -- $mv; mp=$1; mc=$2
+	row "$CONC concurrent producers, $(fmt "$CONC_EACH") records each, 16 part (msgs/s, all together)" \
+	    "$(fmt "$kp")" "$(fmt "$mp")" "$(ratio "$kp" "$mp")" "—"
+	row "$CONC concurrent consumers, each reading all $(fmt $((CONC * CONC_EACH))) (msgs/s, all together)" \
+	    "$(fmt "$kc")" "$(fmt "$mc")" "$(ratio "$kc" "$mc")" "—"
 }
 
 # ---- report ----
@@ -618,12 +762,19 @@ report() {
 		echo "Peers: produce/fetch/latency rows use librdkafka's mock" \
 		    "cluster (rk_mockd, in memory, 1 broker) with" \
 		    "rdkafka_performance $(pkg-config --modversion rdkafka 2>/dev/null);" \
-		    "the tool rows use kcat $(kcat -V 2>/dev/null | sed -n 's/^kcat - .* version \([0-9.]*\).*/\1/p') on the same kbroker;" \
+		    "the tool rows use kcat $(kcat -V 2>&1 | sed -n 's/^Version \([0-9.]*\).*/\1/p') on the same kbroker;" \
 		    "Redis $(redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')" \
 		    "with redis-benchmark -c 50 -P 64. $SIZE-byte records."
 		echo "The mock answers a Fetch with nothing new only after" \
 		    "fetch.wait.max.ms (500 ms) and does not wake on new data," \
 		    "so its latency rows show that wait, not a broker's cost."
+		echo
+		echo "## Bars (issue 8)"
+		echo
+		echo "| bar | measured | verdict |"
+		echo "|---|---|---|"
+		awk -F '\t' '{ printf "| %s | %s | %s |\n", $1, $2, $3 }' \
+		    "$BARS"
 		echo
 		echo "## Raw per-run values"
 		echo
@@ -659,8 +810,9 @@ measure_fetch
 measure_tools
 measure_redis
 measure_latency
-measure_scale
-not_measured
+measure_partitions
+measure_growth
+measure_concurrency
 mkdir -p bench/results
 stamp=$(date -u +%Y-%m-%dT%H%MZ)
 report "bench/results/$stamp-$MODE.md"
