@@ -206,6 +206,7 @@ ratio() {
 		case "$x" in *[!0-9.]*|'') echo "n/a"; return ;; esac
 	done
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a";
+	    else if (a / b < 0.1) printf "%.3fx\n", a / b;
 	    else printf "%.2fx\n", a / b }'
 }
 
@@ -315,26 +316,42 @@ measure_limits() {
 	L_REC=$(awk -v g="$L_LB" 'BEGIN { printf "%.1f", g * 1e9 / 110 / 1e6 }')
 }
 
-# One produce configuration on both brokers, RUNS times each.
+# start_pair PARTITIONS MOCK-TOPIC: kbroker (when it runs) and the mock side
+# by side; sets KB, MK to their bootstrap addresses or empty
+start_pair() {
+	KB=''; MK=''; KB_PID=''; MK_PID=''
+	if have_kbroker &&
+	    start_kbroker "$SCRATCH/kb" -o num.partitions="$1"; then
+		KB=$KB_BOOT
+	fi
+	start_mock "$SCRATCH/mk" -t "$2" && MK=$MK_BOOT
+}
+
+stop_pair() {
+	stop "$KB_PID"; stop "$MK_PID"
+	KB_PID=''; MK_PID=''
+	rm -rf "$SCRATCH/kb" "$SCRATCH/mk"
+}
+
+# One produce configuration on both brokers. Both run at once and the
+# runs alternate, so a burst of load from other work on this shared
+# machine hits both sides rather than one.
 produce_case() {
 	parts=$1 acks=$2 linger=$3 codec=$4
 	a=$acks; [ "$acks" = -1 ] && a=all
 	label="produce $parts part, acks=$a, linger $linger ms, $codec"
 	t=t$parts
 	kv=; mv=
-	if have_kbroker && start_kbroker "$SCRATCH/kb" -o num.partitions="$parts"
-	then
-		kv=$(repeat "$RUNS" rkp_produce "$KB_BOOT" $t "$parts" "$acks" \
-		    "$linger" "$codec" "$NPROD")
-		stop "$KB_PID"
-	fi
-	rm -rf "$SCRATCH/kb"
-	if start_mock "$SCRATCH/mk" -t "$t:$parts"; then
-		mv=$(repeat "$RUNS" rkp_produce "$MK_BOOT" $t "$parts" "$acks" \
-		    "$linger" "$codec" "$NPROD")
-		stop "$MK_PID"
-	fi
-	rm -rf "$SCRATCH/mk"
+	start_pair "$parts" "$t:$parts"
+	j=0
+	while [ $j -lt "$RUNS" ]; do
+		[ -n "$KB" ] && kv="$kv $(rkp_produce "$KB" $t "$parts" \
+		    "$acks" "$linger" "$codec" "$NPROD")"
+		[ -n "$MK" ] && mv="$mv $(rkp_produce "$MK" $t "$parts" \
+		    "$acks" "$linger" "$codec" "$NPROD")"
+		j=$((j + 1))
+	done
+	stop_pair
 	raw "$label: kbroker msgs/s" "$kv"
 	raw "$label: mock msgs/s" "$mv"
 	k=$(median $kv); m=$(median $mv)
@@ -362,33 +379,30 @@ measure_produce() {
 	    "$(lowest $PROD_RATIOS)" ge 1.0
 }
 
-# Fetch: fill a 16-partition topic once, spread evenly (the mock keeps only
-# ~5 MiB per partition), then read it all RUNS times from the beginning.
-fetch_one() {	# BOOT CODEC: fill then consume; prints values
-	boot=$1 codec=$2
-	r=$(rkp_produce "$boot" f16 16 1 5 "$codec" "$NFETCH" \
-	    -X sticky.partitioning.linger.ms=0)
-	[ "$r" = fail ] && { echo fail; return; }
-	repeat "$RUNS" rkp_fetch "$boot" f16 16 "$NFETCH"
-}
-
+# Fetch: fill a 16-partition topic once on each broker, spread evenly (the
+# mock keeps only ~5 MiB per partition), then read it all from the
+# beginning RUNS times, alternating brokers.
 measure_fetch() {
 	say "fetch throughput: rdkafka_performance, kbroker vs mock cluster"
 	rs=
 	for codec in none gzip; do
 		label="fetch 16 part, $codec, $NFETCH records"
 		kv=; mv=
-		if have_kbroker &&
-		    start_kbroker "$SCRATCH/kb" -o num.partitions=16; then
-			kv=$(fetch_one "$KB_BOOT" $codec)
-			stop "$KB_PID"
-		fi
-		rm -rf "$SCRATCH/kb"
-		if start_mock "$SCRATCH/mk" -t f16:16; then
-			mv=$(fetch_one "$MK_BOOT" $codec)
-			stop "$MK_PID"
-		fi
-		rm -rf "$SCRATCH/mk"
+		start_pair 16 f16:16
+		for b in KB MK; do
+			eval boot=\$$b
+			[ -n "$boot" ] || continue
+			v=$(rkp_produce "$boot" f16 16 1 5 "$codec" "$NFETCH" \
+			    -X sticky.partitioning.linger.ms=0)
+			[ "$v" = fail ] && eval $b=
+		done
+		j=0
+		while [ $j -lt "$RUNS" ]; do
+			[ -n "$KB" ] && kv="$kv $(rkp_fetch "$KB" f16 16 "$NFETCH")"
+			[ -n "$MK" ] && mv="$mv $(rkp_fetch "$MK" f16 16 "$NFETCH")"
+			j=$((j + 1))
+		done
+		stop_pair
 		raw "$label: kbroker msgs/s" "$kv"
 		raw "$label: mock msgs/s" "$mv"
 		k=$(median $kv); m=$(median $mv)
@@ -546,7 +560,10 @@ latency() {
 	out=$(timeout $((LAT_SECS + 40)) "$BB/rk_latency" -b "$1" -t lat \
 	    -r "$2" -d "$LAT_SECS" 2>&1)
 	v=$(printf '%s\n' "$out" | sed -n 's/^sent=\([0-9]*\) received=\1 p50_us=\([0-9.]*\) p99_us=\([0-9.]*\) p999_us=\([0-9.]*\).*/\2 \3 \4/p')
-	if [ -n "$v" ]; then echo "$v"; else
+	b=$(printf '%s\n' "$out" | sed -n 's/^sent=\([0-9]*\) received=\([0-9]*\) .*/\2 of \1/p')
+	if [ -n "$v" ]; then echo "$v"
+	elif [ -n "$b" ]; then echo "behind: $b"
+	else
 		say "latency at $2/s: $(printf '%s\n' "$out" | tail -1)"
 		echo fail
 	fi
@@ -570,12 +587,16 @@ measure_latency() {
 		raw "e2e latency $rate/s kbroker p50 p99 p99.9 µs" "$kv"
 		raw "e2e latency $rate/s mock p50 p99 p99.9 µs" "$mv"
 		k99=; m50=; m99=; kc="n/a (failed)"; mc="n/a (failed)"
-		if [ "$kv" != fail ]; then
-			set -- $kv; k99=$2; kc="$1 / $2 / $3"
-		fi
-		if [ "$mv" != fail ]; then
-			set -- $mv; m50=$1; m99=$2; mc="$1 / $2 / $3"
-		fi
+		case $kv in
+		fail) ;;
+		behind*) kc="n/a (fell behind: got ${kv#behind: } in time)" ;;
+		*) set -- $kv; k99=$2; kc="$1 / $2 / $3" ;;
+		esac
+		case $mv in
+		fail) ;;
+		behind*) mc="n/a (fell behind: got ${mv#behind: } in time)" ;;
+		*) set -- $mv; m50=$1; m99=$2; mc="$1 / $2 / $3" ;;
+		esac
 		r=$(ratio "$m99" "$k99")
 		# The mock only answers an empty Fetch after fetch.wait.max.ms:
 		# a ratio against that wait says nothing about kbroker.
