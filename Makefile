@@ -64,7 +64,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 ALL_OBJ   := $(LIB_OBJ)
 
 .SECONDARY:
-.PHONY: all check deps run install uninstall clean fuzz tests bench-build lint-man
+.PHONY: all check deps run install uninstall clean fuzz tests bench-build
 
 all: $(LIB_A) $(BINS)
 

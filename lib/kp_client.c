@@ -567,6 +567,32 @@ kp_conn_call(struct kp_conn *k, struct kp_buf *resp)
 	return 0;
 }
 
+int
+kp_conn_exchange(struct kp_conn *k, int16_t api, int16_t ver,
+    const struct kp_msg *reqm, const void *req, const struct kp_msg *respm,
+    void *resp, struct kp_arena *arena, struct kp_buf *body)
+{
+	const char *name = kp_api_name(api) ? kp_api_name(api) : "request";
+	struct kp_buf *b;
+
+	if ((b = kp_conn_request_begin(k, api, ver)) == NULL)
+		return -1;
+	if (kp_proto_encode(b, reqm, ver, req) < 0) {
+		/* the frame is half written: drop the connection */
+		conn_fail(k, EINVAL);
+		return kp_client_seterr(k->c, 0, "cannot encode %s v%d", name,
+		    ver);
+	}
+	if (kp_conn_call(k, body) < 0)
+		return -1;
+	kp_proto_init(respm, resp);
+	if (kp_proto_decode(body->data, body->len, respm, ver, resp,
+	    arena) < 0)
+		return kp_client_seterr(k->c, 0, "%s: malformed %s response",
+		    k->name, name);
+	return 0;
+}
+
 /* --- client, bootstrap ------------------------------------------------- */
 
 struct kp_client *

@@ -153,6 +153,18 @@ int		 kp_client_drain(struct kp_client *, int timeout_ms);
 int		 kp_conn_call(struct kp_conn *, struct kp_buf *resp);
 
 /*
+ * A whole synchronous exchange through the schema tables of kp_proto:
+ * encode req with reqm, wait, decode into resp with respm. Strings in resp
+ * borrow from body, arrays from arena: both live until the caller resets
+ * them. 0, or -1 with the error set.
+ */
+struct kp_msg;
+int		 kp_conn_exchange(struct kp_conn *, int16_t api, int16_t ver,
+		    const struct kp_msg *reqm, const void *req,
+		    const struct kp_msg *respm, void *resp, struct kp_arena *,
+		    struct kp_buf *body);
+
+/*
  * ListOffsets for partitions of one topic: ts -2 earliest, -1 latest, or a
  * time in ms (offset -1 when no record is that new). Routed to each
  * leader, retried on retriable errors. out[i] gets the offset for

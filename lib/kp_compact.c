@@ -6,6 +6,7 @@
 #include "kp_batch.h"
 #include "kp_buf.h"
 #include "kp_compact.h"
+#include "kp_compress.h"
 #include "kp_segment.h"
 
 #define INFLATE_MAX	(64u << 20)
@@ -207,6 +208,28 @@ kp_compact_scan(struct kp_keymap *m, struct kp_segment *s,
 	return 0;
 }
 
+/* Compress the records after the header at hdr_at again, as they came. */
+static int
+regzip(struct kp_buf *out, size_t hdr_at)
+{
+	size_t rec_at = hdr_at + KP_BATCH_HEADER_SIZE;
+	struct kp_buf z;
+
+	kp_buf_init(&z);
+	if (kp_gzip_compress(out->data + rec_at, out->len - rec_at, &z) < 0) {
+		kp_buf_release(&z);
+		return -1;
+	}
+	out->len = rec_at;
+	kp_buf_put(out, z.data, z.len);
+	kp_buf_release(&z);
+	if (out->err) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Filter one batch (in scratch) into out. Returns records kept, or -1.
  * Sets *all when nothing went.
@@ -215,9 +238,10 @@ static int
 filter(const struct kp_keymap *m, struct kp_buf *scratch, bool drop_tomb,
     struct kp_buf *out, struct kp_compact_report *rep, bool *all)
 {
+	struct kp_compact_report one = { 0 };
 	struct kp_batch_iter it;
 	struct kp_record r;
-	int kept = 0, seen = 0, rc;
+	int kept = 0, seen = 0, rc, codec;
 	size_t hdr_at = out->len;
 
 	*all = false;
@@ -227,6 +251,7 @@ filter(const struct kp_keymap *m, struct kp_buf *scratch, bool drop_tomb,
 		*all = true;	/* unreadable: keep it untouched */
 		return 1;
 	}
+	codec = kp_batch_codec(&it.hdr);
 	kp_buf_put(out, scratch->data, KP_BATCH_HEADER_SIZE);
 	for (;;) {
 		size_t from = it.r.off;
@@ -240,14 +265,14 @@ filter(const struct kp_keymap *m, struct kp_buf *scratch, bool drop_tomb,
 		else if (kp_keymap_get(m, r.key.ptr, (size_t)r.key.len) !=
 		    r.offset) {
 			keep = false;
-			rep->records_removed++;
+			one.records_removed++;
 		} else if (r.value.len < 0 && drop_tomb) {
 			keep = false;
-			rep->tombstones_removed++;
+			one.tombstones_removed++;
 		} else {
 			keep = true;
 			if (r.value.len < 0)
-				rep->tombstones_kept++;
+				one.tombstones_kept++;
 		}
 		if (keep) {
 			kp_buf_put(out, it.r.p + from, it.r.off - from);
@@ -261,6 +286,9 @@ filter(const struct kp_keymap *m, struct kp_buf *scratch, bool drop_tomb,
 		return 1;
 	}
 	rep->records_kept += kept;
+	rep->records_removed += one.records_removed;
+	rep->tombstones_removed += one.tombstones_removed;
+	rep->tombstones_kept += one.tombstones_kept;
 	if (kept == seen) {
 		out->len = hdr_at;
 		*all = true;
@@ -274,16 +302,14 @@ filter(const struct kp_keymap *m, struct kp_buf *scratch, bool drop_tomb,
 		errno = ENOMEM;
 		return -1;
 	}
+	if (codec == KP_CODEC_GZIP && regzip(out, hdr_at) < 0)
+		return -1;
 	{
 		uint8_t *b = out->data + hdr_at;
 		size_t len = out->len - hdr_at;
-		int16_t attr = kp_be16(b + KP_BATCH_OFF_ATTRIBUTES);
 
-		/* records are now stored uncompressed */
-		attr &= (int16_t)~KP_BATCH_ATTR_CODEC_MASK;
 		kp_put_be32(b + KP_BATCH_OFF_LENGTH,
 		    (int32_t)(len - KP_BATCH_LOG_OVERHEAD));
-		kp_put_be16(b + KP_BATCH_OFF_ATTRIBUTES, attr);
 		kp_put_be32(b + KP_BATCH_OFF_RECORDS_COUNT, kept);
 		kp_batch_crc_store(b, len);
 	}

@@ -33,9 +33,9 @@ int	 kp_compact_scan(struct kp_keymap *, struct kp_segment *,
  * Copy src into the empty segment dst keeping only records that are the
  * newest for their key (and tombstones unless drop_tombstones), with
  * their offsets: a batch is copied as is when nothing in it goes, dropped
- * when everything goes, else rebuilt uncompressed with the same
- * baseOffset, baseTimestamp and lastOffsetDelta (so offsets keep their
- * gaps, as in Kafka). rep counts what happened. 0 or -1 with errno.
+ * when everything goes, else rebuilt (gzip again if it was gzip) with the
+ * same baseOffset, baseTimestamp, maxTimestamp and lastOffsetDelta (so
+ * offsets keep their gaps, as in Kafka). rep counts what happened. 0 or -1 with errno.
  */
 int	 kp_compact_rewrite(const struct kp_keymap *, struct kp_segment *,
 	    struct kp_segment *, bool, struct kp_buf *,

@@ -81,10 +81,25 @@ seg_remove(struct kp_log *l, int i)
 
 /* --- checkpoint --- */
 
+/*
+ * The active segment's state after a clean close, so the next open need
+ * not read the whole segment to learn it. Valid only while the segment
+ * still has exactly that base and size; every other checkpoint write
+ * leaves it out.
+ */
+struct clean_state {
+	int64_t	 base;
+	int64_t	 size;
+	int64_t	 next;
+	int64_t	 max_ts;
+	int64_t	 max_ts_offset;
+};
+
 static int
-checkpoint_write(struct kp_log *l)
+checkpoint_write_state(struct kp_log *l, bool clean)
 {
-	char path[PATH_MAX], buf[256];
+	struct kp_segment *a = active(l);
+	char path[PATH_MAX], buf[512];
 	int n;
 
 	if (l->rdonly)
@@ -93,6 +108,12 @@ checkpoint_write(struct kp_log *l)
 	    "version=1\nrecovery_point=%" PRId64 "\nlog_start_offset=%"
 	    PRId64 "\nhigh_watermark=%" PRId64 "\ncleaner_offset=%" PRId64
 	    "\n", l->recovery_point, l->log_start, l->hw, l->cleaner_offset);
+	if (clean)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+		    "clean_base=%" PRId64 "\nclean_size=%" PRId64
+		    "\nclean_next=%" PRId64 "\nclean_max_ts=%" PRId64
+		    "\nclean_max_ts_offset=%" PRId64 "\n", a->base, a->size,
+		    a->next_offset, a->max_ts, a->max_ts_offset);
 	snprintf(path, sizeof(path), "%s/%s", l->dir, CHECKPOINT);
 	if (kp_write_file_atomic(path, buf, (size_t)n) < 0)
 		return -1;
@@ -100,10 +121,16 @@ checkpoint_write(struct kp_log *l)
 	return 0;
 }
 
+static int
+checkpoint_write(struct kp_log *l)
+{
+	return checkpoint_write_state(l, false);
+}
+
 /* Missing or unreadable fields stay as the caller initialised them. */
 static void
 checkpoint_read(struct kp_log *l, int64_t *rp, int64_t *ls, int64_t *hw,
-    int64_t *co)
+    int64_t *co, struct clean_state *cs)
 {
 	char path[PATH_MAX], line[128];
 	FILE *f;
@@ -125,6 +152,16 @@ checkpoint_read(struct kp_log *l, int64_t *rp, int64_t *ls, int64_t *hw,
 		else if (sscanf(line, "cleaner_offset=%lld", &v) == 1 &&
 		    v >= 0)
 			*co = v;
+		else if (sscanf(line, "clean_base=%lld", &v) == 1)
+			cs->base = v;
+		else if (sscanf(line, "clean_size=%lld", &v) == 1)
+			cs->size = v;
+		else if (sscanf(line, "clean_next=%lld", &v) == 1)
+			cs->next = v;
+		else if (sscanf(line, "clean_max_ts=%lld", &v) == 1)
+			cs->max_ts = v;
+		else if (sscanf(line, "clean_max_ts_offset=%lld", &v) == 1)
+			cs->max_ts_offset = v;
 	}
 	fclose(f);
 }
@@ -161,8 +198,9 @@ cmp_i64(const void *a, const void *b)
 /*
  * Finish the cleaner's swaps and remove leftovers: a "<base>.log.swap" is
  * complete (it is renamed last), so its index .swap files and itself go
- * into place; any other .swap, .cleaned, .tmp, or index without its .log
- * is debris of an interrupted operation.
+ * into place; any other .swap, .cleaned, "~" temp file (an unfinished
+ * kp_write_file_atomic), or index without its .log is debris of an
+ * interrupted operation.
  */
 static int
 tidy_dir(struct kp_log *l, struct kp_log_recovery *rec)
@@ -206,7 +244,7 @@ tidy_dir(struct kp_log *l, struct kp_log_recovery *rec)
 			continue;
 		if (strstr(n, ".swap") != NULL ||
 		    strstr(n, ".cleaned") != NULL ||
-		    strstr(n, ".tmp") != NULL)
+		    n[strlen(n) - 1] == '~')
 			junk = true;
 		else if ((base = parse_name(n, ".index")) >= 0 ||
 		    (base = parse_name(n, ".timeindex")) >= 0) {
@@ -286,11 +324,12 @@ static int
 recover(struct kp_log *l, int64_t now, struct kp_log_recovery *rec)
 {
 	int64_t *bases = NULL, rp = 0, ls = 0, hw = -1, co = 0;
+	struct clean_state cs = { -1, -1, -1, -1, -1 };
 	size_t nb = 0;
 
 	if (!l->rdonly && tidy_dir(l, rec) < 0)
 		return -1;
-	checkpoint_read(l, &rp, &ls, &hw, &co);
+	checkpoint_read(l, &rp, &ls, &hw, &co, &cs);
 	if (list_bases(l, &bases, &nb) < 0)
 		return -1;
 	rec->recovered_from = rp;
@@ -314,6 +353,10 @@ recover(struct kp_log *l, int64_t now, struct kp_log_recovery *rec)
 		}
 		if (s->index_rebuilt)
 			rec->indexes_rebuilt++;
+		if (i + 1 == nb && cs.base == s->base && cs.next == rp &&
+		    kp_segment_load_clean(s, cs.size, cs.next, cs.max_ts,
+		    cs.max_ts_offset) == 1)
+			break;	/* closed cleanly: no need to read it all */
 		if (kp_segment_scan(s, rp, &sc) < 0)
 			goto fail;
 		/* after a full scan the indexes are fresh either way */
@@ -463,7 +506,7 @@ kp_log_close(struct kp_log *l)
 	if (l == NULL)
 		return;
 	if (!l->rdonly && l->nseg > 0 && kp_log_flush(l) == 0)
-		(void)checkpoint_write(l);
+		(void)checkpoint_write_state(l, true);
 	for (int i = 0; i < l->nseg; i++)
 		kp_segment_close(l->segs[i]);
 	free(l->segs);
@@ -584,7 +627,8 @@ kp_log_roll(struct kp_log *l, int64_t now_ms)
 		return -1;
 	if ((s = seg_open(l, base, true, now_ms)) == NULL)
 		return -1;
-	if (s->size != 0 && ftruncate(s->fd, 0) < 0) {
+	/* a stale file of that name (never ours to keep) starts empty */
+	if (ftruncate(s->fd, 0) < 0 || kp_segment_scan(s, 0, NULL) < 0) {
 		kp_segment_close(s);
 		return -1;
 	}
@@ -1125,11 +1169,10 @@ kp_log_truncate(struct kp_log *l, int64_t offset)
 		}
 		if (s->base == offset)
 			kp_segment_close(s);
-		if (n->size != 0 && ftruncate(n->fd, 0) < 0) {
+		if (ftruncate(n->fd, 0) < 0 || kp_segment_scan(n, 0, NULL) < 0) {
 			kp_segment_close(n);
 			return -1;
 		}
-		n->size = 0;
 		(void)seg_push(l, n);	/* room: one was just removed */
 		l->log_start = offset;
 	} else if (kp_segment_truncate_offset(active(l), offset) < 0)

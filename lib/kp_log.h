@@ -22,9 +22,13 @@
  *                                   (int64 BE), relative offset (int32 BE)
  *   partition.metadata              Kafka's "version: 0 / topic_id: <b64>"
  *   kpipe.checkpoint                recovery point, log start offset, high
- *                                   watermark; written atomically (write a
- *                                   temp file, fsync, rename, fsync dir)
- * Leftovers of an interrupted operation (*.cleaned, *.tmp, index files
+ *                                   watermark, cleaner offset, and after a
+ *                                   clean close the active segment's size,
+ *                                   next offset and largest timestamp (so
+ *                                   reopening need not read it); written
+ *                                   atomically (temp file "~", fsync,
+ *                                   rename, fsync dir)
+ * Leftovers of an interrupted operation (*.cleaned, *~, index files
  * without their .log) are removed on open; a complete *.log.swap (the
  * cleaner's replacement of a segment) is moved into place.
  *
@@ -60,7 +64,10 @@
  *    the next append retries on a consistent log.
  *
  * THREADS. None: one caller at a time (the broker's event loop, or an
- * offline reader such as `ktopic dump` opening with KP_LOG_RDONLY).
+ * offline reader such as `ktopic dump` opening with KP_LOG_RDONLY, which
+ * is safe while a broker appends: a half-written tail is skipped, never
+ * cut). Everything is synchronous: a cleaning pass in kp_log_tick reads
+ * the whole log, so the caller's loop waits for it.
  */
 
 struct kp_log;

@@ -310,6 +310,30 @@ kp_segment_load_closed(struct kp_segment *s, int64_t next_base)
 }
 
 int
+kp_segment_load_clean(struct kp_segment *s, int64_t size, int64_t next,
+    int64_t max_ts, int64_t max_ts_offset)
+{
+	struct stat st;
+
+	if (s->index_rebuilt || fstat(s->fd, &st) < 0 || st.st_size != size ||
+	    next < s->base || (size == 0) != (next == s->base))
+		return 0;
+	if (s->oi.n > 0 && (s->oi.val[s->oi.n - 1] >= size ||
+	    s->oi.key[s->oi.n - 1] >= next))
+		return 0;
+	if (s->ti.n > 0 && (s->ti.key[s->ti.n - 1] > max_ts ||
+	    s->ti.val[s->ti.n - 1] >= next))
+		return 0;
+	s->size = size;
+	s->next_offset = next;
+	s->max_ts = max_ts;
+	s->max_ts_offset = max_ts_offset;
+	s->first_ts = s->ti.n > 0 ? s->ti.key[0] : max_ts;
+	s->since_index = s->oi.n > 0 ? size - s->oi.val[s->oi.n - 1] : size;
+	return 1;
+}
+
+int
 kp_segment_append(struct kp_segment *s, const uint8_t *buf, size_t len)
 {
 	int64_t old_size = s->size, old_next = s->next_offset;

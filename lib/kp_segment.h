@@ -84,6 +84,14 @@ int	 kp_segment_scan(struct kp_segment *, int64_t,
 int	 kp_segment_load_closed(struct kp_segment *, int64_t);
 
 /*
+ * Take the state a clean close recorded (size, next offset, largest
+ * timestamp and its offset) instead of scanning, when the file still has
+ * that size and the indexes agree. 1 when taken, 0 when a scan is needed.
+ */
+int	 kp_segment_load_clean(struct kp_segment *, int64_t, int64_t, int64_t,
+	    int64_t);
+
+/*
  * Append whole batches already validated and carrying their final
  * offsets; updates indexes. All or nothing: on error the file and the
  * indexes are cut back. 0 or -1 with errno.

@@ -73,7 +73,8 @@ kp_write_file_atomic(const char *path, const void *data, size_t len)
 	size_t off = 0;
 	int fd, e;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp) ||
+	/* '~' never appears in a topic name, so a leftover is never a topic */
+	if (snprintf(tmp, sizeof(tmp), "%s~", path) >= (int)sizeof(tmp) ||
 	    parent_of(path, dir, sizeof(dir)) < 0) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -386,6 +387,9 @@ open_logs(struct kp_store *st, struct kp_topic *t, int32_t from, int32_t to,
 		char dir[PATH_MAX];
 
 		part_dir(st, t->name, p, dir, sizeof(dir));
+		/* a folder left by a failed delete must not come back to life */
+		if (create && kp_log_remove_dir(dir) < 0)
+			goto fail;
 		logs[p] = kp_log_open(dir, &t->conf, KP_LOG_CREATE, st->now,
 		    &rec);
 		if (logs[p] == NULL)
@@ -487,9 +491,8 @@ kp_store_open(const char *dir, const struct kp_logconf *defaults,
 	while ((de = readdir(d)) != NULL) {
 		struct kp_topic *t;
 
-		if (!kp_topic_name_valid(de->d_name) ||
-		    strstr(de->d_name, ".tmp") != NULL)
-			continue;
+		if (!kp_topic_name_valid(de->d_name))
+			continue;	/* "name~" is an unfinished write */
 		if ((t = topic_read(st, de->d_name)) == NULL) {
 			snprintf(path, sizeof(path), "%s/" TOPICS_DIR "/%s",
 			    dir, de->d_name);

@@ -121,7 +121,10 @@ int		 kp_store_tick(struct kp_store *, int64_t, struct kp_log **);
 /* kp_log_flush on every log. 0 or -1 with errno. */
 int		 kp_store_flush(struct kp_store *);
 
-/* Write an atomic small file: temp, fsync, rename, fsync dir. 0 or -1. */
+/*
+ * Write a small file atomically: "<path>~", fsync, rename over path,
+ * fsync the folder. 0 or -1 with errno (the temp file removed).
+ */
 int		 kp_write_file_atomic(const char *, const void *, size_t);
 /* fsync a directory. 0 or -1 with errno. */
 int		 kp_fsync_dir(const char *);

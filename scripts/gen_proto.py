@@ -179,6 +179,7 @@ class Gen:
         short = cname[3:]
         lines = []
         if rows:
+            lines.append('#define T\tstruct %s' % cname)
             lines.append('static const struct kp_field f_%s[] = {' % short)
             for r in rows:
                 f = r['f']
@@ -193,25 +194,28 @@ class Gen:
                 if f.get('default') == 'null':
                     flags.append('KP_FF_DEFNULL')
                 ftype = 'KP_FT_STRUCT' if 'sub' in r else PRIM[r['base']][1]
-                cnt = 'offsetof(struct %s, n_%s)' % (cname, r['c']) \
-                    if r['arr'] else '0'
+                cnt = 'offsetof(T, n_%s)' % r['c'] if r['arr'] else '0'
                 sub = '&kp_msg_%s' % r['sub'][3:] if 'sub' in r else 'NULL'
-                lines.append(
-                    '\t{ "%s", offsetof(struct %s, %s), %s, %s, %s,\n'
-                    '\t    %s, %s, %s, %s, %s, %s, %d, %dLL, %s },' % (
-                        f['name'], cname, r['c'], cnt, ftype,
-                        '|'.join(flags) or '0', vmin, vmax, nmin, nmax,
-                        tmin, tmax, f.get('tag', -1),
-                        default_of(f, r['base']), sub))
+                lines.append('\t{ "%s", offsetof(T, %s), %s,' % (
+                    f['name'], r['c'], cnt))
+                lines.append('\t    %s, %s,' % (ftype,
+                                                 '|'.join(flags) or '0'))
+                lines.append('\t    %s, %s, %s, %s, %s, %s, %d, %dLL,' % (
+                    vmin, vmax, nmin, nmax, tmin, tmax, f.get('tag', -1),
+                    default_of(f, r['base'])))
+                lines.append('\t    %s },' % sub)
             lines.append('};')
             ftab, nf = 'f_' + short, 'KP_NELEM(f_%s)' % short
         else:
             ftab, nf = 'NULL', '0'
         vr = info['vr']
-        lines.append('const struct kp_msg kp_msg_%s = {\n\t"%s", '
-                     'sizeof(struct %s), %s, %s, %s, %s, %s\n};' % (
-                         short, kname, cname, ftab, nf, vr[0], vr[1],
-                         info['fmin']))
+        lines.append('const struct kp_msg kp_msg_%s = {' % short)
+        lines.append('\t"%s", sizeof(T),' % kname if rows else
+                     '\t"%s", sizeof(struct %s),' % (kname, cname))
+        lines.append('\t%s, %s, %s, %s, %s\n};' % (ftab, nf, vr[0], vr[1],
+                                                   info['fmin']))
+        if rows:
+            lines.append('#undef T')
         return '\n'.join(lines)
 
 
@@ -221,7 +225,8 @@ int	%(t)s_decode(const uint8_t *, size_t, int16_t version,
 	    struct %(t)s *, struct kp_arena *);'''
 
 SRC_FUNCS = '''int
-%(t)s_encode(struct kp_buf *b, int16_t version, const struct %(t)s *m)
+%(t)s_encode(struct kp_buf *b, int16_t version,
+    const struct %(t)s *m)
 {
 	return kp_proto_encode(b, &kp_msg_%(s)s, version, m);
 }
@@ -244,7 +249,8 @@ int	%(t)s_decode(const uint8_t *, size_t, int16_t *version,
 	    struct %(t)s *, struct kp_arena *);'''
 
 DATA_FUNCS = '''int
-%(t)s_encode(struct kp_buf *b, int16_t version, const struct %(t)s *m)
+%(t)s_encode(struct kp_buf *b, int16_t version,
+    const struct %(t)s *m)
 {
 	if (version < kp_msg_%(s)s.vmin)
 		return -1;
@@ -391,10 +397,13 @@ def emit_area(gen, area, what, apis, libdir):
                '(0, or -1 malformed; strings borrow the input, arrays come '
                'from the\n * arena). See kp_proto.h.\n */\n' % NOTE)
     src.append('/* kp_proto_%s.c -- %s codecs */' % (area, what))
-    src.append('/* %s */\n' % NOTE.replace('\n *', ''))
+    src.append('/*\n * %s\n */\n' % NOTE)
     src.append('#include <stddef.h>\n#include <string.h>\n\n'
                '#include "kp_proto_%s.h"\n' % area)
     src.append('#define KP_NELEM(a)\t(sizeof(a) / sizeof((a)[0]))\n')
+    src.append('/*\n * Field rows: Kafka name, value offset, array count offset, type,\n'
+               ' * flags, versions, nullableVersions, taggedVersions (min, max;\n'
+               ' * max -1 = never), tag, default, element schema.\n */\n')
     for api in apis:
         kinds = [None] if api.startswith('ConsumerProtocol') else \
             ['req', 'resp']
@@ -445,7 +454,7 @@ def emit_table(gen, libdir):
     keys.sort()
     src = ['/* kp_proto_apis.c -- the APIs kpipe speaks and the versions '
            'kbroker advertises */',
-           '/* %s */\n' % NOTE.replace('\n *', ''),
+           '/*\n * %s\n */\n' % NOTE,
            '#include "kp_proto_admin.h"', '#include "kp_proto_fetch.h"',
            '#include "kp_proto_group.h"', '#include "kp_proto_meta.h"',
            '#include "kp_proto_produce.h"\n',

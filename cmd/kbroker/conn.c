@@ -25,6 +25,7 @@
 #define READ_CHUNK	(64u << 10)
 #define READ_BUDGET	(1u << 20)	/* per event, for fairness */
 #define IOV_MAX_N	64
+#define IN_KEEP		(1u << 20)	/* input buffer kept between requests */
 
 /* "127.0.0.1:51234", for log lines. */
 static void
@@ -359,6 +360,11 @@ kb_conn_on_read(struct kb_conn *c)
 			pos += (size_t)fr;
 		}
 		kp_buf_consume(&c->in, pos);
+		if (c->in.len == 0 && c->in.cap > IN_KEEP) {
+			/* A big request came and went: give the memory back. */
+			kp_buf_release(&c->in);
+			kp_buf_init(&c->in);
+		}
 	}
 	if (eof) {
 		/* The peer is gone or half-closed: answer nothing more. */

@@ -18,13 +18,18 @@ usage(FILE *fp)
 	    "               [--no-socket | --socket path] [-o key=value]\n");
 }
 
+/* Long-only options get values outside the short option characters. */
+enum {
+	OPT_CONFIG = 256, OPT_DATA_DIR, OPT_LISTEN, OPT_NO_SOCKET, OPT_SOCKET
+};
+
 static const struct option longopts[] = {
-	{ "config",	required_argument,	NULL,	'c' },
-	{ "data-dir",	required_argument,	NULL,	'd' },
+	{ "config",	required_argument,	NULL,	OPT_CONFIG },
+	{ "data-dir",	required_argument,	NULL,	OPT_DATA_DIR },
 	{ "help",	no_argument,		NULL,	'h' },
-	{ "listen",	required_argument,	NULL,	'l' },
-	{ "no-socket",	no_argument,		NULL,	'N' },
-	{ "socket",	required_argument,	NULL,	's' },
+	{ "listen",	required_argument,	NULL,	OPT_LISTEN },
+	{ "no-socket",	no_argument,		NULL,	OPT_NO_SOCKET },
+	{ "socket",	required_argument,	NULL,	OPT_SOCKET },
 	{ "verbose",	no_argument,		NULL,	'v' },
 	{ "version",	no_argument,		NULL,	'V' },
 	{ NULL,		0,			NULL,	0 }
@@ -59,24 +64,27 @@ main(int argc, char **argv)
 	int ch, line, rc;
 
 	kb_config_init(&cfg);
-	while ((ch = getopt_long(argc, argv, "hNo:Vv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "ho:Vv", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c':
+		case OPT_CONFIG:
 			config = optarg;
 			break;
-		case 'd':
+		case OPT_DATA_DIR:
 			data_dir = optarg;
+			break;
+		case OPT_LISTEN:
+			if (append_listen(&listen, optarg) == -1)
+				err(EX_OSERR, "listen");
+			break;
+		case OPT_NO_SOCKET:
+			no_socket = true;
+			break;
+		case OPT_SOCKET:
+			sock = optarg;
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
-		case 'l':
-			if (append_listen(&listen, optarg) == -1)
-				err(EX_OSERR, "listen");
-			break;
-		case 'N':
-			no_socket = true;
-			break;
 		case 'o': {
 			char **n = reallocarray(overrides, noverrides + 1,
 			    sizeof(*n));
@@ -90,9 +98,6 @@ main(int argc, char **argv)
 				    "key=value", optarg);
 			break;
 		}
-		case 's':
-			sock = optarg;
-			break;
 		case 'V':
 			printf("kbroker %s\n", KP_VERSION);
 			return 0;

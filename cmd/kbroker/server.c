@@ -1,9 +1,11 @@
 /* server.c -- kbroker's event loop: listeners, connections, signals, periodic log work */
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -109,6 +111,21 @@ mkdirs(const char *path)
 	return 0;
 }
 
+/*
+ * A single node is every partition's only replica: whatever recovery kept
+ * in a log is committed, so the high watermark is the log end.
+ */
+static void
+commit_all(struct kb_broker *b)
+{
+	struct kp_topic *t = NULL;
+
+	while ((t = kp_store_topic_next(b->store, t)) != NULL)
+		for (int32_t p = 0; p < t->partitions; p++)
+			kp_log_set_high_watermark(t->logs[p],
+			    kp_log_end_offset(t->logs[p]));
+}
+
 static int
 open_listeners(struct kb_broker *b)
 {
@@ -153,6 +170,28 @@ close_listeners(struct kb_broker *b)
 	}
 }
 
+/*
+ * Out of file descriptors, a pending connection would make the listener
+ * readable forever: give up the spare descriptor, accept and close it, so
+ * the client sees a closed connection instead of a hang, and take the
+ * spare back.
+ */
+static int spare_fd = -1;
+
+static void
+shed_connection(struct kb_listener *l)
+{
+	int fd;
+
+	if (spare_fd != -1) {
+		close(spare_fd);
+		spare_fd = -1;
+	}
+	if ((fd = kp_net_accept(l->fd)) != -1)
+		close(fd);
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static void
 accept_all(struct kb_broker *b, struct kb_listener *l)
 {
@@ -162,8 +201,12 @@ accept_all(struct kb_broker *b, struct kb_listener *l)
 
 	for (int n = 0; n < 64; n++) {
 		if ((fd = kp_net_accept(l->fd)) == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE) {
+				kb_log("accept on %s: %s: connection closed",
+				    l->name, strerror(errno));
+				shed_connection(l);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
 				kb_log("accept on %s: %s", l->name,
 				    strerror(errno));
 			return;
@@ -271,6 +314,19 @@ next_timeout(struct kb_broker *b, int64_t now)
 	if (w >= 0 && w < t)
 		t = w;
 	return (int)t;
+}
+
+/* Every connection and every segment being sent holds a descriptor. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 static int
@@ -387,6 +443,7 @@ kb_server_run(struct kb_broker *b)
 	kp_arena_init(&b->arena);
 	kp_arena_init(&b->wait_arena);
 	b->sigfd = -1;
+	raise_fd_limit();
 	snprintf(b->cluster_id, sizeof(b->cluster_id), "kpipe-cluster");
 	if ((b->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    setup_signals(b) == -1) {
@@ -412,6 +469,7 @@ kb_server_run(struct kb_broker *b)
 	}
 	kb_log("data directory %s: %zu topic(s)", b->cfg->data_dir,
 	    kp_store_topic_count(b->store));
+	commit_all(b);
 	if (kb_init_hooks(b) == -1) {
 		rc = EX_SOFTWARE;
 		goto out;
@@ -443,6 +501,8 @@ out:
 	close(b->epfd);
 	if (b->sigfd != -1)
 		close(b->sigfd);
+	if (spare_fd != -1)
+		close(spare_fd);
 	if (rc == EX_OK)
 		kb_log("stopped");
 	return rc;

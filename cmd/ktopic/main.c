@@ -1,27 +1,202 @@
-/* main.c -- ktopic: placeholder until its issue lands */
+/* main.c -- ktopic: create, list, describe, alter, delete topics; dump segments */
 #include <err.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
+
+#include "ktopic.h"
 
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: ktopic [-hV]\n");
+	fprintf(fp,
+	    "usage: ktopic [-hV] [-b brokers] [--json] [--timeout-ms ms] "
+	    "command [args]\n"
+	    "       ktopic list\n"
+	    "       ktopic create [--if-not-exists] [-c key=value] "
+	    "[-p partitions]\n"
+	    "              [-r replicas] topic ...\n"
+	    "       ktopic describe [topic ...]\n"
+	    "       ktopic alter [-c key=value] [-d key] [-p partitions] "
+	    "topic ...\n"
+	    "       ktopic delete [--if-exists] topic ...\n"
+	    "       ktopic offsets [-p partitions] [--time time] topic ...\n"
+	    "       ktopic trim [-p partitions] -o offset topic\n"
+	    "       ktopic dump [-d] file ...\n");
 }
 
-int
-main(int argc, char **argv)
+struct kp_client *
+kt_client(struct kt *kt)
 {
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		usage(stdout);
-		return 0;
+	struct kp_client_opts co = { 0 };
+	char why[512];
+
+	if (kt->c != NULL)
+		return kt->c;
+	co.brokers = kt->brokers ? kt->brokers : getenv("KPIPE_BROKERS");
+	co.client_id = "ktopic";
+	co.timeout_ms = kt->timeout_ms;
+	if ((kt->c = kp_client_new(&co, why, sizeof(why))) == NULL)
+		errx(EX_UNAVAILABLE, "%s", why);
+	return kt->c;
+}
+
+void
+kt_table_init(struct kt_table *t, size_t ncols)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols;
+}
+
+void
+kt_table_row(struct kt_table *t, ...)
+{
+	va_list ap;
+	size_t i;
+
+	if ((t->nrows + 1) * t->ncols > t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : t->ncols * 16;
+		char **v;
+
+		while (ncap < (t->nrows + 1) * t->ncols)
+			ncap *= 2;
+		if ((v = reallocarray(t->cells, ncap, sizeof(*v))) == NULL)
+			err(EX_OSERR, "reallocarray");
+		t->cells = v;
+		t->cap = ncap;
 	}
-	if (argc == 2 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
-		printf("ktopic %s\n", KP_VERSION);
-		return 0;
+	va_start(ap, t);
+	for (i = 0; i < t->ncols; i++) {
+		const char *s = va_arg(ap, const char *);
+
+		if ((t->cells[t->nrows * t->ncols + i] = strdup(s ? s : "")) ==
+		    NULL)
+			err(EX_OSERR, "strdup");
 	}
-	usage(stderr);
-	return EX_USAGE;
+	va_end(ap);
+	t->nrows++;
+}
+
+void
+kt_table_print(struct kt_table *t)
+{
+	size_t w[16] = { 0 }, r, i, n;
+
+	for (r = 0; r < t->nrows; r++)
+		for (i = 0; i < t->ncols && i < 16; i++) {
+			n = strlen(t->cells[r * t->ncols + i]);
+			if (n > w[i])
+				w[i] = n;
+		}
+	for (r = 0; r < t->nrows; r++) {
+		for (i = 0; i < t->ncols; i++) {
+			const char *s = t->cells[r * t->ncols + i];
+
+			if (i + 1 == t->ncols)
+				printf("%s\n", s);
+			else
+				printf("%-*s  ", (int)w[i < 16 ? i : 15], s);
+		}
+	}
+}
+
+void
+kt_table_release(struct kt_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	memset(t, 0, sizeof(*t));
+}
+
+enum { OPT_JSON = 256, OPT_TIMEOUT };
+
+static const struct option longopts[] = {
+	{ "broker",	required_argument, NULL, 'b' },
+	{ "help",	no_argument,	   NULL, 'h' },
+	{ "json",	no_argument,	   NULL, OPT_JSON },
+	{ "timeout-ms",	required_argument, NULL, OPT_TIMEOUT },
+	{ "version",	no_argument,	   NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct {
+	const char	*name;
+	int		(*fn)(struct kt *, int, char **);
+} cmds[] = {
+	{ "alter",	kt_alter },
+	{ "create",	kt_create },
+	{ "delete",	kt_delete },
+	{ "describe",	kt_describe },
+	{ "dump",	kt_dump },
+	{ "list",	kt_list },
+	{ "offsets",	kt_offsets },
+	{ "trim",	kt_trim },
+};
+
+int
+main(int argc, char *argv[])
+{
+	struct kt kt;
+	const char *es;
+	size_t i;
+	int ch, rc;
+
+	memset(&kt, 0, sizeof(kt));
+	kt.timeout_ms = 30000;
+	/* "+": options stop at the command; it has its own */
+	while ((ch = getopt_long(argc, argv, "+b:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			kt.brokers = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("ktopic %s\n", KP_VERSION);
+			return 0;
+		case OPT_JSON:
+			kt.json = true;
+			break;
+		case OPT_TIMEOUT:
+			kt.timeout_ms = (int)strtonum(optarg, 1, INT32_MAX,
+			    &es);
+			if (es != NULL)
+				errx(EX_USAGE, "timeout '%s': %s", optarg, es);
+			break;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	kt.table = isatty(1) && !kt.json;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			break;
+	if (i == sizeof(cmds) / sizeof(cmds[0])) {
+		warnx("unknown command '%s'", argv[0]);
+		usage(stderr);
+		return EX_USAGE;
+	}
+	optind = 0;	/* GNU getopt: start over for the command */
+	rc = cmds[i].fn(&kt, argc, argv);
+	kp_client_free(kt.c);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		warn("stdout");
+		return EX_IOERR;
+	}
+	return rc;
 }

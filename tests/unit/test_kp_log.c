@@ -325,6 +325,27 @@ test_truncate_and_raw(void)
 	ok(!s.err && s.last == 69 && s.contiguous, "70 records left");
 	is_int(lt_append(f, 5, 0, NOW, 30, NOW, NULL), KP_NONE, "appending continues");
 	is_int(kp_log_end_offset(f), 75, "at 70");
+	ok(kp_log_truncate(f, 0) == 0 && kp_log_end_offset(f) == 0 &&
+	    kp_log_segment_count(f) == 1, "truncate to 0: one empty segment");
+	for (int i = 0; i < 20; i++)
+		lt_append(f, 3, i * 3, NOW, 200, NOW, NULL);
+	lt_scan(f, 1, &s, NULL, NULL);
+	ok(!s.err && s.records == 60 && s.contiguous && s.first == 0,
+	    "a fresh start at the same base reads right (no stale index)");
+	kp_log_close(f);
+	{
+		struct kp_log_recovery rec;
+		char p[PATH_MAX + 32];
+		struct stat st;
+
+		snprintf(p, sizeof(p), "%s/kpipe.checkpoint", d2);
+		unlink(p);	/* force a full scan */
+		f = kp_log_open(d2, &c, 0, NOW, &rec);
+		snprintf(p, sizeof(p), "%s/%020d.log", d2, 0);
+		ok(f != NULL && stat(p, &st) == 0 && rec.indexes_rebuilt == 0 &&
+		    rec.truncated_bytes == 0 && kp_log_end_offset(f) == 60,
+		    "after reopen: no old bytes or index entries were left behind");
+	}
 	kp_buf_release(&b);
 	kp_log_close(l);
 	kp_log_close(f);
@@ -332,9 +353,151 @@ test_truncate_and_raw(void)
 	lt_rmrf(d2);
 }
 
+static void
+test_flush_policies(void)
+{
+	struct kp_logconf c;
+	struct kp_log *l;
+	char dir[PATH_MAX];
+	int before;
+
+	lt_conf(&c);
+	c.flush_messages = 25;
+	lt_tmpdir(dir, sizeof(dir), "flush");
+	l = kp_log_open(dir, &c, 0, NOW, NULL);
+	lt_append(l, 10, 0, NOW, 10, NOW, NULL);
+	lt_append(l, 10, 10, NOW, 10, NOW, NULL);
+	is_int(kp_log_recovery_point(l), 0, "20 records < flush.messages 25: not flushed");
+	lt_append(l, 10, 20, NOW, 10, NOW, NULL);
+	is_int(kp_log_recovery_point(l), 30, "the 25th record flushes: recovery point 30");
+	lt_conf(&c);
+	c.flush_ms = 1000;
+	kp_log_set_conf(l, &c);
+	lt_append(l, 5, 30, NOW, 10, NOW + 100, NULL);
+	kp_log_tick(l, NOW + 600);
+	is_int(kp_log_recovery_point(l), 30, "flush.ms not yet due");
+	kp_log_tick(l, NOW + 1100);
+	is_int(kp_log_recovery_point(l), 35, "flush.ms due: flushed on tick");
+	lt_conf(&c);
+	c.segment_index_bytes = 8 * 4;	/* four offset index entries */
+	c.index_interval_bytes = 0;	/* an entry for every batch */
+	kp_log_set_conf(l, &c);
+	kp_log_roll(l, NOW);
+	is_int(kp_log_recovery_point(l), 35, "a roll leaves everything flushed");
+	before = kp_log_segment_count(l);
+	for (int i = 0; i < 12; i++)
+		lt_append(l, 1, 35 + i, NOW, 10, NOW, NULL);
+	ok(kp_log_segment_count(l) >= before + 2, "a full index rolls the segment (%d -> %d)",
+	    before, kp_log_segment_count(l));
+	kp_log_close(l);
+	lt_rmrf(dir);
+}
+
+static int
+file_has(const char *path, const char *needle)
+{
+	char buf[4096];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+/* A clean close records the active segment's state; a grown file voids it. */
+static void
+test_clean_close(void)
+{
+	struct kp_log_recovery rec;
+	struct kp_logconf c;
+	struct lt_scan s;
+	struct kp_log *l;
+	char dir[PATH_MAX], ck[PATH_MAX + 32], p[PATH_MAX + 32];
+	int64_t ts, off;
+	FILE *f;
+
+	lt_conf(&c);
+	lt_tmpdir(dir, sizeof(dir), "clean");
+	snprintf(ck, sizeof(ck), "%s/kpipe.checkpoint", dir);
+	l = kp_log_open(dir, &c, 0, NOW, NULL);
+	for (int i = 0; i < 20; i++)
+		lt_append(l, 10, i * 10, NOW + i * 100, 30, NOW, NULL);
+	ok(!file_has(ck, "clean_size="), "an open log's checkpoint claims no clean state");
+	kp_log_close(l);
+	ok(file_has(ck, "clean_size=") && file_has(ck, "clean_next=200"),
+	    "a clean close records the active segment");
+	l = kp_log_open(dir, &c, 0, NOW, &rec);
+	ok(l != NULL && rec.clean && kp_log_end_offset(l) == 200, "reopen from the clean state");
+	kp_log_max_timestamp(l, &ts, &off);
+	ok(ts == NOW + 1909 && off == 199, "largest timestamp from the clean state");
+	ok(!file_has(ck, "clean_size="), "and the claim is withdrawn while open");
+	is_int(lt_append(l, 10, 200, NOW, 30, NOW, NULL), KP_NONE, "append after a clean open");
+	kp_log_close(l);
+	snprintf(p, sizeof(p), "%s/%020d.log", dir, 0);
+	f = fopen(p, "ab");
+	fputs("garbage after a clean close", f);
+	fclose(f);
+	l = kp_log_open(dir, &c, 0, NOW, &rec);
+	ok(l != NULL && rec.truncated_bytes == 27 && kp_log_end_offset(l) == 210,
+	    "a file that grew since is scanned and cut (%lld bytes)",
+	    (long long)rec.truncated_bytes);
+	lt_scan(l, 1 << 20, &s, NULL, NULL);
+	ok(!s.err && s.records == 210 && s.contiguous, "all 210 records");
+	kp_log_close(l);
+	lt_rmrf(dir);
+}
+
+/* ktopic dump opens logs read-only: torn tails are skipped, not cut. */
+static void
+test_rdonly(void)
+{
+	struct kp_log_recovery rec;
+	struct kp_logconf c;
+	struct lt_scan s;
+	struct kp_log *l;
+	struct stat st;
+	char dir[PATH_MAX], p[PATH_MAX + 32];
+	int64_t size;
+
+	lt_conf(&c);
+	lt_tmpdir(dir, sizeof(dir), "ro");
+	l = kp_log_open(dir, &c, 0, NOW, NULL);
+	for (int i = 0; i < 10; i++)
+		lt_append(l, 10, i * 10, NOW, 30, NOW, NULL);
+	kp_log_close(l);
+	snprintf(p, sizeof(p), "%s/%020d.log", dir, 0);
+	stat(p, &st);
+	size = st.st_size;
+	ok(truncate(p, size - 7) == 0, "tear the tail");
+	snprintf(p, sizeof(p), "%s/kpipe.checkpoint", dir);
+	unlink(p);
+	l = kp_log_open(dir, &c, KP_LOG_RDONLY, NOW, &rec);
+	ok(l != NULL && kp_log_end_offset(l) == 90 && rec.truncated_bytes > 0,
+	    "read-only open serves the valid prefix (end %lld)",
+	    l ? (long long)kp_log_end_offset(l) : -1LL);
+	lt_scan(l, 1 << 20, &s, NULL, NULL);
+	ok(!s.err && s.records == 90 && s.crc_ok, "90 records readable");
+	ok(lt_append(l, 1, 0, NOW, 1, NOW, NULL) == KP_KAFKA_STORAGE_ERROR &&
+	    errno == EROFS, "appends refused with EROFS");
+	kp_log_close(l);
+	snprintf(p, sizeof(p), "%s/%020d.log", dir, 0);
+	stat(p, &st);
+	is_int(st.st_size, size - 7, "the file was not touched");
+	snprintf(p, sizeof(p), "%s/kpipe.checkpoint", dir);
+	ok(access(p, F_OK) != 0, "no checkpoint written");
+	lt_rmrf(dir);
+}
+
 int
 main(void)
 {
+	test_flush_policies();
+	test_clean_close();
+	test_rdonly();
 	test_append_read();
 	test_validation();
 	test_roll_and_indexes();

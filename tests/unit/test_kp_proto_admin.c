@@ -116,6 +116,11 @@ test_describe_configs(void)
 int
 main(void)
 {
+	static const int16_t keys[] = { KP_API_CREATE_TOPICS, KP_API_DELETE_TOPICS,
+	    KP_API_CREATE_PARTITIONS, KP_API_DESCRIBE_CONFIGS,
+	    KP_API_ALTER_CONFIGS, KP_API_INCREMENTAL_ALTER_CONFIGS,
+	    KP_API_DELETE_RECORDS, KP_API_INIT_PRODUCER_ID };
+
 	test_init_producer_id();
 	test_describe_configs();
 	pt_roundtrip(&kp_msg_create_topics_req, 0, 4);
@@ -134,5 +139,6 @@ main(void)
 	pt_roundtrip(&kp_msg_delete_records_resp, 0, 1);
 	pt_roundtrip(&kp_msg_init_producer_id_req, 0, 4);
 	pt_roundtrip(&kp_msg_init_producer_id_resp, 0, 4);
+	pt_kafka_python(keys, sizeof(keys) / sizeof(keys[0]));
 	return tap_done();
 }

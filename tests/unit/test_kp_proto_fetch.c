@@ -254,12 +254,41 @@ test_golden(void)
 	is_int(lo.topics[0].partitions[0].current_leader_epoch, -1,
 	    "v2 has no leader epoch: default -1");
 	free(file);
+
+	body = pt_golden("proto-kafka-python-fetch-v4.hex", 1, 4,
+	    &kp_msg_fetch_req, &len, &file);
+	is_int(kp_fetch_req_decode(body, len, 4, &f, &a), 0,
+	    "kafka-python Fetch v4");
+	is_int(f.max_wait_ms, 500, "max wait 500");
+	is_int(f.max_bytes, 52428800, "max bytes 50 MiB");
+	is_int(f.isolation_level, 0, "read_uncommitted");
+	is_int(f.session_epoch, -1, "v4 has no session: default");
+	ok(f.n_topics == 1 && kp_str_eq(&f.topics[0].topic, "t1") &&
+	    f.topics[0].n_partitions == 1, "t1, one partition");
+	fp = &f.topics[0].partitions[0];
+	is_int(fp->fetch_offset, 0, "fetch offset 0");
+	is_int(fp->partition_max_bytes, 1048576, "partition max 1 MiB");
+	is_int(fp->log_start_offset, -1, "v4 has no log start: default");
+	free(file);
+
+	body = pt_golden("proto-kafka-python-listoffsets-v1.hex", 2, 1,
+	    &kp_msg_list_offsets_req, &len, &file);
+	is_int(kp_list_offsets_req_decode(body, len, 1, &lo, &a), 0,
+	    "kafka-python ListOffsets v1");
+	is_int(lo.replica_id, -1, "replica -1");
+	is_int(lo.isolation_level, 0, "v1 has no isolation level");
+	ok(lo.n_topics == 1 && kp_str_eq(&lo.topics[0].name, "t1") &&
+	    lo.topics[0].n_partitions == 1, "t1, one partition");
+	is_int(lo.topics[0].partitions[0].timestamp, -2, "earliest (-2)");
+	free(file);
 	kp_arena_release(&a);
 }
 
 int
 main(void)
 {
+	static const int16_t keys[] = { KP_API_FETCH, KP_API_LIST_OFFSETS };
+
 	test_golden();
 	test_fetch_pieces();
 	test_fetch_resp_fields();
@@ -269,5 +298,6 @@ main(void)
 	pt_roundtrip(&kp_msg_fetch_resp, 4, 11);
 	pt_roundtrip(&kp_msg_list_offsets_req, 1, 5);
 	pt_roundtrip(&kp_msg_list_offsets_resp, 1, 5);
+	pt_kafka_python(keys, sizeof(keys) / sizeof(keys[0]));
 	return tap_done();
 }

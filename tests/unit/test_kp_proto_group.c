@@ -146,6 +146,11 @@ test_heartbeat(void)
 int
 main(void)
 {
+	static const int16_t keys[] = { KP_API_FIND_COORDINATOR, KP_API_JOIN_GROUP,
+	    KP_API_SYNC_GROUP, KP_API_HEARTBEAT, KP_API_LEAVE_GROUP,
+	    KP_API_OFFSET_COMMIT, KP_API_OFFSET_FETCH, KP_API_LIST_GROUPS,
+	    KP_API_DESCRIBE_GROUPS, KP_API_DELETE_GROUPS, KP_API_OFFSET_DELETE };
+
 	test_golden();
 	test_offset_fetch_null();
 	test_offset_commit_retention();
@@ -172,5 +177,6 @@ main(void)
 	pt_roundtrip(&kp_msg_delete_groups_resp, 0, 1);
 	pt_roundtrip(&kp_msg_offset_delete_req, 0, 0);
 	pt_roundtrip(&kp_msg_offset_delete_resp, 0, 0);
+	pt_kafka_python(keys, sizeof(keys) / sizeof(keys[0]));
 	return tap_done();
 }

@@ -183,6 +183,8 @@ test_golden(void)
 int
 main(void)
 {
+	static const int16_t keys[] = { KP_API_API_VERSIONS, KP_API_METADATA };
+
 	test_golden();
 	test_apiversions_error_v0();
 	test_apiversions_v3_bytes();
@@ -193,5 +195,6 @@ main(void)
 	pt_roundtrip(&kp_msg_api_versions_resp, 0, 3);
 	pt_roundtrip(&kp_msg_metadata_req, 0, 8);
 	pt_roundtrip(&kp_msg_metadata_resp, 0, 8);
+	pt_kafka_python(keys, sizeof(keys) / sizeof(keys[0]));
 	return tap_done();
 }

@@ -125,11 +125,14 @@ check_produce(const char *file, int16_t acks, int32_t records_len,
 int
 main(void)
 {
+	static const int16_t keys[] = { KP_API_PRODUCE };
+
 	check_produce("proto-kafka-python-produce-v7.hex", 1, 90, 2);
 	check_produce("proto-rdkafka-produce-v7.hex", -1, 83, 2);
 	test_produce_resp_layout();
 	test_produce_req_nulls();
 	pt_roundtrip(&kp_msg_produce_req, 0, 7);
 	pt_roundtrip(&kp_msg_produce_resp, 0, 7);
+	pt_kafka_python(keys, sizeof(keys) / sizeof(keys[0]));
 	return tap_done();
 }

@@ -1,0 +1,309 @@
+/* dump.c -- ktopic dump: print and verify segment files offline, like kafka-dump-log */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <err.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "kp_batch.h"
+#include "kp_json.h"
+#include "ktopic.h"
+
+#define MAX_INFLATE	(256u << 20)
+
+static const char *codecs[] = { "none", "gzip", "snappy", "lz4", "zstd" };
+
+/* The base offset in a segment file's name, or -1. */
+static int64_t
+base_of(const char *path)
+{
+	char *dup = strdup(path), *b;
+	int64_t v = -1;
+
+	if (dup == NULL)
+		return -1;
+	b = basename(dup);
+	if (strspn(b, "0123456789") == 20)
+		v = strtoll(b, NULL, 10);
+	free(dup);
+	return v;
+}
+
+static bool
+ends_with(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+
+	return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+static void
+put_data(const char *name, const struct kp_bytes *v, bool json,
+    struct kp_buf *b)
+{
+	if (json) {
+		kp_buf_put(b, ",\"", 2);
+		kp_buf_put(b, name, strlen(name));
+		kp_buf_put(b, "\":", 2);
+		kp_json_put_bytes(b, v->ptr, v->len);
+		return;
+	}
+	printf(" %s: ", name);
+	if (v->len < 0)
+		printf("null");
+	else
+		fwrite(v->ptr, 1, (size_t)v->len, stdout);
+}
+
+static int
+dump_records(const uint8_t *p, size_t len, bool data, bool json,
+    struct kp_buf *jb)
+{
+	struct kp_batch_iter it;
+	struct kp_record r;
+	struct kp_record_header_iter hi;
+	struct kp_record_header h;
+	int rc, n = 0, i;
+
+	if ((rc = kp_batch_iter_init(&it, p, len, MAX_INFLATE)) != 0) {
+		kp_batch_iter_release(&it);
+		return -1;
+	}
+	while ((rc = kp_batch_iter_next(&it, &r)) == 1) {
+		if (json) {
+			char tmp[160];
+
+			snprintf(tmp, sizeof(tmp), "%s{\"offset\":%" PRId64
+			    ",\"timestamp\":%" PRId64 ",\"keySize\":%d,"
+			    "\"valueSize\":%d,\"sequence\":%d,\"headerKeys\":[",
+			    n ? "," : "", r.offset, r.timestamp, r.key.len,
+			    r.value.len, it.hdr.base_sequence < 0 ? -1 :
+			    it.hdr.base_sequence + r.offset_delta);
+			kp_buf_put(jb, tmp, strlen(tmp));
+		} else
+			printf("| offset: %" PRId64 " %s: %" PRId64 " keySize: "
+			    "%d valueSize: %d sequence: %d headerKeys: [",
+			    r.offset, it.hdr.attributes &
+			    KP_BATCH_ATTR_LOG_APPEND_TIME ? "LogAppendTime" :
+			    "CreateTime", r.timestamp, r.key.len, r.value.len,
+			    it.hdr.base_sequence < 0 ? -1 :
+			    it.hdr.base_sequence + r.offset_delta);
+		kp_record_header_iter_init(&hi, &r);
+		for (i = 0; kp_record_header_next(&hi, &h) == 1; i++) {
+			if (json) {
+				if (i)
+					kp_buf_put(jb, ",", 1);
+				kp_json_put_bytes(jb, h.key.ptr, h.key.len);
+			} else
+				printf("%s%.*s", i ? "," : "", (int)h.key.len,
+				    h.key.ptr);
+		}
+		if (json)
+			kp_buf_put(jb, "]", 1);
+		else
+			printf("]");
+		if (data) {
+			put_data(json ? "key" : "key", &r.key, json, jb);
+			put_data(json ? "value" : "payload", &r.value, json,
+			    jb);
+		}
+		if (json)
+			kp_buf_put(jb, "}", 1);
+		else
+			printf("\n");
+		n++;
+	}
+	kp_batch_iter_release(&it);
+	return rc < 0 ? -1 : 0;
+}
+
+static int
+dump_log(const char *path, const uint8_t *p, size_t len, bool data,
+    bool json)
+{
+	struct kp_batch_header h;
+	struct kp_buf jb;
+	size_t pos = 0;
+	ssize_t total;
+	int rc = 0;
+	bool valid;
+
+	kp_buf_init(&jb);
+	if (!json)
+		printf("Dumping %s\nLog starting offset: %" PRId64 "\n", path,
+		    base_of(path));
+	while (pos < len) {
+		total = kp_batch_header_decode(p + pos, len - pos, &h);
+		if (total <= 0 || (size_t)total > len - pos) {
+			warnx("%s: found %zu invalid bytes at position %zu",
+			    path, len - pos, pos);
+			rc = EX_DATAERR;
+			break;
+		}
+		valid = kp_batch_crc_ok(p + pos, (size_t)total);
+		if (json) {
+			char tmp[640];
+
+			snprintf(tmp, sizeof(tmp), "{\"file\":");
+			kp_buf_put(&jb, tmp, strlen(tmp));
+			kp_json_put_str(&jb, path, strlen(path));
+			snprintf(tmp, sizeof(tmp), ",\"baseOffset\":%" PRId64
+			    ",\"lastOffset\":%" PRId64 ",\"count\":%d,"
+			    "\"baseSequence\":%d,\"producerId\":%" PRId64
+			    ",\"producerEpoch\":%d,\"partitionLeaderEpoch\":%d,"
+			    "\"isTransactional\":%s,\"isControl\":%s,"
+			    "\"position\":%zu,\"timestampType\":\"%s\","
+			    "\"maxTimestamp\":%" PRId64 ",\"size\":%zd,"
+			    "\"magic\":%d,\"compresscodec\":\"%s\","
+			    "\"crc\":%" PRIu32 ",\"isvalid\":%s,\"records\":[",
+			    h.base_offset, kp_batch_last_offset(&h),
+			    h.records_count, h.base_sequence, h.producer_id,
+			    h.producer_epoch, h.partition_leader_epoch,
+			    h.attributes & KP_BATCH_ATTR_TRANSACTIONAL ?
+			    "true" : "false", h.attributes &
+			    KP_BATCH_ATTR_CONTROL ? "true" : "false", pos,
+			    h.attributes & KP_BATCH_ATTR_LOG_APPEND_TIME ?
+			    "LogAppendTime" : "CreateTime", h.max_timestamp,
+			    total, h.magic, kp_batch_codec(&h) < 5 ?
+			    codecs[kp_batch_codec(&h)] : "unknown", h.crc,
+			    valid ? "true" : "false");
+			kp_buf_put(&jb, tmp, strlen(tmp));
+		} else
+			printf("baseOffset: %" PRId64 " lastOffset: %" PRId64
+			    " count: %d baseSequence: %d lastSequence: %d "
+			    "producerId: %" PRId64 " producerEpoch: %d "
+			    "partitionLeaderEpoch: %d isTransactional: %s "
+			    "isControl: %s position: %zu %s: %" PRId64
+			    " size: %zd magic: %d compresscodec: %s crc: %"
+			    PRIu32 " isvalid: %s\n", h.base_offset,
+			    kp_batch_last_offset(&h), h.records_count,
+			    h.base_sequence, h.base_sequence < 0 ? -1 :
+			    h.base_sequence + h.last_offset_delta,
+			    h.producer_id, h.producer_epoch,
+			    h.partition_leader_epoch,
+			    h.attributes & KP_BATCH_ATTR_TRANSACTIONAL ?
+			    "true" : "false", h.attributes &
+			    KP_BATCH_ATTR_CONTROL ? "true" : "false", pos,
+			    h.attributes & KP_BATCH_ATTR_LOG_APPEND_TIME ?
+			    "LogAppendTime" : "CreateTime", h.max_timestamp,
+			    total, h.magic, kp_batch_codec(&h) < 5 ?
+			    codecs[kp_batch_codec(&h)] : "unknown", h.crc,
+			    valid ? "true" : "false");
+		if (!valid) {
+			warnx("%s: batch at position %zu (offset %" PRId64
+			    "): CRC mismatch", path, pos, h.base_offset);
+			rc = EX_DATAERR;
+		} else if (dump_records(p + pos, (size_t)total, data, json,
+		    &jb) < 0) {
+			warnx("%s: batch at position %zu (offset %" PRId64
+			    "): malformed records", path, pos, h.base_offset);
+			rc = EX_DATAERR;
+		}
+		if (json) {
+			kp_buf_put(&jb, "]}\n", 3);
+			fwrite(jb.data, 1, jb.len, stdout);
+			kp_buf_reset(&jb);
+		}
+		pos += (size_t)total;
+	}
+	kp_buf_release(&jb);
+	return rc;
+}
+
+static int
+dump_index(const char *path, const uint8_t *p, size_t len, bool time,
+    bool json)
+{
+	size_t esz = time ? 12 : 8, i;
+	int64_t base = base_of(path) < 0 ? 0 : base_of(path);
+
+	if (!json)
+		printf("Dumping %s\n", path);
+	for (i = 0; i + esz <= len; i += esz) {
+		int64_t ts = time ? kp_be64(p + i) : 0;
+		int32_t rel = kp_be32(p + i + (time ? 8 : 0));
+		int32_t pos = time ? 0 : kp_be32(p + i + 4);
+
+		if (!time && rel == 0 && pos == 0 && i > 0)
+			break;	/* preallocated tail */
+		if (time && ts == 0 && rel == 0 && i > 0)
+			break;
+		if (json && time)
+			printf("{\"file\":\"%s\",\"timestamp\":%" PRId64
+			    ",\"offset\":%" PRId64 "}\n", path, ts, base + rel);
+		else if (json)
+			printf("{\"file\":\"%s\",\"offset\":%" PRId64
+			    ",\"position\":%d}\n", path, base + rel, pos);
+		else if (time)
+			printf("timestamp: %" PRId64 " offset: %" PRId64 "\n",
+			    ts, base + rel);
+		else
+			printf("offset: %" PRId64 " position: %d\n",
+			    base + rel, pos);
+	}
+	return 0;
+}
+
+int
+kt_dump(struct kt *kt, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "data", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct stat sb;
+	uint8_t *p;
+	bool data = false;
+	int ch, i, fd, rc = 0, r;
+
+	while ((ch = getopt_long(argc, argv, "d", lo, NULL)) != -1) {
+		if (ch != 'd')
+			return EX_USAGE;
+		data = true;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		errx(EX_USAGE, "dump: no file named");
+	for (i = 0; i < argc; i++) {
+		if ((fd = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0 ||
+		    fstat(fd, &sb) < 0) {
+			warn("%s", argv[i]);
+			rc = EX_NOINPUT;
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		p = NULL;
+		if (sb.st_size > 0 && (p = mmap(NULL, (size_t)sb.st_size,
+		    PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+			warn("%s", argv[i]);
+			rc = EX_IOERR;
+			close(fd);
+			continue;
+		}
+		close(fd);
+		if (ends_with(argv[i], ".timeindex"))
+			r = dump_index(argv[i], p, (size_t)sb.st_size, true,
+			    kt->json);
+		else if (ends_with(argv[i], ".index"))
+			r = dump_index(argv[i], p, (size_t)sb.st_size, false,
+			    kt->json);
+		else
+			r = dump_log(argv[i], p ? p : (const uint8_t *)"",
+			    (size_t)sb.st_size, data, kt->json);
+		if (r != 0)
+			rc = r;
+		if (p != NULL)
+			munmap(p, (size_t)sb.st_size);
+	}
+	return rc;
+}

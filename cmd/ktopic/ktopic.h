@@ -1,0 +1,43 @@
+/* ktopic.h -- shared state of ktopic's subcommands */
+#ifndef KTOPIC_H
+#define KTOPIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kp_client.h"
+
+struct kt {
+	const char		*brokers;
+	int			 timeout_ms;
+	bool			 json;		/* --json */
+	bool			 table;		/* human table (a terminal) */
+	struct kp_client	*c;
+};
+
+/* Connect on first use; exits 69 when no broker answers. */
+struct kp_client *kt_client(struct kt *);
+
+int	kt_list(struct kt *, int, char **);
+int	kt_create(struct kt *, int, char **);
+int	kt_describe(struct kt *, int, char **);
+int	kt_alter(struct kt *, int, char **);
+int	kt_delete(struct kt *, int, char **);
+int	kt_offsets(struct kt *, int, char **);
+int	kt_trim(struct kt *, int, char **);
+int	kt_dump(struct kt *, int, char **);
+
+/* Print rows of columns aligned (tables on a terminal). */
+struct kt_table {
+	char	**cells;
+	size_t	  ncols, nrows, cap;
+};
+
+void	kt_table_init(struct kt_table *, size_t ncols);
+/* Add one row of ncols strings (copied). */
+void	kt_table_row(struct kt_table *, ...);
+void	kt_table_print(struct kt_table *);
+void	kt_table_release(struct kt_table *);
+
+#endif

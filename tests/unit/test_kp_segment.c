@@ -1,0 +1,85 @@
+/* test_kp_segment.c -- one segment: append, find, scan, seal, truncate, read-only */
+#include <errno.h>
+#include <fcntl.h>
+
+#include "kp_segment.h"
+#include "logtest.h"
+#include "tap.h"
+
+/* A batch whose offsets start at base (as the log would set them). */
+static void
+batch_at(struct kp_buf *b, int64_t base, int n, int64_t ts)
+{
+	size_t at = b->len;
+
+	lt_batch(b, n, (int)base, ts, 100);
+	kp_batch_set_base_offset(b->data + at, base);
+}
+
+static void
+test_segment(void)
+{
+	struct kp_segment_scan sc;
+	struct kp_segment *s;
+	struct kp_buf b;
+	char dir[PATH_MAX];
+	int64_t pos, base, last, n, ends[20];
+	int bad = 0;
+
+	lt_tmpdir(dir, sizeof(dir), "seg");
+	kp_buf_init(&b);
+	s = kp_segment_open(dir, 1000, 500, 1 << 20, true, false, 0);
+	ok(s != NULL && s->size == 0 && s->next_offset == 1000, "new empty segment at 1000");
+	for (int i = 0; i < 20; i++) {
+		kp_buf_reset(&b);
+		batch_at(&b, 1000 + i * 5, 5, 100 + i);
+		if (kp_segment_append(s, b.data, b.len) < 0)
+			bad++;
+		ends[i] = s->size;
+	}
+	is_int(bad, 0, "20 batches appended");
+	is_int(s->next_offset, 1100, "next offset 1100");
+	ok(s->oi.n > 5 && s->oi.n < 20, "sparse offset index (%zu entries)", s->oi.n);
+	is_int(s->max_ts, 123, "largest timestamp (last batch 119 + 4)");
+	pos = kp_segment_find(s, 1052, &base, &last, &n);
+	ok(pos == ends[9] && base == 1050 && last == 1054 && n == ends[10] - ends[9],
+	    "find: batch holding 1052");
+	pos = kp_segment_find(s, 1100, &base, &last, &n);
+	ok(pos == -1 && errno == 0, "find past the end: none");
+	ok(kp_segment_seal(s) == 0, "seal");
+	kp_segment_close(s);
+
+	s = kp_segment_open(dir, 1000, 500, 1 << 20, false, false, 0);
+	ok(s != NULL && !s->index_rebuilt, "reopen with indexes intact");
+	ok(kp_segment_scan(s, 0, &sc) == 0 && sc.batches == 20 && sc.checked == 20 &&
+	    !sc.torn, "scan: 20 batches CRC-checked");
+	ok(s->next_offset == 1100 && s->size == ends[19], "state rebuilt");
+	ok(kp_segment_truncate_offset(s, 1050) == 0, "truncate at 1050");
+	ok(s->next_offset == 1050 && s->size == ends[9], "cut at the batch boundary");
+	kp_segment_close(s);
+
+	s = kp_segment_open(dir, 1000, 500, 1 << 20, false, true, 0);
+	ok(s != NULL && s->rdonly, "read-only open");
+	ok(kp_segment_scan(s, 0, &sc) == 0 && s->next_offset == 1050, "read-only scan");
+	kp_buf_reset(&b);
+	batch_at(&b, 1050, 1, 0);
+	ok(kp_segment_append(s, b.data, b.len) < 0 && errno == EROFS, "no writes when read-only");
+	kp_segment_close(s);
+	s = kp_segment_open(dir, 1000, 500, 1 << 20, false, false, 0);
+	ok(kp_segment_delete(s) == 0, "delete");
+	{
+		char p[PATH_MAX + 40];
+
+		kp_segment_path(p, sizeof(p), dir, 1000, ".log");
+		ok(access(p, F_OK) != 0, "files gone");
+	}
+	kp_buf_release(&b);
+	lt_rmrf(dir);
+}
+
+int
+main(void)
+{
+	test_segment();
+	return tap_done();
+}
