@@ -85,13 +85,21 @@ build_peers() {
 # ---- scratch space, processes we started, cleanup ----
 SCRATCH=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/kpbench.XXXXXX") || exit 73
 PIDS=
+
+# alive PID: running, not a zombie (kill -0 also succeeds on a child that
+# has exited but was not reaped yet)
+alive() {
+	[ -r "/proc/$1/stat" ] &&
+	    ! grep -q '^[0-9]* (.*) Z ' "/proc/$1/stat" 2>/dev/null
+}
+
 cleanup() {
 	for p in $PIDS; do
 		kill -TERM "$p" 2>/dev/null
 	done
 	for p in $PIDS; do
 		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
+		while alive "$p" && [ $i -lt 50 ]; do
 			sleep 0.1; i=$((i + 1))
 		done
 		kill -KILL "$p" 2>/dev/null
@@ -111,7 +119,7 @@ stop() {	# stop one process we started, SIGTERM then SIGKILL after 5 s
 	[ -n "${1:-}" ] || return 0
 	kill -TERM "$1" 2>/dev/null
 	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
+	while alive "$1" && [ $i -lt 50 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
 	kill -KILL "$1" 2>/dev/null
