@@ -14,6 +14,7 @@
 #include "kp_client.h"
 
 static volatile int stop;
+static const char dflt_delim[] = "\n";
 
 static void
 usage(FILE *fp)
@@ -121,7 +122,7 @@ main(int argc, char *argv[])
 
 	memset(&o, 0, sizeof(o));
 	memset(&st, 0, sizeof(st));
-	o.delim = "\n";
+	o.delim = dflt_delim;
 	o.delim_len = 1;
 	o.retries = 5;
 	o.max_wait_ms = 500;
@@ -254,6 +255,11 @@ main(int argc, char *argv[])
 	}
 	kp_client_free(c);
 	kp_fmt_release(&o.fmt);
+	free(o.topics);
+	free(o.parts);
+	if (o.delim != dflt_delim)
+		free((char *)o.delim);
+	free((char *)o.kdelim);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		warn("stdout");
 		return EX_IOERR;
