@@ -43,6 +43,7 @@ static const char *server_keys[] = {
 	"group.initial.rebalance.delay.ms", "offsets.topic.num.partitions",
 	"group.min.session.timeout.ms", "group.max.session.timeout.ms",
 	"offsets.retention.minutes", "advertised.listeners",
+	"producer.id.expiration.ms",
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -412,7 +413,9 @@ kb_config_finish(struct kb_config *c, char *err, size_t errlen)
 	    get_int(c, "connections.max.idle.ms", 600000, -1, INT64_MAX,
 	    &c->idle_ms, err, errlen) == -1 ||
 	    get_int(c, "log.retention.check.interval.ms", 1000, 1, INT64_MAX,
-	    &c->tick_ms, err, errlen) == -1)
+	    &c->tick_ms, err, errlen) == -1 ||
+	    get_int(c, "producer.id.expiration.ms", 86400000, 1, INT64_MAX,
+	    &n, err, errlen) == -1)
 		return -1;
 	return 0;
 }

@@ -22,6 +22,7 @@
  * sends faster than it reads cannot make the broker buffer without end.
  */
 #define OUT_HIGH	(8u << 20)
+#define RESP_MALLOC_OVERHEAD	48	/* three allocations' headers */
 #define READ_CHUNK	(64u << 10)
 #define READ_BUDGET	(1u << 20)	/* per event, for fairness */
 #define IOV_MAX_N	64
@@ -183,7 +184,15 @@ kb_resp_finish(struct kb_resp *r)
 	}
 	kp_put_be32(r->buf.data, (int32_t)(r->total - 4));
 	r->ready = true;
-	r->conn->queued += r->total;
+	/*
+	 * Count what the response holds in memory, not only what it will
+	 * send: thousands of small answers to a client that never reads
+	 * cost far more than their wire bytes, and OUT_HIGH must bound
+	 * memory.
+	 */
+	r->cost = sizeof(*r) + r->buf.cap - r->buf.len +
+	    r->chunks_cap * sizeof(*r->chunks) + RESP_MALLOC_OVERHEAD;
+	r->conn->queued += r->total + r->cost;
 	return 0;
 }
 
@@ -256,6 +265,7 @@ advance(struct kb_conn *c, size_t n)
 			r->cur++;
 		}
 		if (r->cur == r->nchunks) {
+			c->queued -= r->cost;
 			TAILQ_REMOVE(&c->resps, r, link);
 			kb_resp_free(r);
 		}
@@ -270,6 +280,7 @@ drop_empty(struct kb_conn *c)
 
 	while ((r = TAILQ_FIRST(&c->resps)) != NULL && r->ready &&
 	    r->cur == r->nchunks) {
+		c->queued -= r->cost;
 		TAILQ_REMOVE(&c->resps, r, link);
 		kb_resp_free(r);
 	}

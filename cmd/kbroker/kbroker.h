@@ -97,6 +97,7 @@ struct kb_resp {
 	size_t		 cur;		/* chunk being sent */
 	size_t		 total;		/* bytes of all chunks */
 	size_t		 mem_mark;	/* buf bytes already in chunks */
+	size_t		 cost;		/* memory held beyond the wire bytes */
 	bool		 ready;		/* complete, may be sent */
 	/* A deferred (long-polling) request waits here: */
 	uint8_t		*req;		/* a copy of the request payload */

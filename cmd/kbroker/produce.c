@@ -16,7 +16,7 @@
  * rewrite (baseOffset, partitionLeaderEpoch) before they go to disk.
  */
 static void
-produce_partition(struct kb_req *req, struct kp_log *log,
+produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
     const struct kp_bytes *records,
     struct kp_produce_resp_partition_produce_response *pr)
 {
@@ -43,6 +43,11 @@ produce_partition(struct kb_req *req, struct kp_log *log,
 	}
 	if (kp_batch_codec(&h) == KP_CODEC_ZSTD && req->hdr.api_version < 7) {
 		pr->error_code = KP_UNSUPPORTED_COMPRESSION_TYPE;
+		return;
+	}
+	/* One replica in sync: acks=all cannot meet min.insync.replicas > 1. */
+	if (acks == -1 && kp_log_conf(log)->min_insync_replicas > 1) {
+		pr->error_code = KP_NOT_ENOUGH_REPLICAS;
 		return;
 	}
 	idem = h.producer_id >= 0 && h.base_sequence >= 0;
@@ -136,7 +141,8 @@ handle_produce(struct kb_req *req)
 			    pd->index)) == NULL)
 				pr->error_code = KP_UNKNOWN_TOPIC_OR_PARTITION;
 			else
-				produce_partition(req, log, &pd->records, pr);
+				produce_partition(req, log, rq.acks,
+				    &pd->records, pr);
 			if (pr->error_code != KP_NONE) {
 				failed = true;
 				kb_debug(req->b, "%s: produce %.*s-%d: %s",

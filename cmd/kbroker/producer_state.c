@@ -26,12 +26,14 @@ struct entry {
 	int64_t		 pid;
 	const struct kp_log *log;
 	int16_t		 epoch;
+	int64_t		 last_ms;	/* wall clock of the last append */
 	int		 n;		/* batches kept, newest at [n-1] */
 	struct batch_meta batches[KEEP_BATCHES];
 };
 
 struct kb_pstate {
 	struct entry	*buckets[NBUCKETS];
+	int64_t		 expire_ms;	/* producer.id.expiration.ms */
 };
 
 struct kb_pstate *
@@ -91,8 +93,12 @@ kb_pstate_check(struct kb_broker *b, struct kp_log *log, int64_t pid,
 	struct entry *e = find(b->pstate, pid, log);
 	int32_t last_seq = seq_add(seq, count - 1);
 
+	/*
+	 * A producer we know nothing of here (new to this partition, or its
+	 * state expired) starts wherever it is, as Kafka does since KIP-360.
+	 */
 	if (e == NULL || e->n == 0)
-		return seq == 0 ? KP_NONE : KP_OUT_OF_ORDER_SEQUENCE_NUMBER;
+		return KP_NONE;
 	if (epoch < e->epoch)
 		return KP_INVALID_PRODUCER_EPOCH;
 	if (epoch > e->epoch)
@@ -128,6 +134,7 @@ kb_pstate_update(struct kb_broker *b, struct kp_log *log, int64_t pid,
 	if (epoch != e->epoch)
 		e->n = 0;
 	e->epoch = epoch;
+	e->last_ms = kb_now_wall();
 	if (e->n == KEEP_BATCHES) {
 		memmove(&e->batches[0], &e->batches[1],
 		    sizeof(e->batches[0]) * (KEEP_BATCHES - 1));
@@ -195,9 +202,38 @@ rebuild_log(struct kb_broker *b, struct kp_log *log)
 	return 0;
 }
 
+/* Forget producers idle longer than producer.id.expiration.ms. */
+static void
+pstate_tick(struct kb_broker *b, int64_t now)
+{
+	int64_t limit = b->pstate->expire_ms;
+
+	for (size_t i = 0; i < NBUCKETS; i++) {
+		struct entry **pp = &b->pstate->buckets[i], *e;
+
+		while ((e = *pp) != NULL) {
+			if (now - e->last_ms > limit) {
+				*pp = e->next;
+				free(e);
+			} else
+				pp = &e->next;
+		}
+	}
+}
+
 static int
 pstate_init(struct kb_broker *b)
 {
+	const char *v = kb_config_get(b->cfg, "producer.id.expiration.ms",
+	    "86400000");
+	char *end;
+
+	b->pstate->expire_ms = strtoll(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || b->pstate->expire_ms < 1) {
+		kb_log("config 'producer.id.expiration.ms': invalid value '%s'",
+		    v);
+		return -1;
+	}
 	struct kp_topic *t = NULL;
 	int64_t floor = kb_now_wall() * 1000;
 
@@ -218,7 +254,7 @@ pstate_init(struct kb_broker *b)
 	return 0;
 }
 
-KB_HOOK(producer_state, pstate_init, NULL, NULL)
+KB_HOOK(producer_state, pstate_init, pstate_tick, NULL)
 
 static int
 handle_init_producer_id(struct kb_req *req)

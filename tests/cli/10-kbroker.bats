@@ -38,6 +38,12 @@ load '10-kbroker-lib'
 	[[ "$stderr" == *"num.partitions"*"many"* ]]
 }
 
+@test "kbroker warns about an unknown config key and starts anyway" {
+	start_broker -o no.such.key=1
+	grep -q "kbroker: config 'no.such.key': unknown, ignored" "$KB_ERR"
+	timeout 10 kcat -b "$KB_ADDR" -L >/dev/null
+}
+
 @test "kbroker rejects a config file line without key=value" {
 	printf 'num.partitions=2\njust words\n' >"$BATS_TEST_TMPDIR/k.conf"
 	run --separate-stderr kbroker --config "$BATS_TEST_TMPDIR/k.conf" \
@@ -197,6 +203,13 @@ load '10-kbroker-lib'
 	kill -0 "$KB_PID"
 }
 
+@test "kbroker: random and corrupted requests never crash it" {
+	start_broker
+	run timeout 120 $PY "$KB_RAW" "$KB_ADDR" random-frames
+	assert_success
+	kill -0 "$KB_PID"
+}
+
 @test "kbroker: pipelined requests are answered in order" {
 	start_broker
 	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" pipelined
@@ -313,4 +326,29 @@ EOF
 	local rss
 	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$KB_PID/status")
 	[ "$rss" -lt 200000 ] || fail "kbroker RSS ${rss} kB"
+}
+
+@test "kbroker: IncrementalAlterConfigs sets and deletes topic configs" {
+	start_broker
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" incremental-alter
+	assert_success
+}
+
+@test "kbroker: acks=all with min.insync.replicas=2 is NOT_ENOUGH_REPLICAS" {
+	start_broker -o min.insync.replicas=2
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" min-insync
+	assert_success
+}
+
+@test "kbroker: fetch honours max bytes and partition max bytes, always one batch" {
+	start_broker -o num.partitions=2
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" fetch-limits
+	assert_success
+}
+
+@test "kbroker: idle producers are forgotten after producer.id.expiration.ms" {
+	start_broker -o producer.id.expiration.ms=300 \
+	    -o log.retention.check.interval.ms=100
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" pid-expiry
+	assert_success
 }

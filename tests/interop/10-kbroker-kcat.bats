@@ -41,7 +41,8 @@ setup() {
 	timeout 30 kcat -b "$KB_ADDR" -P -t gz -z gzip <"$BATS_TEST_TMPDIR/in"
 	timeout 30 kcat -b "$KB_ADDR" -C -t gz -e -q >"$BATS_TEST_TMPDIR/out"
 	cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out"
-	# The first batch on disk carries codec 1 (gzip) in its attributes.
+	# Batches on disk carry codec 1 (gzip) as kcat sent them; librdkafka
+	# sends a small tail batch uncompressed when gzip would not shrink it.
 	run $PY - "$KB_DATA/gz-0/00000000000000000000.log" <<'EOF'
 import struct, sys
 data = open(sys.argv[1], "rb").read()
@@ -53,7 +54,7 @@ while pos + 61 <= len(data):
     codecs.add(attrs & 7)
     pos += 12 + length
 print(sorted(codecs), len(data))
-sys.exit(0 if codecs == {1} and pos == len(data) else 1)
+sys.exit(0 if 1 in codecs and codecs <= {0, 1} and pos == len(data) else 1)
 EOF
 	assert_success
 }

@@ -464,6 +464,204 @@ def check_slow_client(addr):
     return e == 0 and off == 40 and err == 0 and vals[-1] == b"z"
 
 
+def check_random_frames(addr):
+    """Random and bit-flipped requests: answered or closed, never a crash."""
+    import random
+    rnd = random.Random(4)
+    s = connect(addr)
+    meta_create(s, "fuzz", 1)
+    s.sendall(frame(produce("fuzz", batch([b"seed", b"data"])), 2))
+    recv_resp(s, ProduceResponse[3])
+    good = [frame(produce("fuzz", batch([b"a", b"b"])), 1),
+            frame(fetch_req("fuzz", 0, 0), 1),
+            frame(MetadataRequest[4](topics=["fuzz"],
+                                     allow_auto_topic_creation=False), 1),
+            frame(OffsetRequest[1](replica_id=-1,
+                                   topics=[("fuzz", [(0, -2)])]), 1),
+            frame(ApiVersionRequest[0](), 1)]
+    ranges = {0: (3, 7), 1: (4, 11), 2: (1, 5), 3: (0, 8), 18: (0, 3),
+              19: (0, 4), 20: (0, 3), 21: (0, 1), 22: (0, 4), 32: (0, 2),
+              33: (0, 1), 37: (0, 1), 44: (0, 1)}
+    frames = []
+    for i in range(300):
+        key = rnd.choice(sorted(ranges))
+        ver = rnd.randint(*ranges[key])
+        body = struct.pack(">hhih", key, ver, i, 2) + b"fz"
+        if ver >= 3 and key in (18, 22, 44) or (key == 22 and ver >= 2):
+            body += b"\0"          # flexible header: empty tag buffer
+        body += bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 120)))
+        frames.append(struct.pack(">i", len(body)) + body)
+    for i in range(300):
+        g = bytearray(rnd.choice(good))
+        for _ in range(rnd.randint(1, 4)):
+            pos = rnd.randrange(8, len(g))   # keep size and api key
+            g[pos] ^= 1 << rnd.randrange(8)
+        frames.append(bytes(g))
+    answered = closed_n = 0
+    for f in frames:
+        c = connect(addr)
+        c.settimeout(5)
+        c.sendall(f)
+        try:
+            recv_frame(c)
+            answered += 1
+        except (EOFError, ConnectionResetError):
+            closed_n += 1
+        except socket.timeout:
+            # A request whose bytes claim acks=0 or a long wait.
+            pass
+        c.close()
+    t = connect(addr)
+    t.sendall(frame(ApiVersionRequest[0](), 77))
+    corr, _ = recv_resp(t, ApiVersionResponse[0])
+    print("answered", answered, "closed", closed_n, "then corr", corr)
+    return corr == 77 and answered > 0 and closed_n > 0
+
+
+def kstr(v):
+    if v is None:
+        return struct.pack(">h", -1)
+    b = v.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+def raw_request(s, key, ver, corr, body):
+    hdr = struct.pack(">hhi", key, ver, corr) + kstr("kb-raw")
+    s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+    data = recv_frame(s)
+    return struct.unpack(">i", data[:4])[0], data[4:]
+
+
+def incremental_alter(s, corr, topic, ops, validate=False):
+    body = struct.pack(">i", 1) + struct.pack(">b", 2) + kstr(topic)
+    body += struct.pack(">i", len(ops))
+    for name, op, value in ops:
+        body += kstr(name) + struct.pack(">b", op) + kstr(value)
+    body += struct.pack(">?", validate)
+    _, data = raw_request(s, 44, 0, corr, body)
+    # throttle, [error, message, type, name]
+    n = struct.unpack(">i", data[4:8])[0]
+    err = struct.unpack(">h", data[8:10])[0]
+    return n, err
+
+
+def describe_v0(s, corr, topic, name):
+    body = struct.pack(">i", 1) + struct.pack(">b", 2) + kstr(topic)
+    body += struct.pack(">i", 1) + kstr(name)
+    _, d = raw_request(s, 32, 0, corr, body)
+    # throttle, [error, msg, type, name, [name, value, ro, default, sens]]
+    pos = 8
+    err = struct.unpack(">h", d[pos:pos + 2])[0]
+    pos += 2
+    ln = struct.unpack(">h", d[pos:pos + 2])[0]
+    pos += 2 + max(ln, 0) + 1
+    ln = struct.unpack(">h", d[pos:pos + 2])[0]
+    pos += 2 + ln
+    count = struct.unpack(">i", d[pos:pos + 4])[0]
+    pos += 4
+    ln = struct.unpack(">h", d[pos:pos + 2])[0]
+    cname = d[pos + 2:pos + 2 + ln].decode()
+    pos += 2 + ln
+    ln = struct.unpack(">h", d[pos:pos + 2])[0]
+    value = d[pos + 2:pos + 2 + ln].decode()
+    pos += 2 + ln
+    ro, dflt = struct.unpack(">??", d[pos:pos + 2])
+    return err, count, cname, value, dflt
+
+
+def check_incremental_alter(addr):
+    s = connect(addr)
+    meta_create(s, "inc", 1)
+    r1 = incremental_alter(s, 2, "inc", [("retention.ms", 0, "5000"),
+                                        ("segment.bytes", 0, "100000")])
+    d1 = describe_v0(s, 3, "inc", "retention.ms")
+    r2 = incremental_alter(s, 4, "inc", [("retention.ms", 1, None)])
+    d2 = describe_v0(s, 5, "inc", "retention.ms")
+    d3 = describe_v0(s, 6, "inc", "segment.bytes")
+    r3 = incremental_alter(s, 7, "inc", [("no.such.config", 0, "1")])
+    r4 = incremental_alter(s, 8, "inc", [("retention.ms", 0, "7")],
+                           validate=True)
+    d4 = describe_v0(s, 9, "inc", "retention.ms")
+    r5 = incremental_alter(s, 10, "nosuch", [("retention.ms", 0, "7")])
+    print(r1, d1, r2, d2, d3, r3, r4, d4, r5)
+    return (r1, r2, r3, r4, r5) == ((1, 0), (1, 0), (1, 40), (1, 0),
+                                    (1, 3)) and \
+        d1 == (0, 1, "retention.ms", "5000", False) and \
+        d2 == (0, 1, "retention.ms", "604800000", True) and \
+        d3 == (0, 1, "segment.bytes", "100000", False) and \
+        d4 == d2
+
+
+def check_min_insync(addr):
+    # The broker runs with min.insync.replicas=2: acks=all cannot be met
+    # by one node, acks=1 can.
+    s = connect(addr)
+    meta_create(s, "isr", 1)
+    s.sendall(frame(produce("isr", batch([b"a"]), acks=-1), 2))
+    _, r = recv_resp(s, ProduceResponse[3])
+    e1, _ = produce_result(r)
+    s.sendall(frame(produce("isr", batch([b"b"]), acks=1), 3))
+    _, r = recv_resp(s, ProduceResponse[3])
+    e2, o2 = produce_result(r)
+    print("acks=all:", e1, "acks=1:", e2, o2)
+    return (e1, e2, o2) == (19, 0, 0)
+
+
+def check_fetch_limits(addr):
+    s = connect(addr)
+    s.sendall(frame(MetadataRequest[4](topics=["lim"],
+                                       allow_auto_topic_creation=True), 1))
+    recv_resp(s, MetadataResponse[4])
+    # num.partitions=2 on this broker: five ~1 kB batches in each.
+    for part in (0, 1):
+        for i in range(5):
+            s.sendall(frame(produce("lim", batch([b"%d" % i * 1000]),
+                                    part=part), 10 + i))
+            recv_resp(s, ProduceResponse[3])
+
+    def fetch(max_bytes, pmax, parts=(0,)):
+        req = FetchRequest[4](replica_id=-1, max_wait_time=0, min_bytes=1,
+                              max_bytes=max_bytes, isolation_level=0,
+                              topics=[("lim", [(p, 0, pmax) for p in parts])])
+        s.sendall(frame(req, 99))
+        _, r = recv_resp(s, FetchResponse[4])
+        out = []
+        for p in r.topics[0][1]:
+            mr = MemoryRecords(p[-1])
+            n = 0
+            while mr.has_next():
+                mr.next_batch()
+                n += 1
+            out.append(n)
+        return out
+
+    a = fetch(1 << 20, 2500)          # partition limit: two whole batches
+    b = fetch(1 << 20, 10)            # below one batch: still one (KIP-74)
+    c = fetch(1500, 1 << 20, (0, 1))  # response limit: first partition only
+    d = fetch(1 << 20, 1 << 20, (0, 1))
+    print("pmax 2500:", a, "pmax 10:", b, "max 1500:", c, "unlimited:", d)
+    return a == [2] and b == [1] and c == [1, 0] and d == [5, 5]
+
+
+def check_pid_expiry(addr):
+    # producer.id.expiration.ms=300, checked every 100 ms.
+    s = connect(addr)
+    meta_create(s, "exp", 1)
+    pid = 777
+    s.sendall(frame(produce("exp", batch([b"a", b"b"], pid=pid, epoch=0,
+                                         seq=0)), 2))
+    e1, _ = produce_result(recv_resp(s, ProduceResponse[3])[1])
+    s.sendall(frame(produce("exp", batch([b"gap"], pid=pid, epoch=0,
+                                         seq=9)), 3))
+    e2, _ = produce_result(recv_resp(s, ProduceResponse[3])[1])
+    time.sleep(1.0)
+    s.sendall(frame(produce("exp", batch([b"later"], pid=pid, epoch=0,
+                                         seq=9)), 4))
+    e3, o3 = produce_result(recv_resp(s, ProduceResponse[3])[1])
+    print("first", e1, "gap while known", e2, "after expiry", e3, o3)
+    return (e1, e2, e3, o3) == (0, 45, 0, 2)
+
+
 def main():
     addr, check = sys.argv[1], sys.argv[2]
     fn = globals().get("check_" + check.replace("-", "_"))
