@@ -8,7 +8,8 @@
 # days. Writes bench/results/<UTC date>.md and bench/results/latest.md.
 # Everything binds 127.0.0.1, every command runs under timeout(1), and only
 # processes this script started are stopped. Knobs: QUICK, RUNS, KP_BUILD,
-# BENCH_TMP (scratch folder, default $TMPDIR or /tmp).
+# BENCH_TMP (scratch folder, default $TMPDIR or /tmp), ONLY (some of:
+# produce fetch tools redis latency partitions growth concurrency).
 
 # Word splitting of value lists is intended; dash has test -nt.
 # shellcheck disable=SC2046,SC2086,SC3013
@@ -498,40 +499,51 @@ free_port() {
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# redis_xadd AOF-ARGS...: pipelined XADD entries/s, RUNS values
-redis_xadd() {
-	d=$SCRATCH/redis
+# start_redis DIR ARGS...: redis-server on a free port; sets RD_PID, RD_PORT
+start_redis() {
+	d=$1; shift
 	rm -rf "$d"; mkdir -p "$d"
-	port=$(free_port)
-	redis-server --port "$port" --bind 127.0.0.1 --dir "$d" --save '' \
+	RD_PORT=$(free_port)
+	redis-server --port "$RD_PORT" --bind 127.0.0.1 --dir "$d" --save '' \
 	    --daemonize no --protected-mode yes --logfile "$d/log" "$@" &
-	rp=$!
-	PIDS="$PIDS $rp"
+	RD_PID=$!
+	PIDS="$PIDS $RD_PID"
 	i=0
-	while ! redis-cli -h 127.0.0.1 -p "$port" ping > /dev/null 2>&1; do
-		[ $i -ge 100 ] && break
+	while ! redis-cli -h 127.0.0.1 -p "$RD_PORT" ping > /dev/null 2>&1; do
+		if [ $i -ge 200 ]; then
+			say "redis-server did not start: $(tail -1 "$d/log")"
+			stop "$RD_PID"; RD_PID=''; RD_PORT=''
+			return 1
+		fi
 		sleep 0.05; i=$((i + 1))
 	done
+}
+
+# xadd_rate PORT: pipelined XADD entries/s of one redis-benchmark run
+xadd_rate() {
 	val=$(awk -v s=$SIZE 'BEGIN { l = sprintf("%0" s "d", 0);
 	    gsub(/0/, "x", l); print l }')
-	vals=
-	j=0
-	while [ $j -lt "$RUNS" ]; do
-		v=$(timeout "$TMO" redis-benchmark -h 127.0.0.1 -p "$port" \
-		    -c 50 -P 64 -n "$NREDIS" --csv XADD s '*' f "$val" \
-		    2>/dev/null | sed -n '2s/^"[^"]*","\([0-9]*\)[0-9.]*".*/\1/p')
-		vals="$vals ${v:-fail}"
-		j=$((j + 1))
-	done
-	stop "$rp"
-	rm -rf "$d"
-	echo $vals
+	v=$(timeout "$TMO" redis-benchmark -h 127.0.0.1 -p "$1" \
+	    -c 50 -P 64 -n "$NREDIS" --csv XADD s '*' f "$val" \
+	    2>/dev/null | sed -n '2s/^"[^"]*","\([0-9]*\)[0-9.]*".*/\1/p')
+	echo "${v:-fail}"
+}
+
+# redis_xadd AOF-ARGS...: RUNS pipelined XADD entries/s figures
+redis_xadd() {
+	if start_redis "$SCRATCH/redis" "$@"; then
+		REDIS_VALS=$(repeat "$RUNS" xadd_rate "$RD_PORT")
+		stop "$RD_PID"
+	else
+		REDIS_VALS=fail
+	fi
+	rm -rf "$SCRATCH/redis"
 }
 
 measure_redis() {
 	say "Redis Streams XADD vs kbroker acks=all"
-	r_off=$(redis_xadd --appendonly no)
-	r_all=$(redis_xadd --appendonly yes --appendfsync always)
+	redis_xadd --appendonly no; r_off=$REDIS_VALS
+	redis_xadd --appendonly yes --appendfsync always; r_all=$REDIS_VALS
 	raw "redis XADD -P 64 -c 50, AOF off entries/s" "$r_off"
 	raw "redis XADD -P 64 -c 50, appendfsync always entries/s" "$r_all"
 	k_plain=; k_sync=
@@ -564,57 +576,83 @@ measure_redis() {
 	    "$r" ge 1.0
 }
 
-# latency BOOT RATE: "p50 p99 p99.9" in µs, or "fail"
-latency() {
-	out=$(timeout $((LAT_SECS + 40)) "$BB/rk_latency" -b "$1" -t lat \
-	    -r "$2" -d "$LAT_SECS" 2>&1)
-	v=$(printf '%s\n' "$out" | sed -n 's/^sent=\([0-9]*\) received=\1 p50_us=\([0-9.]*\) p99_us=\([0-9.]*\) p999_us=\([0-9.]*\).*/\2 \3 \4/p')
-	b=$(printf '%s\n' "$out" | sed -n 's/^sent=\([0-9]*\) received=\([0-9]*\) .*/\2 of \1/p')
+# lat_parse OUTPUT: "p50 p99 p99.9" in µs, "behind: got of sent", or "fail"
+lat_parse() {
+	v=$(printf '%s\n' "$1" | sed -n 's/^sent=\([0-9]*\) received=\1 p50_us=\([0-9.]*\) p99_us=\([0-9.]*\) p999_us=\([0-9.]*\).*/\2 \3 \4/p')
+	b=$(printf '%s\n' "$1" | sed -n 's/^sent=\([0-9]*\) received=\([0-9]*\) .*/\2 of \1/p')
 	if [ -n "$v" ]; then echo "$v"
 	elif [ -n "$b" ]; then echo "behind: $b"
 	else
-		say "latency at $2/s: $(printf '%s\n' "$out" | tail -1)"
+		say "latency: $(printf '%s\n' "$1" | tail -1)"
 		echo fail
 	fi
 }
 
+# lat_median RUNS...: per-percentile medians of the runs that completed
+# (each run "p50 p99 p99.9", runs separated by |); empty if none did
+lat_median() {
+	printf '%s\n' "$1" | tr '|' '\n' | awk '
+	    NF == 3 && $1 ~ /^[0-9.]+$/ { n++; a[n] = $1; b[n] = $2; c[n] = $3 }
+	    function med(v, n,   i, j, t) {
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j-1] > v[j]; j--) {
+			t = v[j]; v[j] = v[j-1]; v[j-1] = t }
+		return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+	    END { if (n) printf "%.1f %.1f %.1f\n", med(a, n), med(b, n), med(c, n) }'
+}
+
+# lat_cell RUNS: the table cell for a latency figure
+lat_cell() {
+	m=$(lat_median "$1")
+	if [ -n "$m" ]; then
+		set -- $m; echo "$1 / $2 / $3"
+		return
+	fi
+	why=$(printf '%s\n' "$1" | tr '|' '\n' | sed -n 's/^ *behind: //p' |
+	    head -1)
+	if [ -n "$why" ]; then
+		echo "n/a (fell behind: got $why in time)"
+	else
+		echo "n/a (failed)"
+	fi
+}
+
+# Same rate, same record size, same measure: kbroker through librdkafka
+# (rk_latency) and Redis Streams, XADD to a client blocked in XREAD
+# (redis_latency). The mock is no peer here: it answers a Fetch that has
+# nothing new only after fetch.wait.max.ms and never wakes it early.
 measure_latency() {
-	say "end-to-end latency at a fixed rate, linger 0, acks=1"
+	say "end-to-end latency at a fixed rate: kbroker (linger 0, acks=1) vs Redis XADD -> XREAD BLOCK"
 	for rate in 10000 100000; do
-		kv=fail; mv=fail
+		kv=; rv=; KB=''
 		if have_kbroker &&
 		    start_kbroker "$SCRATCH/kb" -o num.partitions=1; then
-			kv=$(latency "$KB_BOOT" $rate)
-			stop "$KB_PID"
+			KB=$KB_BOOT
+		else
+			KB_PID=''
 		fi
-		rm -rf "$SCRATCH/kb"
-		if start_mock "$SCRATCH/mk" -t lat:1; then
-			mv=$(latency "$MK_BOOT" $rate)
-			stop "$MK_PID"
-		fi
-		rm -rf "$SCRATCH/mk"
-		raw "e2e latency $rate/s kbroker p50 p99 p99.9 µs" "$kv"
-		raw "e2e latency $rate/s mock p50 p99 p99.9 µs" "$mv"
-		k99=; m50=; m99=; kc="n/a (failed)"; mc="n/a (failed)"
-		case $kv in
-		fail) ;;
-		behind*) kc="n/a (fell behind: got ${kv#behind: } in time)" ;;
-		*) set -- $kv; k99=$2; kc="$1 / $2 / $3" ;;
-		esac
-		case $mv in
-		fail) ;;
-		behind*) mc="n/a (fell behind: got ${mv#behind: } in time)" ;;
-		*) set -- $mv; m50=$1; m99=$2; mc="$1 / $2 / $3" ;;
-		esac
-		r=$(ratio "$m99" "$k99")
-		# The mock only answers an empty Fetch after fetch.wait.max.ms:
-		# a ratio against that wait says nothing about kbroker.
-		if [ -n "$m50" ] &&
-		    awk -v m="$m50" 'BEGIN { exit !(m > 100000) }'; then
-			r="n/a (peer waits out fetch.wait.max.ms)"
-		fi
+		start_redis "$SCRATCH/redis" --appendonly no || RD_PORT=''
+		j=0
+		while [ $j -lt "$RUNS" ]; do
+			[ -n "$KB" ] && kv="$kv|$(lat_parse "$(timeout \
+			    $((LAT_SECS + 40)) "$BB/rk_latency" -b "$KB" \
+			    -t lat -r $rate -d "$LAT_SECS" 2>&1)")"
+			[ -n "$RD_PORT" ] && rv="$rv|$(lat_parse "$(timeout \
+			    $((LAT_SECS + 40)) "$BB/redis_latency" \
+			    -p "$RD_PORT" -r $rate -d "$LAT_SECS" 2>&1)")"
+			j=$((j + 1))
+		done
+		stop "$KB_PID"; stop "${RD_PID:-}"
+		KB_PID=''; RD_PID=''
+		rm -rf "$SCRATCH/kb" "$SCRATCH/redis"
+		raw "e2e latency $rate/s kbroker p50 p99 p99.9 µs" "${kv#|}"
+		raw "e2e latency $rate/s redis p50 p99 p99.9 µs" "${rv#|}"
+		km=$(lat_median "$kv"); rm_=$(lat_median "$rv")
+		k99=; r99=
+		[ -n "$km" ] && { set -- $km; k99=$2; }
+		[ -n "$rm_" ] && { set -- $rm_; r99=$2; }
 		row "e2e latency at $(fmt $rate) rec/s, p50 / p99 / p99.9 (µs; ratio on p99)" \
-		    "$kc" "$mc" "$r" \
+		    "$(lat_cell "$kv")" "$(lat_cell "$rv")" \
+		    "$(ratio "$r99" "$k99")" \
 		    "TCP RTT p50 / p99: $L_RTT50 / $L_RTT99 µs"
 		[ $rate = 10000 ] && bar "e2e p99 at 10,000 rec/s, linger 0 < 2,000 µs" \
 		    "${k99:-}" lt 2000
@@ -813,15 +851,17 @@ report() {
 		awk -F '\t' '{ printf "| %s | %s | %s | %s | %s |\n",
 		    $1, $2, $3, $4, $5 }' "$ROWS"
 		echo
-		echo "Peers: produce/fetch/latency rows use librdkafka's mock" \
+		echo "Peers: produce/fetch rows use librdkafka's mock" \
 		    "cluster (rk_mockd, in memory, 1 broker) with" \
 		    "rdkafka_performance $(pkg-config --modversion rdkafka 2>/dev/null);" \
 		    "the tool rows use kcat $(kcat -V 2>&1 | sed -n 's/^Version \([0-9.]*\).*/\1/p') on the same kbroker;" \
 		    "Redis $(redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')" \
 		    "with redis-benchmark -c 50 -P 64. $SIZE-byte records."
-		echo "The mock answers a Fetch with nothing new only after" \
-		    "fetch.wait.max.ms (500 ms) and does not wake on new data," \
-		    "so its latency rows show that wait, not a broker's cost."
+		echo "Latency rows: kbroker via librdkafka (rk_latency) against" \
+		    "Redis Streams, XADD to a client blocked in XREAD" \
+		    "(redis_latency), same rate and record size. The mock is no" \
+		    "peer there: it answers an empty Fetch only after" \
+		    "fetch.wait.max.ms and does not wake it on new data."
 		echo
 		echo "## Bars (issue 8)"
 		echo
@@ -842,7 +882,7 @@ report() {
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 deps
 build_peers
-for b in loopback memcpy_bw disk_bw rk_mockd rk_latency startup; do
+for b in loopback memcpy_bw disk_bw rk_mockd rk_latency redis_latency startup; do
 	[ -x "$BB/$b" ] || { echo "run.sh: $BB/$b missing: run make bench-build" >&2; exit 70; }
 done
 KB_OK=
@@ -859,14 +899,11 @@ fi
 T0=$(date +%s)
 say "mode $MODE, $RUNS run(s) per figure, scratch $SCRATCH"
 measure_limits
-measure_produce
-measure_fetch
-measure_tools
-measure_redis
-measure_latency
-measure_partitions
-measure_growth
-measure_concurrency
+for m in produce fetch tools redis latency partitions growth concurrency; do
+	case " ${ONLY:-$m} " in
+	*" $m "*) measure_$m ;;
+	esac
+done
 mkdir -p bench/results
 stamp=$(date -u +%Y-%m-%dT%H%MZ)
 report "bench/results/$stamp-$MODE.md"
