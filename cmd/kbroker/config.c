@@ -43,7 +43,7 @@ static const char *server_keys[] = {
 	"group.initial.rebalance.delay.ms", "offsets.topic.num.partitions",
 	"group.min.session.timeout.ms", "group.max.session.timeout.ms",
 	"offsets.retention.minutes", "advertised.listeners",
-	"producer.id.expiration.ms",
+	"producer.id.expiration.ms", "queued.max.request.bytes",
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -410,6 +410,8 @@ kb_config_finish(struct kb_config *c, char *err, size_t errlen)
 	    INT32_MAX, &c->request_max, err, errlen) == -1 ||
 	    get_int(c, "max.connections", 10000, 1, 1000000,
 	    &c->max_connections, err, errlen) == -1 ||
+	    get_int(c, "queued.max.request.bytes", 134217728, -1, INT64_MAX,
+	    &c->queued_max, err, errlen) == -1 ||
 	    get_int(c, "connections.max.idle.ms", 600000, -1, INT64_MAX,
 	    &c->idle_ms, err, errlen) == -1 ||
 	    get_int(c, "log.retention.check.interval.ms", 1000, 1, INT64_MAX,

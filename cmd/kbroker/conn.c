@@ -196,6 +196,32 @@ kb_resp_finish(struct kb_resp *r)
 	return 0;
 }
 
+/*
+ * May we read more requests from c? Not while its own answers pile up,
+ * nor, once all connections together hold queued.max.request.bytes, while
+ * it has answers waiting: clients that read their answers go on being
+ * served while those that do not stop being read.
+ */
+static bool
+may_read(struct kb_conn *c)
+{
+	struct kb_broker *b = c->b;
+
+	b->queued_total += c->queued - c->accounted;
+	c->accounted = c->queued;
+	if (c->closing || b->stopping || c->queued >= OUT_HIGH)
+		return false;
+	return c->queued == 0 || b->cfg->queued_max < 0 ||
+	    b->queued_total < (size_t)b->cfg->queued_max;
+}
+
+void
+kb_conn_forget_queue(struct kb_conn *c)
+{
+	c->b->queued_total -= c->accounted;
+	c->accounted = 0;
+}
+
 void
 kb_conn_update_events(struct kb_conn *c)
 {
@@ -205,7 +231,7 @@ kb_conn_update_events(struct kb_conn *c)
 
 	if (c->dead)
 		return;
-	if (!c->closing && c->queued < OUT_HIGH && !c->b->stopping)
+	if (may_read(c))
 		want |= EPOLLIN;
 	if (head != NULL && head->ready)
 		want |= EPOLLOUT;
@@ -286,8 +312,46 @@ drop_empty(struct kb_conn *c)
 	}
 }
 
-int
-kb_conn_on_write(struct kb_conn *c)
+/*
+ * Answer the whole frames buffered in c->in, in order, for as long as c
+ * may take more work; the rest wait there until its answers drain.
+ * -1: close the connection.
+ */
+static int
+process_frames(struct kb_conn *c)
+{
+	const uint8_t *payload;
+	size_t plen, pos = 0;
+	ssize_t fr;
+	int rc = 0;
+
+	while (may_read(c) && (fr = kp_frame_parse(c->in.data + pos,
+	    c->in.len - pos, (size_t)c->b->cfg->request_max, &payload,
+	    &plen)) != 0) {
+		if (fr < 0) {
+			kb_log("%s: request frame over socket.request.max.bytes "
+			    "or invalid, closing", c->peer);
+			rc = -1;
+			break;
+		}
+		if (kb_dispatch(c, payload, plen) == KB_CLOSE) {
+			rc = -1;
+			break;
+		}
+		pos += (size_t)fr;
+	}
+	kp_buf_consume(&c->in, pos);
+	if (c->in.len == 0 && c->in.cap > IN_KEEP) {
+		/* A big request came and went: give the memory back. */
+		kp_buf_release(&c->in);
+		kp_buf_init(&c->in);
+	}
+	return rc;
+}
+
+/* Send what is ready; -1 when the connection failed or is done. */
+static int
+send_ready(struct kb_conn *c)
 {
 	struct kb_resp *r;
 	ssize_t n;
@@ -296,7 +360,7 @@ kb_conn_on_write(struct kb_conn *c)
 		drop_empty(c);
 		r = TAILQ_FIRST(&c->resps);
 		if (r == NULL || !r->ready)
-			break;
+			return 0;
 		if (r->chunks[r->cur].fd != -1) {
 			struct kb_chunk *ch = &r->chunks[r->cur];
 			off_t off = ch->off;
@@ -314,10 +378,29 @@ kb_conn_on_write(struct kb_conn *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
+				return 0;
 			return -1;
 		}
 		advance(c, (size_t)n);
+	}
+}
+
+int
+kb_conn_on_write(struct kb_conn *c)
+{
+	size_t before;
+
+	for (;;) {
+		if (send_ready(c) == -1)
+			return -1;
+		/* Requests held back while answers piled up go on now. */
+		before = c->in.len;
+		if (c->in.len == 0 || !may_read(c))
+			break;
+		if (process_frames(c) == -1)
+			return -1;
+		if (c->in.len == before)
+			break;
 	}
 	if (c->closing && TAILQ_EMPTY(&c->resps))
 		return -1;
@@ -328,19 +411,13 @@ kb_conn_on_write(struct kb_conn *c)
 int
 kb_conn_on_read(struct kb_conn *c)
 {
-	size_t budget = READ_BUDGET, pos;
-	ssize_t n, fr;
-	const uint8_t *payload;
-	size_t plen;
-	bool eof = false;
+	size_t budget = READ_BUDGET;
+	ssize_t n;
 
-	while (budget > 0 && c->queued < OUT_HIGH && !c->closing) {
-		uint8_t *p;
-
+	while (budget > 0 && may_read(c)) {
 		if (kp_buf_reserve(&c->in, READ_CHUNK) == -1)
 			return -1;
-		p = c->in.data + c->in.len;
-		n = read(c->fd, p, c->in.cap - c->in.len);
+		n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -349,37 +426,14 @@ kb_conn_on_read(struct kb_conn *c)
 			return -1;
 		}
 		if (n == 0) {
-			eof = true;
-			break;
+			/* The peer is gone or half-closed: answer no more. */
+			return -1;
 		}
 		c->in.len += (size_t)n;
 		budget -= (size_t)n < budget ? (size_t)n : budget;
 		c->last_active = kb_now_mono();
-
-		pos = 0;
-		while (!c->closing && (fr = kp_frame_parse(c->in.data + pos,
-		    c->in.len - pos, (size_t)c->b->cfg->request_max,
-		    &payload, &plen)) != 0) {
-			if (fr < 0) {
-				kb_log("%s: request frame over "
-				    "socket.request.max.bytes or invalid, "
-				    "closing", c->peer);
-				return -1;
-			}
-			if (kb_dispatch(c, payload, plen) == KB_CLOSE)
-				return -1;
-			pos += (size_t)fr;
-		}
-		kp_buf_consume(&c->in, pos);
-		if (c->in.len == 0 && c->in.cap > IN_KEEP) {
-			/* A big request came and went: give the memory back. */
-			kp_buf_release(&c->in);
-			kp_buf_init(&c->in);
-		}
-	}
-	if (eof) {
-		/* The peer is gone or half-closed: answer nothing more. */
-		return -1;
+		if (process_frames(c) == -1)
+			return -1;
 	}
 	return kb_conn_on_write(c);
 }

@@ -40,6 +40,7 @@ struct kb_config {
 	bool		 delete_enable;	/* delete.topic.enable */
 	int64_t		 request_max;	/* socket.request.max.bytes */
 	int64_t		 max_connections;
+	int64_t		 queued_max;	/* queued.max.request.bytes */
 	int64_t		 idle_ms;	/* connections.max.idle.ms */
 	int64_t		 tick_ms;	/* log.retention.check.interval.ms */
 	struct kp_logconf log;		/* log.* defaults for topics */
@@ -119,6 +120,7 @@ struct kb_conn {
 	struct kp_buf	 in;
 	struct kb_resp_q resps;		/* in request order */
 	size_t		 queued;	/* bytes not yet sent */
+	size_t		 accounted;	/* part of queued in b->queued_total */
 	int64_t		 last_active;
 	uint32_t	 events;	/* registered with epoll */
 	bool		 closing;	/* close once the queue is sent */
@@ -137,6 +139,7 @@ struct kb_broker {
 	size_t		 nlis;
 	struct kb_conn_q conns;
 	size_t		 nconns;
+	size_t		 queued_total;	/* output queued on all connections */
 	struct kb_resp_q waiting;	/* deferred requests (long polls) */
 	struct kp_arena	 arena;		/* per request */
 	struct kp_arena	 wait_arena;	/* for deferred requests run again */
@@ -169,6 +172,8 @@ int		 kb_conn_on_read(struct kb_conn *);
 int		 kb_conn_on_write(struct kb_conn *);
 /* Re-register epoll interest from the queue state. */
 void		 kb_conn_update_events(struct kb_conn *);
+/* Take a closing connection's queue out of the broker's total. */
+void		 kb_conn_forget_queue(struct kb_conn *);
 
 /* ---- request dispatch (dispatch.c) ---- */
 

@@ -258,6 +258,7 @@ reap(struct kb_broker *b)
 			continue;
 		kb_debug(b, "%s: closed", c->peer);
 		kb_waiters_forget(b, c);
+		kb_conn_forget_queue(c);
 		conn_kill(c);
 		TAILQ_REMOVE(&b->conns, c, link);
 		b->nconns--;

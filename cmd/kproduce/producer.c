@@ -353,6 +353,8 @@ ack_batch(struct producer *p, struct pbatch *b, int64_t base)
 			    "\"offset\":%" PRId64 "}\n", b->pp->pt->name,
 			    b->pp->id, base < 0 ? (int64_t)-1 : base + i);
 		}
+		/* scripts read these as they come, not at exit */
+		fflush(p->o.offsets_out);
 	}
 	p->buffered -= b->data.len;
 	batch_free(b);

@@ -352,3 +352,13 @@ EOF
 	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" pid-expiry
 	assert_success
 }
+
+@test "kbroker: queued.max.request.bytes bounds memory held for clients that never read" {
+	start_broker -o queued.max.request.bytes=1048576
+	run timeout 30 $PY "$KB_RAW" "$KB_ADDR" hogs
+	assert_success
+	# Ten clients times 8 MiB per connection would be ~80 MB.
+	local hwm
+	hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$KB_PID/status")
+	[ "$hwm" -lt 40000 ] || fail "kbroker peak RSS ${hwm} kB"
+}

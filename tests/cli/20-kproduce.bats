@@ -320,3 +320,59 @@ readback() {	# readback TOPIC [kconsume args]
 @test "kproduce: every long option is in kproduce(1)" {
 	check_man_options kproduce "$KP_TOP"/cmd/kproduce/main.c
 }
+
+@test "kproduce survives a broker restart and delivers everything once" {
+	ktopic create -p 1 t
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	kproduce -t t <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/po" \
+	    2>"$BATS_TEST_TMPDIR/err" --print-offsets &
+	pid=$!
+	exec 8>"$BATS_TEST_TMPDIR/in"
+	printf 'a\nb\n' >&8
+	for i in $(seq 1 100); do
+		[ "$(wc -l <"$BATS_TEST_TMPDIR/po")" -ge 2 ] && break
+		sleep 0.05
+	done
+	stop_broker
+	echo c >&8
+	sleep 0.3
+	start_broker
+	echo d >&8
+	exec 8>&-
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 0
+	run timeout 20 kconsume -t t -e
+	assert_output "a
+b
+c
+d"
+	run cat "$BATS_TEST_TMPDIR/po"
+	assert_line --index 3 '{"topic":"t","partition":0,"offset":3}'
+}
+
+@test "kproduce: a broker gone for good fails with a count, not a hang" {
+	ktopic create -p 1 t
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	kproduce -t t --timeout-ms 1000 --retries 1 <"$BATS_TEST_TMPDIR/in" \
+	    2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	exec 8>"$BATS_TEST_TMPDIR/in"
+	echo a >&8
+	sleep 0.3
+	stop_broker
+	printf 'b\nc\n' >&8
+	exec 8>&-
+	st=0
+	wait "$pid" || st=$?
+	[ "$st" -eq 69 ] || [ "$st" -eq 75 ]
+	run cat "$BATS_TEST_TMPDIR/err"
+	assert_output --partial "2 of 3 records not delivered"
+}
+
+@test "kproduce shows progress when stderr is a terminal" {
+	ktopic create -p 1 t
+	run script -qec "seq 1 1000 | kproduce -t t" /dev/null
+	assert_success
+	assert_output --regexp 'kproduce: 1000 records, [0-9]+ records/s, [0-9.]+ MB/s'
+}

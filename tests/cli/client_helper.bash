@@ -8,8 +8,10 @@ load '/usr/lib/bats/bats-assert/load'
 start_broker() {
 	local d=$BATS_TEST_TMPDIR i
 	KB_DATA=$d/data
+	rm -f "$d/kb.out"
+	# 8>&-: tests hold FIFOs open on fd 8; the broker must not
 	kbroker --data-dir "$KB_DATA" --listen 127.0.0.1:0 \
-	    --socket "$d/kb.sock" "$@" >"$d/kb.out" 2>"$d/kb.err" &
+	    --socket "$d/kb.sock" "$@" >"$d/kb.out" 2>"$d/kb.err" 8>&- &
 	KB_PID=$!
 	for i in $(seq 1 200); do
 		grep -q '^listening unix' "$d/kb.out" 2>/dev/null && break

@@ -662,6 +662,32 @@ def check_pid_expiry(addr):
     return (e1, e2, e3, o3) == (0, 45, 0, 2)
 
 
+def check_hogs(addr):
+    """Ten clients pipeline Metadata requests and never read."""
+    req = frame(MetadataRequest[1](topics=None), 1) * 2000
+    hogs = []
+    for i in range(10):
+        h = connect(addr)
+        h.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        h.settimeout(0.2)
+        hogs.append(h)
+    deadline = time.monotonic() + 8
+    stuck = set()
+    while len(stuck) < len(hogs) and time.monotonic() < deadline:
+        for i, h in enumerate(hogs):
+            if i in stuck:
+                continue
+            try:
+                h.sendall(req)
+            except (socket.timeout, BlockingIOError):
+                stuck.add(i)
+    t = connect(addr)
+    t.sendall(frame(ApiVersionRequest[0](), 5))
+    corr, _ = recv_resp(t, ApiVersionResponse[0])
+    print("hogs stopped by backpressure:", len(stuck), "other client", corr)
+    return len(stuck) == len(hogs) and corr == 5
+
+
 def main():
     addr, check = sys.argv[1], sys.argv[2]
     fn = globals().get("check_" + check.replace("-", "_"))
