@@ -841,8 +841,8 @@ report() {
 		echo
 		echo "Commit $(git rev-parse --short HEAD 2>/dev/null || echo ?)" \
 		    "$(git diff --quiet 2>/dev/null || echo '(with local changes)'),"\
-		    "$(nproc) CPUs, $(uname -r), load average before:" \
-		    "$LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)." \
+		    "$(nproc) CPUs, $(uname -r), load average at the start:" \
+		    "$LOAD0 (before each section: in the raw values)." \
 		    "$RUNS run(s) per figure; figures are medians." \
 		    "Ratio > 1.00x means kpipe is better (faster, or lower" \
 		    "latency/time/memory); peers run in the same sitting."
@@ -910,6 +910,7 @@ for m in produce fetch tools redis latency partitions growth concurrency; do
 		    "—" "—" "—"
 		continue
 	fi
+	raw "load average before $m" "$(cut -d' ' -f1-3 /proc/loadavg)"
 	measure_$m
 done
 mkdir -p bench/results
