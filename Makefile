@@ -156,9 +156,9 @@ install: all
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
-	install -m 644 $(wildcard man/man1/*.1) $(DESTDIR)$(MANDIR)/man1/
-	install -m 644 $(wildcard man/man5/*.5) $(DESTDIR)$(MANDIR)/man5/
-	install -m 644 $(wildcard man/man7/*.7) $(DESTDIR)$(MANDIR)/man7/
+	$(if $(wildcard man/man1/*.1),install -m 644 $(wildcard man/man1/*.1) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(wildcard man/man5/*.5),install -m 644 $(wildcard man/man5/*.5) $(DESTDIR)$(MANDIR)/man5/)
+	$(if $(wildcard man/man7/*.7),install -m 644 $(wildcard man/man7/*.7) $(DESTDIR)$(MANDIR)/man7/)
 	for p in $(PROGS); do \
 		[ -f completions/bash/$$p ] && install -m 644 completions/bash/$$p $(DESTDIR)$(BASHCOMPDIR)/$$p; \
 		[ -f completions/zsh/_$$p ] && install -m 644 completions/zsh/_$$p $(DESTDIR)$(ZSHCOMPDIR)/_$$p; \

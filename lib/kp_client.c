@@ -485,6 +485,18 @@ kp_client_poll(struct kp_client *c, int timeout_ms)
 	return total;
 }
 
+bool
+kp_client_idle(const struct kp_client *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nconns; i++)
+		if (c->conns[i]->fd >= 0 && (c->conns[i]->qlen > 0 ||
+		    c->conns[i]->out.len > c->conns[i]->out_off))
+			return false;
+	return true;
+}
+
 void
 kp_client_abort(struct kp_client *c)
 {

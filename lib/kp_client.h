@@ -26,7 +26,9 @@ struct kp_conn;
 /*
  * Called once per response. body/len is the response after its header
  * (borrowed: valid during the call), or NULL with err an errno value when
- * the connection failed before the response came.
+ * the connection failed before the response came. A callback may queue new
+ * requests but must not wait for one (kp_conn_call): the connection's
+ * input is in the middle of being read.
  */
 typedef void	kp_resp_cb(void *arg, struct kp_conn *, int16_t api,
 		    int16_t version, const uint8_t *body, size_t len, int err);
@@ -142,6 +144,8 @@ int		 kp_client_poll(struct kp_client *, int timeout_ms);
  * reopen on next use.
  */
 void		 kp_client_abort(struct kp_client *);
+/* True when no request waits for an answer and every byte is written. */
+bool		 kp_client_idle(const struct kp_client *);
 /* Poll until nothing is in flight anywhere (or timeout_ms passes). */
 int		 kp_client_drain(struct kp_client *, int timeout_ms);
 

@@ -316,15 +316,25 @@ kb_wake_waiters(struct kb_broker *b, bool woken)
 	struct kb_resp *r, *next;
 	int64_t now = kb_now_mono();
 
-	b->wake = false;
-	for (r = TAILQ_FIRST(&b->waiting); r != NULL; r = next) {
-		next = TAILQ_NEXT(r, wait_link);
-		if (r->conn->dead)
-			continue;
-		if (!woken && now < r->deadline && !b->stopping)
-			continue;
-		rerun(b, r, now);
-		/* rerun may have removed r; next stays valid (no frees). */
+	/*
+	 * Answering a waiter sends its connection's queue, which can run
+	 * requests held back behind it, a Produce among them: that wakes
+	 * the waiters again, so go round while it does (bounded).
+	 */
+	for (int round = 0; round < 4; round++) {
+		b->wake = false;
+		for (r = TAILQ_FIRST(&b->waiting); r != NULL; r = next) {
+			next = TAILQ_NEXT(r, wait_link);
+			if (r->conn->dead)
+				continue;
+			if (!woken && now < r->deadline && !b->stopping)
+				continue;
+			rerun(b, r, now);
+			/* rerun may unlink r; next stays valid (no frees). */
+		}
+		if (!b->wake)
+			break;
+		woken = true;
 	}
 }
 

@@ -44,6 +44,7 @@ struct consumer {
 	struct kp_jheader	*hscratch;
 	size_t			 hcap;
 	bool			 meta_stale;
+	bool			 pause;		/* a partition said wait */
 	int			 failures;	/* in a row */
 	int			 fatal;		/* sysexits code */
 };
@@ -375,6 +376,7 @@ fetch_cb(void *arg, struct kp_conn *k, int16_t api, int16_t ver,
 					goto out;
 				}
 				cs->meta_stale = true;
+				cs->pause = true;
 				kp_client_seterr(cs->c, pd->error_code,
 				    "topic '%s' partition %d: %s", p->topic,
 				    p->id, kp_kerr_name(pd->error_code));
@@ -577,6 +579,9 @@ consume_run(struct kp_client *c, struct consume_opts *o,
 		if (cs.meta_stale || cs.failures > 0) {
 			if (cs.failures > 0)
 				kp_client_backoff(cs.failures - 1);
+			else if (cs.pause)
+				kp_client_backoff(0);	/* leader moving */
+			cs.pause = false;
 			if (kp_client_metadata(c, o->topics, o->ntopics,
 			    false) == 0)
 				cs.meta_stale = false;

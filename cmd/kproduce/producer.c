@@ -84,10 +84,14 @@ init_pid(struct producer *p, char *why, size_t whylen)
 	int16_t v;
 	int rc = -1;
 
-	if ((k = kp_client_conn(p->c, -1)) == NULL ||
-	    (v = kp_conn_version(k, KP_API_INIT_PRODUCER_ID, 0, 1)) < 0) {
+	if ((k = kp_client_conn(p->c, -1)) == NULL) {
 		snprintf(why, whylen, "%s", kp_client_error(p->c));
 		return -1;
+	}
+	if ((v = kp_conn_version(k, KP_API_INIT_PRODUCER_ID, 0, 1)) < 0) {
+		/* a broker without producer ids: plain retries, as before 0.11 */
+		p->o.idempotent = false;
+		return 0;
 	}
 	kp_init_producer_id_req_init(&req);
 	req.transactional_id.ptr = NULL;
@@ -678,7 +682,8 @@ producer_service(struct producer *p, int timeout_ms)
 			continue;
 		}
 		p->stall_since = 0;
-		if (kp_client_poll(p->c, p->inflight ? timeout_ms : 0) < 0)
+		if (kp_client_poll(p->c, p->inflight || !kp_client_idle(p->c) ?
+		    timeout_ms : 0) < 0)
 			return -1;
 		timeout_ms = 100;
 	} while (p->buffered > MAX_BUFFERED);
@@ -692,7 +697,8 @@ producer_flush(struct producer *p)
 	int rc = 0;
 
 	seal_due(p, true);
-	while (p->nready > 0 || p->inflight > 0) {
+	/* acks=0 requests count as sent once queued: wait until written */
+	while (p->nready > 0 || p->inflight > 0 || !kp_client_idle(p->c)) {
 		if (producer_service(p, 100) < 0)
 			rc = -1;
 		if (kp_mono_ms() - start > (int64_t)p->o.timeout_ms *

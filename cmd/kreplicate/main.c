@@ -1,27 +1,75 @@
-/* main.c -- kreplicate: placeholder until its issue lands */
+/* main.c -- kreplicate: cluster replication admin; says plainly that it is not built yet */
 #include <err.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
+/*
+ * The command names are known now so that a typo is a usage error (64)
+ * while a real command gets an honest "not implemented" (69) instead of
+ * output that looks like a healthy cluster.
+ */
+static const char *const commands[] = {
+	"elect", "mirror", "reassign", "status",
+};
+
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: kreplicate [-hV]\n");
+	fprintf(fp, "usage: kreplicate [-hV] command [argument ...]\n");
+}
+
+static int
+known_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i], name) == 0)
+			return 1;
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		usage(stdout);
-		return 0;
+	static const struct option longopts[] = {
+		{ "help",	no_argument,	NULL,	'h' },
+		{ "version",	no_argument,	NULL,	'V' },
+		{ NULL,		0,		NULL,	0 },
+	};
+	int ch;
+
+	/* getopt(3) prefixes its messages with argv[0]: use the bare name */
+	argv[0] = (char *)getprogname();
+
+	/* "+": options after the command belong to the command. */
+	while ((ch = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			usage(stdout);
+			return fclose(stdout) == 0 ? 0 : EX_IOERR;
+		case 'V':
+			printf("kreplicate %s\n", KP_VERSION);
+			return fclose(stdout) == 0 ? 0 : EX_IOERR;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
 	}
-	if (argc == 2 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
-		printf("kreplicate %s\n", KP_VERSION);
-		return 0;
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return EX_USAGE;
 	}
-	usage(stderr);
-	return EX_USAGE;
+	if (!known_command(argv[0])) {
+		warnx("unknown command '%s'", argv[0]);
+		usage(stderr);
+		return EX_USAGE;
+	}
+	warnx("replication and mirroring are not implemented in this release");
+	return EX_UNAVAILABLE;
 }

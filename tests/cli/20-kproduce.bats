@@ -161,6 +161,18 @@ readback() {	# readback TOPIC [kconsume args]
 0 2 NULL=c"
 }
 
+@test "kproduce --acks 0 still writes every byte before exiting" {
+	ktopic create -p 1 t
+	seq 1 200000 | kproduce -t t --acks 0
+	# no answers come with acks=0: wait for the broker to have them all
+	for i in $(seq 1 100); do
+		[ "$(ktopic offsets t)" = "t:0:200000" ] && break
+		sleep 0.1
+	done
+	run ktopic offsets t
+	assert_output "t:0:200000"
+}
+
 @test "kproduce -z gzip writes gzip batches that read back" {
 	ktopic create -p 1 t
 	seq 1 500 | kproduce -t t -z gzip
@@ -375,4 +387,14 @@ d"
 	run script -qec "seq 1 1000 | kproduce -t t" /dev/null
 	assert_success
 	assert_output --regexp 'kproduce: 1000 records, [0-9]+ records/s, [0-9.]+ MB/s'
+}
+
+@test "kproduce --help prints the SYNOPSIS of kproduce(1)" {
+	check_synopsis kproduce
+}
+
+@test "kproduce(1) is clean under mandoc -Tlint" {
+	run mandoc -Tlint -Wwarning "$KP_TOP/man/man1/kproduce.1"
+	assert_success
+	assert_output ""
 }

@@ -263,3 +263,13 @@ c"
 @test "kconsume: every long option is in kconsume(1)" {
 	check_man_options kconsume "$KP_TOP"/cmd/kconsume/main.c
 }
+
+@test "kconsume --help prints the SYNOPSIS of kconsume(1)" {
+	check_synopsis kconsume
+}
+
+@test "kconsume(1) is clean under mandoc -Tlint" {
+	run mandoc -Tlint -Wwarning "$KP_TOP/man/man1/kconsume.1"
+	assert_success
+	assert_output ""
+}

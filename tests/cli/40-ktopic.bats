@@ -258,3 +258,13 @@ beta"
 		done
 	done
 }
+
+@test "ktopic --help prints the SYNOPSIS of ktopic(1)" {
+	check_synopsis ktopic
+}
+
+@test "ktopic(1) is clean under mandoc -Tlint" {
+	run mandoc -Tlint -Wwarning "$KP_TOP/man/man1/ktopic.1"
+	assert_success
+	assert_output ""
+}

@@ -51,3 +51,14 @@ check_man_options() {	# check_man_options PROG SOURCE...
 	done
 	[ -z "$missing" ] || { echo "undocumented in $page:$missing"; return 1; }
 }
+
+# PROG --help must print the SYNOPSIS of PROG(1), spacing aside.
+check_synopsis() {	# check_synopsis PROG
+	local norm='tr -s " \n\t" " " | sed "s/ *| */|/g; s/^ *//; s/ *$//"'
+	local a b
+	a=$("$1" --help | sed 's/^usage: //' | eval "$norm")
+	b=$(mandoc -Tascii -O width=200 "$KP_TOP/man/man1/$1.1" | col -b |
+	    sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | eval "$norm")
+	[ -n "$a" ] && [ "$a" = "$b" ] ||
+	    { printf 'usage:  %s\nman:    %s\n' "$a" "$b"; return 1; }
+}
