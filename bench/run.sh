@@ -839,8 +839,9 @@ report() {
 	{
 		echo "# kpipe bench — $MODE mode, $(date -u '+%Y-%m-%d %H:%M UTC')"
 		echo
-		echo "Commit $(git rev-parse --short HEAD 2>/dev/null || echo ?)" \
-		    "$(git diff --quiet 2>/dev/null || echo '(with local changes)'),"\
+		dirty=
+		git diff --quiet 2>/dev/null || dirty=" (with local changes)"
+		echo "Commit $(git rev-parse --short HEAD 2>/dev/null || echo ?)$dirty," \
 		    "$(nproc) CPUs, $(uname -r), load average at the start:" \
 		    "$LOAD0 (before each section: in the raw values)." \
 		    "$RUNS run(s) per figure; figures are medians." \
