@@ -566,12 +566,12 @@ measure_redis() {
 	raw "kbroker acks=all linger 5, flush.messages=1 msgs/s" "$k_sync"
 	a=$(median $k_plain); b=$(median $r_off)
 	row "acks=all, no fsync (kbroker) vs XADD, AOF off (records/s)" \
-	    "$(fmt "${a:-n/a (failed)}")" "$(fmt "${b:-n/a (failed)}")" \
+	    "$(fmt "${a:-n/a (${KB_WHY:-failed})}")" "$(fmt "${b:-n/a (failed)}")" \
 	    "$(ratio "$a" "$b")" "loopback ≈ $L_REC M rec/s"
 	a=$(median $k_sync); b=$(median $r_all)
 	r=$(ratio "$a" "$b")
 	row "acks=all + fsync before ack (flush.messages=1) vs XADD, appendfsync always (records/s)" \
-	    "$(fmt "${a:-n/a (failed)}")" "$(fmt "${b:-n/a (failed)}")" \
+	    "$(fmt "${a:-n/a (${KB_WHY:-failed})}")" "$(fmt "${b:-n/a (failed)}")" \
 	    "$r" "fdatasync/64 KiB: $(fmt "$L_DS") MB/s"
 	bar "kbroker acks=all + fsync ≥ 1.0x Redis XADD appendfsync always" \
 	    "$r" ge 1.0
@@ -601,7 +601,7 @@ lat_median() {
 	    END { if (n) printf "%.1f %.1f %.1f\n", med(a, n), med(b, n), med(c, n) }'
 }
 
-# lat_cell RUNS: the table cell for a latency figure
+# lat_cell RUNS [WHY]: the table cell for a latency figure
 lat_cell() {
 	m=$(lat_median "$1")
 	if [ -n "$m" ]; then
@@ -613,7 +613,7 @@ lat_cell() {
 	if [ -n "$why" ]; then
 		echo "n/a (fell behind: got $why in time)"
 	else
-		echo "n/a (failed)"
+		echo "n/a (${2:-failed})"
 	fi
 }
 
@@ -652,7 +652,7 @@ measure_latency() {
 		[ -n "$km" ] && { set -- $km; k99=$2; }
 		[ -n "$rm_" ] && { set -- $rm_; r99=$2; }
 		row "e2e latency at $(fmt $rate) rec/s, p50 / p99 / p99.9 (µs; ratio on p99)" \
-		    "$(lat_cell "$kv")" "$(lat_cell "$rv")" \
+		    "$(lat_cell "$kv" "${KB_WHY:-failed}")" "$(lat_cell "$rv")" \
 		    "$(ratio "$r99" "$k99")" \
 		    "TCP RTT p50 / p99: $L_RTT50 / $L_RTT99 µs"
 		[ $rate = 10000 ] && bar "e2e p99 at 10,000 rec/s, linger 0 < 2,000 µs" \
@@ -711,12 +711,12 @@ measure_partitions() {
 	a=$(median $(startup_fields "$kv" startup_ms))
 	b=$(median $(startup_fields "$mv" startup_ms))
 	row "startup to listening, 1,000 partitions (ms; peer: mock creating them in memory)" \
-	    "$(fmt "${a:-n/a (failed)}")" "$(fmt "${b:-n/a (failed)}")" \
+	    "$(fmt "${a:-n/a (${KB_WHY:-failed})}")" "$(fmt "${b:-n/a (failed)}")" \
 	    "$(ratio "$b" "$a")" "—"
 	a=$(median $(startup_fields "$kv" rss_kib))
 	b=$(median $(startup_fields "$mv" rss_kib))
 	row "idle RSS after 2 s, 1,000 partitions (KiB)" \
-	    "$(fmt "${a:-n/a (failed)}")" "$(fmt "${b:-n/a (failed)}")" \
+	    "$(fmt "${a:-n/a (${KB_WHY:-failed})}")" "$(fmt "${b:-n/a (failed)}")" \
 	    "$(ratio "$b" "$a")" "—"
 }
 
@@ -764,7 +764,7 @@ measure_growth() {
 	fi
 	a=$(startup_fields "$kv" startup_ms)
 	row "restart after SIGKILL with ${mb:-?} MiB of log, to listening (ms)" \
-	    "$(fmt "${a:-n/a (failed)}")" "n/a (no disk-backed peer)" "—" "—"
+	    "$(fmt "${a:-n/a (${KB_WHY:-failed})}")" "n/a (no disk-backed peer)" "—" "—"
 }
 
 # fanout N WHAT CMD...: runs N copies of an rdkafka_performance command at
