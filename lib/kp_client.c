@@ -660,19 +660,26 @@ fail:
 }
 
 static void
+topic_meta_free(struct kp_topic_meta *t)
+{
+	int32_t p;
+
+	for (p = 0; p < t->nparts; p++) {
+		free(t->parts[p].replicas);
+		free(t->parts[p].isr);
+	}
+	free(t->parts);
+	free(t->name);
+	memset(t, 0, sizeof(*t));
+}
+
+static void
 meta_clear(struct kp_client *c)
 {
 	size_t i;
-	int32_t p;
 
-	for (i = 0; i < c->ntopics; i++) {
-		for (p = 0; p < c->topics[i].nparts; p++) {
-			free(c->topics[i].parts[p].replicas);
-			free(c->topics[i].parts[p].isr);
-		}
-		free(c->topics[i].parts);
-		free(c->topics[i].name);
-	}
+	for (i = 0; i < c->ntopics; i++)
+		topic_meta_free(&c->topics[i]);
 	free(c->topics);
 	for (i = 0; i < c->nbrokers; i++)
 		free(c->brokers[i].host);
@@ -709,33 +716,60 @@ dup_ids(const int32_t *v, int32_t n)
 	return d;
 }
 
-static int
-meta_store(struct kp_client *c, const struct kp_metadata_resp *m)
+/*
+ * Keep the topics of an answer about some topics (subset) next to those
+ * cached before, so asking about one topic does not forget the others.
+ */
+static void
+meta_keep_old(struct kp_client *c, struct kp_topic_meta *old, size_t nold,
+    bool subset)
 {
-	int32_t i, j, maxp;
+	size_t k;
 
+	for (k = 0; k < nold; k++) {
+		if (subset && old[k].name != NULL &&
+		    kp_client_topic(c, old[k].name) == NULL) {
+			c->topics[c->ntopics++] = old[k];
+			continue;
+		}
+		topic_meta_free(&old[k]);
+	}
+	free(old);
+}
+
+static int
+meta_store(struct kp_client *c, const struct kp_metadata_resp *m,
+    bool subset)
+{
+	struct kp_topic_meta *old = c->topics;
+	size_t nold = c->ntopics;
+	int32_t i, j, maxp;
+	int rc = -1;
+
+	c->topics = NULL;
+	c->ntopics = 0;
 	meta_clear(c);
 	c->controller = m->controller_id;
 	if ((c->brokers = calloc((size_t)m->n_brokers + 1,
 	    sizeof(*c->brokers))) == NULL)
-		return -1;
+		goto out;
 	for (i = 0; i < m->n_brokers; i++) {
 		c->brokers[i].id = m->brokers[i].node_id;
 		c->brokers[i].port = m->brokers[i].port;
 		if ((c->brokers[i].host = kp_str_dup(&m->brokers[i].host)) ==
 		    NULL)
-			return -1;
+			goto out;
 		c->nbrokers++;
 	}
-	if ((c->topics = calloc((size_t)m->n_topics + 1,
+	if ((c->topics = calloc((size_t)m->n_topics + nold + 1,
 	    sizeof(*c->topics))) == NULL)
-		return -1;
+		goto out;
 	for (i = 0; i < m->n_topics; i++) {
 		const struct kp_metadata_resp_topic *mt = &m->topics[i];
 		struct kp_topic_meta *t = &c->topics[c->ntopics];
 
 		if ((t->name = kp_str_dup(&mt->name)) == NULL)
-			return -1;
+			goto out;
 		c->ntopics++;
 		t->err = mt->error_code;
 		t->internal = mt->is_internal;
@@ -745,10 +779,10 @@ meta_store(struct kp_client *c, const struct kp_metadata_resp *m)
 			if (mt->partitions[j].partition_index > maxp)
 				maxp = mt->partitions[j].partition_index;
 		if (maxp >= 100000)
-			return -1;
+			goto out;
 		if ((t->parts = calloc((size_t)maxp + 2,
 		    sizeof(*t->parts))) == NULL)
-			return -1;
+			goto out;
 		t->nparts = maxp + 1;
 		for (j = 0; j <= maxp; j++) {
 			t->parts[j].id = j;
@@ -771,7 +805,7 @@ meta_store(struct kp_client *c, const struct kp_metadata_resp *m)
 			p->replicas = dup_ids(mp->replica_nodes, p->nreplicas);
 			p->isr = dup_ids(mp->isr_nodes, p->nisr);
 			if (p->replicas == NULL || p->isr == NULL)
-				return -1;
+				goto out;
 		}
 	}
 	/*
@@ -792,7 +826,10 @@ meta_store(struct kp_client *c, const struct kp_metadata_resp *m)
 				have = true;
 			}
 	}
-	return 0;
+	rc = 0;
+out:
+	meta_keep_old(c, old, nold, subset && rc == 0);
+	return rc;
 }
 
 int
@@ -844,7 +881,7 @@ kp_client_metadata(struct kp_client *c, const char *const *names, size_t n,
 		    k->name);
 		goto out;
 	}
-	if (meta_store(c, &resp) < 0) {
+	if (meta_store(c, &resp, n > 0) < 0) {
 		kp_client_seterr(c, 0, "metadata: out of memory or too big");
 		goto out;
 	}

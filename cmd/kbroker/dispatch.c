@@ -360,6 +360,7 @@ kb_waiters_forget(struct kb_broker *b, struct kb_conn *c)
 {
 	struct kb_resp *r, *next;
 
+	kb_group_forget_conn(b, c);
 	for (r = TAILQ_FIRST(&b->waiting); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, wait_link);
 		if (r->conn == c) {

@@ -278,6 +278,14 @@ void	 kb_fini_hooks(struct kb_broker *);
 	__attribute__((constructor)) static void			\
 	kb_hook_reg_##name(void) { kb_hook_register(&kb_hook_##name); }
 
+/*
+ * group.c: the coordinator's timers (ms until the next, -1 none; fire
+ * what is due) and forgetting a closing connection's parked requests.
+ */
+int	 kb_group_timeout(struct kb_broker *);
+void	 kb_group_poll(struct kb_broker *);
+void	 kb_group_forget_conn(struct kb_broker *, struct kb_conn *);
+
 /* ---- shared helpers for handlers ---- */
 
 /* The store's log for topic/partition, NULL if unknown. */

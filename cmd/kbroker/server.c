@@ -308,12 +308,14 @@ static int
 next_timeout(struct kb_broker *b, int64_t now)
 {
 	int64_t t = b->next_tick - now;
-	int w = kb_waiters_timeout(b);
+	int w = kb_waiters_timeout(b), g = kb_group_timeout(b);
 
 	if (t < 0)
 		t = 0;
 	if (w >= 0 && w < t)
 		t = w;
+	if (g >= 0 && g < t)
+		t = g;
 	return (int)t;
 }
 
@@ -390,6 +392,7 @@ loop_once(struct kb_broker *b, int timeout)
 			on_conn_event(evs[i].data.ptr, evs[i].events);
 	}
 	now = kb_now_mono();
+	kb_group_poll(b);
 	kb_wake_waiters(b, b->wake);
 	if (now >= b->next_tick) {
 		tick(b, now);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "consume.h"
+#include "group.h"
 #include "kp_cli.h"
 #include "kp_client.h"
 
@@ -24,6 +25,13 @@ usage(FILE *fp)
 	    "[-f raw|json|format]\n"
 	    "                [-K delim] [-o offset] [-p partitions] "
 	    "[--null-str string]\n"
+	    "                [--timeout-ms ms] -t topic ...\n"
+	    "       kconsume -g group [-ehuV] [-b brokers] [-c count] "
+	    "[-D delim]\n"
+	    "                [-f raw|json|format] [-K delim] [-o offset]\n"
+	    "                [--assignor range|roundrobin] "
+	    "[--commit none|auto|sync]\n"
+	    "                [--null-str string] [--session-timeout-ms ms]\n"
 	    "                [--timeout-ms ms] -t topic ...\n"
 	    "       kconsume --bench n [-b brokers] [-o offset] "
 	    "[-p partitions] -t topic ...\n");
@@ -85,20 +93,25 @@ unescape_opt(const char *what, const char *arg, size_t *len)
 	return s;
 }
 
-enum { OPT_BENCH = 256, OPT_NULLSTR, OPT_TIMEOUT };
+enum { OPT_BENCH = 256, OPT_NULLSTR, OPT_TIMEOUT, OPT_ASSIGNOR, OPT_COMMIT,
+    OPT_SESSION };
 
 static const struct option longopts[] = {
+	{ "assignor",		required_argument, NULL, OPT_ASSIGNOR },
 	{ "bench",		required_argument, NULL, OPT_BENCH },
 	{ "broker",		required_argument, NULL, 'b' },
+	{ "commit",		required_argument, NULL, OPT_COMMIT },
 	{ "count",		required_argument, NULL, 'c' },
 	{ "delimiter",		required_argument, NULL, 'D' },
 	{ "exit",		no_argument,	   NULL, 'e' },
 	{ "format",		required_argument, NULL, 'f' },
+	{ "group",		required_argument, NULL, 'g' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "key-delimiter",	required_argument, NULL, 'K' },
 	{ "null-str",		required_argument, NULL, OPT_NULLSTR },
 	{ "offset",		required_argument, NULL, 'o' },
 	{ "partition",		required_argument, NULL, 'p' },
+	{ "session-timeout-ms",	required_argument, NULL, OPT_SESSION },
 	{ "timeout-ms",		required_argument, NULL, OPT_TIMEOUT },
 	{ "topic",		required_argument, NULL, 't' },
 	{ "unbuffered",		no_argument,	   NULL, 'u' },
@@ -110,6 +123,9 @@ int
 main(int argc, char *argv[])
 {
 	struct consume_opts o;
+	struct group_opts g = { .commit = COMMIT_AUTO,
+	    .commit_interval_ms = 5000, .session_ms = 10000 };
+	const char *commit = NULL;
 	struct consume_stats st;
 	struct kp_client_opts co = { 0 };
 	struct kp_client *c;
@@ -126,7 +142,7 @@ main(int argc, char *argv[])
 	o.delim_len = 1;
 	o.retries = 5;
 	o.max_wait_ms = 500;
-	while ((ch = getopt_long(argc, argv, "b:c:D:ef:hK:o:p:t:uV", longopts,
+	while ((ch = getopt_long(argc, argv, "b:c:D:ef:g:hK:o:p:t:uV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
@@ -144,6 +160,9 @@ main(int argc, char *argv[])
 			break;
 		case 'f':
 			fmt = optarg;
+			break;
+		case 'g':
+			g.group = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -174,6 +193,28 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("kconsume %s\n", KP_VERSION);
 			return 0;
+		case OPT_ASSIGNOR:
+			if (kp_assignor_parse(optarg) < 0)
+				errx(EX_USAGE, "assignor '%s': not range or "
+				    "roundrobin", optarg);
+			g.assignor = kp_assignor_parse(optarg);
+			break;
+		case OPT_COMMIT:
+			commit = optarg;
+			if (strcmp(optarg, "none") == 0)
+				g.commit = COMMIT_NONE;
+			else if (strcmp(optarg, "auto") == 0)
+				g.commit = COMMIT_AUTO;
+			else if (strcmp(optarg, "sync") == 0)
+				g.commit = COMMIT_SYNC;
+			else
+				errx(EX_USAGE, "commit '%s': not none, auto "
+				    "or sync", optarg);
+			break;
+		case OPT_SESSION:
+			g.session_ms = (int)num("session timeout", optarg,
+			    1, INT32_MAX);
+			break;
 		case OPT_BENCH:
 			bench = num("bench", optarg, 1, INT64_MAX);
 			break;
@@ -198,6 +239,11 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return EX_USAGE;
 	}
+	if (g.group != NULL && (o.nparts > 0 || bench > 0))
+		errx(EX_USAGE, "-g takes its partitions from the group: no -p "
+		    "or --bench");
+	if (g.group == NULL && commit != NULL)
+		errx(EX_USAGE, "--commit goes with -g");
 	if (kp_offspec_parse(offset, kp_now_ms(), &o.spec, why,
 	    sizeof(why)) < 0)
 		errx(EX_USAGE, "%s", why);
@@ -228,7 +274,11 @@ main(int argc, char *argv[])
 	co.timeout_ms = timeout_ms;
 	if ((c = kp_client_new(&co, why, sizeof(why))) == NULL)
 		errx(EX_UNAVAILABLE, "%s", why);
-	rc = consume_run(c, &o, &st, &stop);
+	g.brokers = co.brokers;
+	if (g.group != NULL)
+		rc = group_run(c, &o, &g, &st, &stop);
+	else
+		rc = consume_run(c, &o, &st, &stop);
 	if (bench > 0 && rc == 0) {
 		int64_t end = kp_mono_ms(), now = kp_now_ms();
 		double secs = (double)(end - st.start_ms) / 1000.0;

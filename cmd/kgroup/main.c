@@ -1,59 +1,336 @@
-/* main.c -- kgroup: consumer group admin; says plainly that it is not built yet */
+/* main.c -- kgroup: list, describe, reset and delete consumer groups */
 #include <err.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
-/*
- * The command names are known now so that a typo is a usage error (64)
- * while a real command gets an honest "not implemented" (69) instead of
- * output that looks like an empty cluster.
- */
-static const char *const commands[] = {
-	"delete", "describe", "list", "reset-offsets",
-};
+#include "kgroup.h"
+#include "kp_cli.h"
+#include "kp_err.h"
+#include "kp_json.h"
+#include "kp_proto_group.h"
 
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: kgroup [-hV] command [argument ...]\n");
+	fprintf(fp,
+	    "usage: kgroup [-hV] [-b brokers] [--json] [--timeout-ms ms] "
+	    "command [args]\n"
+	    "       kgroup list\n"
+	    "       kgroup describe [--members | --state] group ...\n"
+	    "       kgroup reset [--execute] [-t topic[:partitions]] "
+	    "--to-earliest group\n"
+	    "       kgroup reset [--execute] [-t topic[:partitions]] "
+	    "--to-latest group\n"
+	    "       kgroup reset [--execute] [-t topic[:partitions]] "
+	    "--to-datetime time group\n"
+	    "       kgroup reset [--execute] [-t topic[:partitions]] "
+	    "--to-offset offset group\n"
+	    "       kgroup reset [--execute] [-t topic[:partitions]] "
+	    "--shift-by n group\n"
+	    "       kgroup reset [--execute] --from-file file group\n"
+	    "       kgroup delete group ...\n"
+	    "       kgroup delete-offsets -t topic[:partitions] group\n");
 }
 
-static int
-known_command(const char *name)
+struct kp_client *
+kg_client(struct kg *kg)
 {
-	size_t i;
+	struct kp_client_opts co = { 0 };
+	char why[512];
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i], name) == 0)
-			return 1;
-	return 0;
+	if (kg->c != NULL)
+		return kg->c;
+	co.brokers = kg->brokers ? kg->brokers : getenv("KPIPE_BROKERS");
+	co.client_id = "kgroup";
+	co.timeout_ms = kg->timeout_ms;
+	if ((kg->c = kp_client_new(&co, why, sizeof(why))) == NULL)
+		errx(EX_UNAVAILABLE, "%s", why);
+	return kg->c;
 }
+
+void
+kg_call(struct kg *kg, struct kp_conn *k, int16_t api, int16_t vmin,
+    int16_t vmax, const struct kp_msg *reqm, const void *req,
+    const struct kp_msg *respm, void *resp, int16_t *ver)
+{
+	int16_t v;
+
+	if ((v = kp_conn_version(k, api, vmin, vmax)) < 0)
+		errx(EX_UNAVAILABLE, "%s", kp_client_error(kg->c));
+	kp_arena_reset(&kg->arena);
+	if (kp_conn_exchange(k, api, v, reqm, req, respm, resp, &kg->arena,
+	    &kg->body) < 0)
+		errx(kp_cli_exit_for(kp_client_kerr(kg->c)), "%s",
+		    kp_client_error(kg->c));
+	if (ver != NULL)
+		*ver = v;
+}
+
+struct kp_conn *
+kg_coordinator(struct kg *kg, const char *group)
+{
+	struct kp_client *c = kg_client(kg);
+	struct kp_find_coordinator_req rq;
+	struct kp_find_coordinator_resp rs;
+	struct kp_conn *k;
+
+	if ((k = kp_client_conn(c, -1)) == NULL)
+		errx(EX_UNAVAILABLE, "%s", kp_client_error(c));
+	kp_find_coordinator_req_init(&rq);
+	rq.key.ptr = group;
+	rq.key.len = (int32_t)strlen(group);
+	kg_call(kg, k, KP_API_FIND_COORDINATOR, 0, 2,
+	    &kp_msg_find_coordinator_req, &rq, &kp_msg_find_coordinator_resp,
+	    &rs, NULL);
+	if (rs.error_code != KP_NONE)
+		errx(kp_cli_exit_for(rs.error_code), "group '%s': %s", group,
+		    kp_kerr_name(rs.error_code));
+	if (kp_client_metadata(c, NULL, 0, false) == 0) {
+		struct kp_conn *ck = kp_client_conn(c, rs.node_id);
+
+		if (ck != NULL)
+			return ck;
+	}
+	return k;	/* one broker reached by another address */
+}
+
+/* ---- tables and JSON ---- */
+
+void
+kg_table_init(struct kg_table *t, size_t ncols)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols;
+}
+
+void
+kg_table_row(struct kg_table *t, ...)
+{
+	va_list ap;
+
+	if ((t->nrows + 1) * t->ncols > t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : t->ncols * 16;
+		char **v;
+
+		while (ncap < (t->nrows + 1) * t->ncols)
+			ncap *= 2;
+		if ((v = reallocarray(t->cells, ncap, sizeof(*v))) == NULL)
+			err(EX_OSERR, "reallocarray");
+		t->cells = v;
+		t->cap = ncap;
+	}
+	va_start(ap, t);
+	for (size_t i = 0; i < t->ncols; i++) {
+		const char *s = va_arg(ap, const char *);
+
+		if ((t->cells[t->nrows * t->ncols + i] = strdup(s ? s : "")) ==
+		    NULL)
+			err(EX_OSERR, "strdup");
+	}
+	va_end(ap);
+	t->nrows++;
+}
+
+void
+kg_table_print(struct kg_table *t, bool human)
+{
+	size_t w[16] = { 0 }, n;
+
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t i = 0; i < t->ncols && i < 16; i++) {
+			n = strlen(t->cells[r * t->ncols + i]);
+			if (n > w[i])
+				w[i] = n;
+		}
+	for (size_t r = human || !t->header ? 0 : 1; r < t->nrows; r++) {
+		for (size_t i = 0; i < t->ncols; i++) {
+			const char *s = t->cells[r * t->ncols + i];
+
+			if (i + 1 == t->ncols)
+				printf("%s\n", s);
+			else if (human)
+				printf("%-*s  ", (int)w[i < 16 ? i : 15], s);
+			else
+				printf("%s\t", s);
+		}
+	}
+}
+
+void
+kg_table_release(struct kg_table *t)
+{
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+kg_jstr(struct kp_buf *b, const char *key, const char *val, bool comma)
+{
+	kp_json_put_str(b, key, strlen(key));
+	kp_buf_put(b, ":", 1);
+	if (val == NULL)
+		kp_buf_put(b, "null", 4);
+	else
+		kp_json_put_str(b, val, strlen(val));
+	if (comma)
+		kp_buf_put(b, ",", 1);
+}
+
+void
+kg_jint(struct kp_buf *b, const char *key, int64_t val, bool comma)
+{
+	char tmp[32];
+
+	kp_json_put_str(b, key, strlen(key));
+	snprintf(tmp, sizeof(tmp), ":%lld%s", (long long)val, comma ? "," : "");
+	kp_buf_put(b, tmp, strlen(tmp));
+}
+
+void
+kg_jflush(struct kp_buf *b)
+{
+	fwrite(b->data, 1, b->len, stdout);
+	fputc('\n', stdout);
+	kp_buf_reset(b);
+}
+
+/* ---- -t topic[:partitions] ---- */
+
+static int32_t
+part_num(const char *s)
+{
+	const char *es;
+	long long v = strtonum(s, 0, INT32_MAX, &es);
+
+	if (es != NULL)
+		errx(EX_USAGE, "partition '%s': %s", s, es);
+	return (int32_t)v;
+}
+
+void
+kg_scope_parse(const char *arg, struct kg_scope *s)
+{
+	char *colon, *tok, *save;
+
+	memset(s, 0, sizeof(*s));
+	if ((s->topic = strdup(arg)) == NULL)
+		err(EX_OSERR, "strdup");
+	if ((colon = strchr(s->topic, ':')) == NULL)
+		return;
+	*colon++ = '\0';
+	if (s->topic[0] == '\0')
+		errx(EX_USAGE, "'%s': no topic", arg);
+	for (tok = strtok_r(colon, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(tok, '-');
+		int32_t a, b;
+
+		if (dash != NULL)
+			*dash++ = '\0';
+		a = part_num(tok);
+		b = dash ? part_num(dash) : a;
+		if (b < a)
+			errx(EX_USAGE, "'%s': empty partition range", arg);
+		for (; a <= b; a++) {
+			int32_t *v = reallocarray(s->parts, s->nparts + 1,
+			    sizeof(*v));
+
+			if (v == NULL)
+				err(EX_OSERR, "reallocarray");
+			s->parts = v;
+			s->parts[s->nparts++] = a;
+			if (a == INT32_MAX)
+				break;
+		}
+	}
+	if (s->nparts == 0)
+		errx(EX_USAGE, "'%s': no partitions after ':'", arg);
+}
+
+bool
+kg_scope_has(const struct kg_scope *s, size_t n, const char *topic,
+    int32_t part)
+{
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(s[i].topic, topic) != 0)
+			continue;
+		if (s[i].nparts == 0)
+			return true;
+		for (size_t k = 0; k < s[i].nparts; k++)
+			if (s[i].parts[k] == part)
+				return true;
+	}
+	return false;
+}
+
+/* ---- main ---- */
+
+enum { OPT_JSON = 256, OPT_TIMEOUT };
+
+static const struct option longopts[] = {
+	{ "broker",	required_argument, NULL, 'b' },
+	{ "help",	no_argument,	   NULL, 'h' },
+	{ "json",	no_argument,	   NULL, OPT_JSON },
+	{ "timeout-ms",	required_argument, NULL, OPT_TIMEOUT },
+	{ "version",	no_argument,	   NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct {
+	const char	*name;
+	int		(*fn)(struct kg *, int, char **);
+} cmds[] = {
+	{ "delete",		kg_delete },
+	{ "delete-offsets",	kg_delete_offsets },
+	{ "describe",		kg_describe },
+	{ "list",		kg_list },
+	{ "reset",		kg_reset },
+};
 
 int
-main(int argc, char **argv)
+main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "help",	no_argument,	NULL,	'h' },
-		{ "version",	no_argument,	NULL,	'V' },
-		{ NULL,		0,		NULL,	0 },
-	};
-	int ch;
+	struct kg kg;
+	const char *es;
+	size_t i;
+	int ch, rc;
 
 	/* getopt(3) prefixes its messages with argv[0]: use the bare name */
 	argv[0] = (char *)getprogname();
-
-	/* "+": options after the command belong to the command. */
-	while ((ch = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
+	memset(&kg, 0, sizeof(kg));
+	kg.timeout_ms = 30000;
+	kp_arena_init(&kg.arena);
+	kp_buf_init(&kg.body);
+	/* "+": options stop at the command; it has its own */
+	while ((ch = getopt_long(argc, argv, "+b:hV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'b':
+			kg.brokers = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return fclose(stdout) == 0 ? 0 : EX_IOERR;
 		case 'V':
 			printf("kgroup %s\n", KP_VERSION);
 			return fclose(stdout) == 0 ? 0 : EX_IOERR;
+		case OPT_JSON:
+			kg.json = true;
+			break;
+		case OPT_TIMEOUT:
+			kg.timeout_ms = (int)strtonum(optarg, 1, INT32_MAX,
+			    &es);
+			if (es != NULL)
+				errx(EX_USAGE, "timeout '%s': %s", optarg, es);
+			break;
 		default:
 			usage(stderr);
 			return EX_USAGE;
@@ -61,15 +338,27 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1) {
+	if (argc == 0) {
 		usage(stderr);
 		return EX_USAGE;
 	}
-	if (!known_command(argv[0])) {
+	kg.table = isatty(1) && !kg.json;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			break;
+	if (i == sizeof(cmds) / sizeof(cmds[0])) {
 		warnx("unknown command '%s'", argv[0]);
 		usage(stderr);
 		return EX_USAGE;
 	}
-	warnx("consumer groups are not implemented in this release");
-	return EX_UNAVAILABLE;
+	optind = 0;	/* GNU getopt: start over for the command */
+	rc = cmds[i].fn(&kg, argc, argv);
+	kp_client_free(kg.c);
+	kp_arena_release(&kg.arena);
+	kp_buf_release(&kg.body);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		warn("stdout");
+		return EX_IOERR;
+	}
+	return rc;
 }

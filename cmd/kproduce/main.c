@@ -141,6 +141,7 @@ json_record(const char *src, uint64_t lineno, const char *p, size_t n)
 	struct kp_record_header *h = NULL;
 	const char *topic;
 	char why[256];
+	int32_t part;
 	size_t i;
 
 	if (kp_json_parse(p, n, &r, why, sizeof(why)) < 0) {
@@ -168,8 +169,19 @@ json_record(const char *src, uint64_t lineno, const char *p, size_t n)
 		h[o.nhdrs + i].value.ptr = r.headers[i].value.ptr;
 		h[o.nhdrs + i].value.len = (int32_t)r.headers[i].value.len;
 	}
-	add(topic, o.partition >= 0 ? o.partition : r.partition,
-	    r.timestamp >= 0 ? r.timestamp : kp_now_ms(),
+	/*
+	 * The record's partition when the topic has it (a copy between
+	 * topics of the same shape keeps every record in place); else it is
+	 * placed like a new record, by key or sticky.
+	 */
+	part = o.partition;
+	if (part < 0 && r.partition >= 0) {
+		int32_t np = producer_partitions(prod, topic, why,
+		    sizeof(why));
+
+		part = np > r.partition ? r.partition : -1;
+	}
+	add(topic, part, r.timestamp >= 0 ? r.timestamp : kp_now_ms(),
 	    o.key && r.key.len < 0 ? o.key : (const char *)r.key.ptr,
 	    o.key && r.key.len < 0 ? (ssize_t)strlen(o.key) : r.key.len,
 	    (const char *)r.value.ptr, r.value.len, h, r.nheaders + o.nhdrs);
@@ -217,7 +229,9 @@ wait_input(int fd)
 	int rc;
 
 	for (;;) {
-		rc = poll(&pfd, 1, o.po.linger_ms > 0 && o.po.linger_ms < 100 ?
+		/* short naps only while batches linger or answers are due */
+		rc = poll(&pfd, 1, !producer_busy(prod) ? 1000 :
+		    o.po.linger_ms > 0 && o.po.linger_ms < 100 ?
 		    o.po.linger_ms : 100);
 		if (rc != 0 || stop)
 			return rc < 0 && errno != EINTR ? -1 : 0;
@@ -277,9 +291,18 @@ read_input(int argc, char **argv)
 	int i, fd;
 
 	if (argc == 0) {
-		/* non-blocking, so lingering batches go out while idle */
-		fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+		/*
+		 * Non-blocking, so lingering batches go out while input is
+		 * idle; the flag is shared with whoever else holds this
+		 * terminal or pipe, so it is put back.
+		 */
+		int fl = fcntl(0, F_GETFL);
+
+		if (fl >= 0)
+			fcntl(0, F_SETFL, fl | O_NONBLOCK);
 		read_stream(0, "stdin");
+		if (fl >= 0)
+			fcntl(0, F_SETFL, fl);
 		return;
 	}
 	for (i = 0; i < argc && !stop; i++) {
@@ -317,8 +340,13 @@ bench(void)
 		if (o.throughput > 0) {
 			/* hold the rate: sleep while ahead of schedule */
 			while ((now = kp_mono_ms() - start) * o.throughput <
-			    i * 1000)
-				producer_service(prod, 1);
+			    i * 1000) {
+				int64_t ahead = i * 1000 / o.throughput - now;
+
+				producer_service(prod, 0);
+				poll(NULL, 0, ahead > 10 ? 10 : ahead > 0 ?
+				    (int)ahead : 1);
+			}
 		}
 		add(o.topic, o.partition, kp_now_ms(), NULL, -1, val,
 		    (ssize_t)o.record_size, o.hdrs, o.nhdrs);

@@ -247,6 +247,15 @@ nomem:
 	return NULL;
 }
 
+int32_t
+producer_partitions(struct producer *p, const char *topic, char *why,
+    size_t whylen)
+{
+	struct ptopic *pt = get_topic(p, topic, why, whylen);
+
+	return pt ? pt->nparts : -1;
+}
+
 /* Close the open batch of pp and queue it for sending. */
 static int
 seal(struct producer *p, struct ppart *pp)
@@ -688,6 +697,21 @@ producer_service(struct producer *p, int timeout_ms)
 		timeout_ms = 100;
 	} while (p->buffered > MAX_BUFFERED);
 	return 0;
+}
+
+bool
+producer_busy(const struct producer *p)
+{
+	size_t i;
+	int32_t j;
+
+	if (p->nready > 0 || p->inflight > 0 || !kp_client_idle(p->c))
+		return true;
+	for (i = 0; i < p->ntopics; i++)
+		for (j = 0; j < p->topics[i].nparts; j++)
+			if (p->topics[i].parts[j].bb.count > 0)
+				return true;
+	return false;
 }
 
 int

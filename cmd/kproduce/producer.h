@@ -41,10 +41,18 @@ int		 producer_add(struct producer *, const char *topic,
 		    const struct kp_record_header *, size_t nh,
 		    char *why, size_t whylen);
 /*
+ * The partition count of topic (looked up, or created when allowed, on
+ * first use), or -1 with the reason in why.
+ */
+int32_t		 producer_partitions(struct producer *, const char *topic,
+		    char *why, size_t whylen);
+/*
  * Send what is due and handle responses for up to timeout_ms. Blocks
  * longer when too much is buffered. 0, or -1 on a fatal client error.
  */
 int		 producer_service(struct producer *, int timeout_ms);
+/* True while records wait in open batches, queues or in flight. */
+bool		 producer_busy(const struct producer *);
 /* Send everything and wait for every answer. */
 int		 producer_flush(struct producer *);
 

@@ -16,6 +16,9 @@
 
 #define RESOURCE_TOPIC	2
 
+/* long-only options: values no short option can take */
+enum { OPT_IF = 256, OPT_TIME };
+
 struct cfg {
 	char	*name;
 	char	*value;		/* NULL: delete */
@@ -237,7 +240,7 @@ kt_create(struct kt *kt, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "config", required_argument, NULL, 'c' },
-		{ "if-not-exists", no_argument, NULL, 'i' },
+		{ "if-not-exists", no_argument, NULL, OPT_IF },
 		{ "partitions", required_argument, NULL, 'p' },
 		{ "replication-factor", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
@@ -263,7 +266,7 @@ kt_create(struct kt *kt, int argc, char **argv)
 		case 'c':
 			add_cfg(&cfgs, &ncfg, optarg, false);
 			break;
-		case 'i':
+		case OPT_IF:
 			if_not = true;
 			break;
 		case 'p':
@@ -344,7 +347,7 @@ int
 kt_delete(struct kt *kt, int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "if-exists", no_argument, NULL, 'i' },
+		{ "if-exists", no_argument, NULL, OPT_IF },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct kp_delete_topics_req req;
@@ -360,7 +363,7 @@ kt_delete(struct kt *kt, int argc, char **argv)
 	int32_t j;
 
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (ch != 'i')
+		if (ch != OPT_IF)
 			return EX_USAGE;
 		if_exists = true;
 	}
@@ -467,9 +470,14 @@ config_is_default(const struct kp_describe_configs_resp_resource_result *r)
 	return r->is_default || r->config_source == 5;
 }
 
+/*
+ * One topic, by name: lookups may refresh the metadata cache, so no
+ * pointer into it is kept across them.
+ */
 static int
-describe_one(struct kt *kt, const struct kp_topic_meta *t)
+describe_one(struct kt *kt, const char *name)
 {
+	const struct kp_topic_meta *t;
 	struct kp_client *c = kt->c;
 	struct kp_describe_configs_resp resp;
 	struct kp_arena arena;
@@ -482,26 +490,39 @@ describe_one(struct kt *kt, const struct kp_topic_meta *t)
 	int32_t i, j;
 	int rc = 0;
 
-	pids = calloc((size_t)t->nparts + 1, sizeof(*pids));
-	lo = calloc((size_t)t->nparts + 1, sizeof(*lo));
-	hi = calloc((size_t)t->nparts + 1, sizeof(*hi));
+	int32_t np;
+
+	if ((t = kp_client_topic(c, name)) == NULL &&
+	    (t = kp_client_topic_wait(c, name, false)) == NULL) {
+		warnx("%s", kp_client_error(c));
+		return kp_cli_exit_for(kp_client_kerr(c));
+	}
+	np = t->nparts;
+	pids = calloc((size_t)np + 1, sizeof(*pids));
+	lo = calloc((size_t)np + 1, sizeof(*lo));
+	hi = calloc((size_t)np + 1, sizeof(*hi));
 	if (pids == NULL || lo == NULL || hi == NULL)
 		err(EX_OSERR, "calloc");
-	for (p = 0; p < t->nparts; p++) {
+	for (p = 0; p < np; p++) {
 		pids[p] = p;
 		lo[p] = hi[p] = -1;
 	}
-	if (kp_client_list_offsets(c, t->name, pids, (size_t)t->nparts, -2,
-	    lo) < 0 || kp_client_list_offsets(c, t->name, pids,
-	    (size_t)t->nparts, -1, hi) < 0) {
+	if (kp_client_list_offsets(c, name, pids, (size_t)np, -2, lo) < 0 ||
+	    kp_client_list_offsets(c, name, pids, (size_t)np, -1, hi) < 0) {
 		warnx("%s", kp_client_error(c));
 		rc = kp_cli_exit_for(kp_client_kerr(c));
 	}
 	kp_arena_init(&arena);
 	kp_buf_init(&body);
 	kp_buf_init(&b);
-	have_cfg = describe_configs(kt, t->name, &resp, &arena, &body) == 0 &&
+	have_cfg = describe_configs(kt, name, &resp, &arena, &body) == 0 &&
 	    resp.n_results == 1 && resp.results[0].error_code == 0;
+	/* look again: the calls above may have refreshed the cache */
+	if ((t = kp_client_topic(c, name)) == NULL || t->nparts != np) {
+		warnx("topic '%s': changed while described", name);
+		rc = EX_TEMPFAIL;
+		goto out;
+	}
 	if (kt->json) {
 		kp_buf_put(&b, "{\"topic\":", 9);
 		jstr(&b, t->name);
@@ -588,6 +609,7 @@ kt_describe(struct kt *kt, int argc, char **argv)
 {
 	struct kp_client *c = kt_client(kt);
 	const struct kp_topic_meta **all, *t;
+	char **names;
 	size_t n, i;
 	int j, rc = 0, r;
 
@@ -599,11 +621,19 @@ kt_describe(struct kt *kt, int argc, char **argv)
 		if (kp_client_metadata(c, NULL, 0, false) < 0)
 			errx(EX_UNAVAILABLE, "%s", kp_client_error(c));
 		all = sorted_topics(c, &n);
-		/* describe_one refreshes nothing: the cache stays put */
+		/* names copied: describing refreshes the cache */
+		if ((names = calloc(n + 1, sizeof(*names))) == NULL)
+			err(EX_OSERR, "calloc");
 		for (i = 0; i < n; i++)
-			if ((r = describe_one(kt, all[i])) != 0)
-				rc = r;
+			if ((names[i] = strdup(all[i]->name)) == NULL)
+				err(EX_OSERR, "strdup");
 		free(all);
+		for (i = 0; i < n; i++) {
+			if ((r = describe_one(kt, names[i])) != 0)
+				rc = r;
+			free(names[i]);
+		}
+		free(names);
 		return rc;
 	}
 	for (j = 0; j < argc; j++) {
@@ -612,7 +642,7 @@ kt_describe(struct kt *kt, int argc, char **argv)
 			rc = kp_cli_exit_for(kp_client_kerr(c));
 			continue;
 		}
-		if ((r = describe_one(kt, t)) != 0)
+		if ((r = describe_one(kt, argv[j])) != 0)
 			rc = r;
 	}
 	return rc;
@@ -904,7 +934,7 @@ kt_offsets(struct kt *kt, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "partitions", required_argument, NULL, 'p' },
-		{ "time", required_argument, NULL, 'T' },
+		{ "time", required_argument, NULL, OPT_TIME },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct kp_topic_meta *t;
@@ -919,7 +949,7 @@ kt_offsets(struct kt *kt, int argc, char **argv)
 		case 'p':
 			parg = optarg;
 			break;
-		case 'T':
+		case OPT_TIME:
 			s = optarg;
 			if (strcmp(optarg, "earliest") == 0)
 				ts = -2;

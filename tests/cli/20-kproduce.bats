@@ -249,6 +249,15 @@ readback() {	# readback TOPIC [kconsume args]
 	assert_line --regexp '^[0-9]{13} plain$'
 }
 
+@test "kproduce -f json places records whose partition the topic lacks anew" {
+	ktopic create -p 1 t
+	printf '{"partition":3,"value":"a"}\n{"partition":0,"value":"b"}\n' |
+	    kproduce -t t -f json
+	run readback t
+	assert_output "0 0 NULL=a
+0 1 NULL=b"
+}
+
 @test "kproduce -f json takes the topic from each line without -t" {
 	ktopic create -p 1 a
 	ktopic create -p 1 b
@@ -318,6 +327,13 @@ readback() {	# readback TOPIC [kconsume args]
 	assert_output ""
 }
 
+@test "kproduce --progress reports into a pipe too" {
+	ktopic create -p 1 t
+	run bash -c 'seq 1 100 | kproduce -t t --progress 2>&1 >/dev/null'
+	assert_success
+	assert_output --regexp 'kproduce: 100 records, [0-9]+ records/s'
+}
+
 @test "kproduce --bench prints the producer perf test line" {
 	ktopic create -p 1 t
 	run kproduce -t t --bench 2000 --record-size 100
@@ -325,6 +341,9 @@ readback() {	# readback TOPIC [kconsume args]
 	assert_output --regexp '^2000 records sent, [0-9.]+ records/sec \([0-9.]+ MB/sec\), [0-9.]+ ms avg latency, [0-9.]+ ms max latency, [0-9]+ ms 50th, [0-9]+ ms 95th, [0-9]+ ms 99th, [0-9]+ ms 99.9th.$'
 	run ktopic offsets t
 	assert_output "t:0:2000"
+	run kproduce -t t --bench 200 --record-size 10 --throughput 2000
+	assert_success
+	assert_output --regexp '^200 records sent, '
 	run kproduce -t t --bench 10
 	assert_equal "$status" 64
 }

@@ -8,6 +8,10 @@ setup() {
 }
 
 teardown() {
+	if [ -n "${HOLE_PID:-}" ]; then
+		kill "$HOLE_PID" 2>/dev/null || true
+		wait "$HOLE_PID" 2>/dev/null || true
+	fi
 	if [ -n "${BG_PID:-}" ]; then
 		kill "$BG_PID" 2>/dev/null || true
 		wait "$BG_PID" 2>/dev/null || true
@@ -272,4 +276,15 @@ c"
 	run mandoc -Tlint -Wwarning "$KP_TOP/man/man1/kconsume.1"
 	assert_success
 	assert_output ""
+}
+
+@test "--timeout-ms bounds the wait for a broker that never answers" {
+	start_black_hole
+	run timeout 20 kconsume -b 127.0.0.1:$HOLE_PORT --timeout-ms 300 -t t -e
+	assert_equal "$status" 69
+	assert_output --partial "ApiVersions: Connection timed out"
+	run timeout 20 kproduce -b 127.0.0.1:$HOLE_PORT --timeout-ms 300 -t t < <(echo a)
+	assert_equal "$status" 69
+	run timeout 20 ktopic -b 127.0.0.1:$HOLE_PORT --timeout-ms 300 list
+	assert_equal "$status" 69
 }

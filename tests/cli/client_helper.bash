@@ -62,3 +62,22 @@ check_synopsis() {	# check_synopsis PROG
 	[ -n "$a" ] && [ "$a" = "$b" ] ||
 	    { printf 'usage:  %s\nman:    %s\n' "$a" "$b"; return 1; }
 }
+
+# A TCP port that accepts connections and never answers; sets HOLE_PID and
+# HOLE_PORT. Kill HOLE_PID in teardown.
+start_black_hole() {
+	/usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+print(s.getsockname()[1], flush=True)
+time.sleep(60)
+' >"$BATS_TEST_TMPDIR/hole" 8>&- &
+	HOLE_PID=$!
+	for i in $(seq 1 100); do
+		[ -s "$BATS_TEST_TMPDIR/hole" ] && break
+		sleep 0.05
+	done
+	HOLE_PORT=$(cat "$BATS_TEST_TMPDIR/hole")
+}

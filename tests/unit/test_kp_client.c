@@ -74,7 +74,7 @@ serve_one(int fd, const uint8_t *p, size_t n)
 		struct kp_metadata_req q;
 		struct kp_metadata_resp r;
 		struct kp_metadata_resp_broker br;
-		struct kp_metadata_resp_topic t;
+		struct kp_metadata_resp_topic t[4];
 		struct kp_metadata_resp_partition pp[2];
 		int32_t rep = 7;
 		int i;
@@ -92,9 +92,6 @@ serve_one(int fd, const uint8_t *p, size_t n)
 		br.host.ptr = "127.0.0.1";
 		br.host.len = 9;
 		br.port = 1;	/* nobody listens: the client must reuse us */
-		kp_metadata_resp_topic_init(&t);
-		t.name.ptr = "t";
-		t.name.len = 1;
 		for (i = 0; i < 2; i++) {
 			kp_metadata_resp_partition_init(&pp[i]);
 			pp[i].partition_index = i;
@@ -104,13 +101,23 @@ serve_one(int fd, const uint8_t *p, size_t n)
 			pp[i].isr_nodes = &rep;
 			pp[i].n_isr_nodes = 1;
 		}
-		t.partitions = pp;
-		t.n_partitions = 2;
+		/* the topics asked for, or just "t" for all */
+		for (i = 0; i < 4 && (i == 0 || i < q.n_topics); i++) {
+			kp_metadata_resp_topic_init(&t[i]);
+			if (q.n_topics > 0)
+				t[i].name = q.topics[i].name;
+			else {
+				t[i].name.ptr = "t";
+				t[i].name.len = 1;
+			}
+			t[i].partitions = pp;
+			t[i].n_partitions = 2;
+		}
 		r.brokers = &br;
 		r.n_brokers = 1;
 		r.controller_id = 7;
-		r.topics = &t;
-		r.n_topics = 1;
+		r.topics = t;
+		r.n_topics = i;
 		kp_metadata_resp_encode(&b, h.api_version, &r);
 	} else if (h.api_key == KP_API_LIST_OFFSETS) {
 		struct kp_list_offsets_req q;
@@ -274,6 +281,20 @@ main(void)
 	ok(t != NULL && t->nparts == 2 && t->parts[1].leader == 7,
 	    "metadata cached: 2 partitions led by node 7");
 	is_int(kp_client_controller(c), 7, "controller id");
+	{
+		const char *u = "u";
+		size_t nt;
+
+		ok(kp_client_metadata(c, &u, 1, false) == 0 &&
+		    kp_client_topic(c, "u") != NULL &&
+		    kp_client_topic(c, "t") != NULL &&
+		    kp_client_topics(c, &nt) != NULL && nt == 2,
+		    "metadata for one topic keeps the others cached");
+		ok(kp_client_metadata(c, NULL, 0, false) == 0 &&
+		    kp_client_topic(c, "u") == NULL &&
+		    kp_client_topic(c, "t") != NULL,
+		    "metadata for all topics replaces the cache");
+	}
 	k = kp_client_leader(c, "t", 1);
 	ok(k != NULL && kp_conn_node(k) == 7 && conns == 1,
 	    "the one broker's bootstrap connection serves node 7");

@@ -1,0 +1,43 @@
+/* group.h -- the group coordinator's state in kbroker, shared by group.c and offsets.c */
+#ifndef KB_GROUP_H
+#define KB_GROUP_H
+
+#include <sys/queue.h>
+
+#include "kp_buf.h"
+#include "kp_coord.h"
+#include "kbroker.h"
+
+/*
+ * A JoinGroup or SyncGroup waiting for other members: the request is
+ * deferred (KB_DEFER) and its response body is encoded here when the
+ * coordinator calls back, then copied out when the request runs again.
+ */
+struct kb_park {
+	TAILQ_ENTRY(kb_park) link;
+	struct kb_resp	*r;		/* the waiter given to kp_coord */
+	int16_t		 api, version;
+	bool		 done;
+	struct kp_buf	 body;
+};
+
+struct kb_group {
+	struct kb_broker *b;
+	struct kp_coord	 coord;
+	TAILQ_HEAD(, kb_park) parked;
+	int32_t		 offsets_parts;	/* offsets.topic.num.partitions */
+	bool		 loading;	/* replaying __consumer_offsets */
+};
+
+static inline struct kb_group *
+kb_group_of(struct kb_broker *b)
+{
+	return b->group;
+}
+
+/* offsets.c: __consumer_offsets. */
+void	kb_offsets_persist(void *, const char *, const char *, int32_t,
+	    const struct kp_coord_offset *);
+int	kb_offsets_load(struct kb_group *);
+
+#endif

@@ -1,0 +1,461 @@
+/* offsets.c -- OffsetCommit, OffsetFetch, OffsetDelete and their log in __consumer_offsets */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kp_batch.h"
+#include "kp_err.h"
+#include "kp_log.h"
+#include "kp_offrec.h"
+#include "kp_proto_consumer.h"
+#include "kp_proto_group.h"
+#include "kp_store.h"
+#include "kbroker.h"
+#include "group.h"
+
+#define METADATA_MAX	4096	/* offset.metadata.max.bytes */
+
+static char *
+cstr(struct kb_req *req, const struct kp_str *s)
+{
+	return s->len < 0 ? NULL : kb_arena_str(req->arena, s);
+}
+
+static char *
+cstr0(struct kb_req *req, const struct kp_str *s)
+{
+	char *p = cstr(req, s);
+
+	return p != NULL ? p : (char *)"";
+}
+
+/* ---- the __consumer_offsets topic ---- */
+
+/* The topic, created compacted on first use. NULL when it cannot be. */
+static struct kp_topic *
+offsets_topic(struct kb_group *G)
+{
+	struct kb_broker *b = G->b;
+	struct kp_topic *t = kp_store_topic(b->store, KP_OFFSETS_TOPIC);
+	static const char *const names[] = { "cleanup.policy" };
+	static const char *const values[] = { "compact" };
+	int rc;
+
+	if (t != NULL)
+		return t;
+	rc = kp_store_create_topic(b->store, KP_OFFSETS_TOPIC,
+	    G->offsets_parts, names, values, 1, NULL, false, &t);
+	if (rc != KP_NONE) {
+		kb_log("topic '%s': create: %s", KP_OFFSETS_TOPIC,
+		    kp_kerr_name((int16_t)rc));
+		return NULL;
+	}
+	kb_log("topic '%s': created with %d partition(s)", KP_OFFSETS_TOPIC,
+	    G->offsets_parts);
+	return t;
+}
+
+/*
+ * kp_coord's offset_changed: one record per change, appended to the
+ * group's partition, so a restart replays to the same state. A commit
+ * that cannot be written is logged; it stays in memory.
+ */
+void
+kb_offsets_persist(void *arg, const char *group, const char *topic,
+    int32_t part, const struct kp_coord_offset *o)
+{
+	struct kb_group *G = arg;
+	struct kp_batch_builder bb;
+	struct kp_buf k, v, batch;
+	struct kp_topic *t;
+	struct kp_log *log;
+	int64_t now = kb_now_wall();
+	int rc = KP_NONE;
+
+	if (G->loading || (t = offsets_topic(G)) == NULL)
+		return;
+	log = t->logs[kp_offsets_partition(group, t->partitions)];
+	kp_buf_init(&k);
+	kp_buf_init(&v);
+	kp_buf_init(&batch);
+	kp_offrec_key(&k, group, topic, part);
+	if (o != NULL)
+		kp_offrec_value(&v, o->offset, o->leader_epoch, o->metadata,
+		    o->commit_ts, o->expire_ts);
+	kp_batch_builder_init(&bb, KP_CODEC_NONE, -1, -1, -1);
+	if (k.err || v.err || kp_batch_builder_add(&bb, now, k.data,
+	    (ssize_t)k.len, o ? v.data : NULL, o ? (ssize_t)v.len : -1, NULL,
+	    0) == -1 || kp_batch_builder_finish(&bb, &batch) == -1)
+		rc = KP_UNKNOWN_SERVER_ERROR;
+	if (rc == KP_NONE)
+		rc = kp_log_append(log, batch.data, batch.len, 0, now, NULL);
+	if (rc == KP_NONE)
+		kp_log_set_high_watermark(log, kp_log_end_offset(log));
+	else
+		kb_log("group '%s': %s-%d: cannot log offset: %s", group, topic,
+		    part, kp_kerr_name((int16_t)rc));
+	kp_batch_builder_release(&bb);
+	kp_buf_release(&k);
+	kp_buf_release(&v);
+	kp_buf_release(&batch);
+}
+
+static int
+load_batch(struct kb_group *G, const uint8_t *p, size_t len, size_t *used)
+{
+	struct kp_batch_header h;
+	struct kp_batch_iter it;
+	struct kp_record rec;
+	struct kp_offrec *r;
+	ssize_t n = kp_batch_header_decode(p, len, &h);
+	int rc;
+
+	if (n <= 0 || (size_t)n > len)
+		return -1;
+	*used = (size_t)n;
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return -1;
+	if (kp_batch_iter_init(&it, p, (size_t)n, 64 << 20) != 0) {
+		kp_batch_iter_release(&it);
+		free(r);
+		return -1;
+	}
+	while ((rc = kp_batch_iter_next(&it, &rec)) == 1) {
+		struct kp_coord_offset o;
+
+		if (kp_offrec_parse(rec.key.ptr, rec.key.len < 0 ? 0 :
+		    (size_t)rec.key.len, rec.value.ptr, rec.value.len,
+		    r) != 1)
+			continue;
+		o.topic = r->topic;
+		o.partition = r->partition;
+		o.offset = r->offset;
+		o.leader_epoch = r->leader_epoch;
+		o.metadata = r->metadata;
+		o.commit_ts = r->commit_ts;
+		o.expire_ts = r->expire_ts;
+		kp_coord_load(&G->coord, r->group, r->topic, r->partition,
+		    r->tombstone ? NULL : &o, kb_now_wall());
+	}
+	kp_batch_iter_release(&it);
+	free(r);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Replay one partition of __consumer_offsets into the coordinator. */
+static int
+load_log(struct kb_group *G, struct kp_log *log, size_t *nrec)
+{
+	int64_t off = kp_log_start_offset(log), end = kp_log_end_offset(log);
+	struct kp_log_slice s;
+	struct kp_buf buf;
+	int rc = 0;
+
+	kp_buf_init(&buf);
+	while (off < end) {
+		size_t at = 0, used;
+
+		if (kp_log_read(log, off, 1 << 20, end, &s) != KP_NONE ||
+		    s.len == 0)
+			break;
+		kp_buf_reset(&buf);
+		if (kp_log_slice_load(&s, &buf) == -1) {
+			rc = -1;
+			break;
+		}
+		while (at < buf.len && load_batch(G, buf.data + at,
+		    buf.len - at, &used) == 0) {
+			at += used;
+			(*nrec)++;
+		}
+		if (s.next_offset <= off)
+			break;
+		off = s.next_offset;
+	}
+	kp_buf_release(&buf);
+	return rc;
+}
+
+int
+kb_offsets_load(struct kb_group *G)
+{
+	struct kp_topic *t = kp_store_topic(G->b->store, KP_OFFSETS_TOPIC);
+	size_t nrec = 0;
+
+	if (t == NULL)
+		return 0;
+	G->loading = true;
+	for (int32_t p = 0; p < t->partitions; p++) {
+		if (load_log(G, t->logs[p], &nrec) == -1) {
+			kb_log("%s-%d: cannot read: %s", KP_OFFSETS_TOPIC, p,
+			    strerror(errno));
+			G->loading = false;
+			return -1;
+		}
+	}
+	G->loading = false;
+	kb_log("%s: %zu batch(es) replayed, %zu group(s)", KP_OFFSETS_TOPIC,
+	    nrec, G->coord.ngroups);
+	return 0;
+}
+
+/* ---- OffsetCommit ---- */
+
+static bool
+topic_known(struct kb_req *req, const struct kp_str *topic, int32_t part)
+{
+	return kb_log_for(req->b, topic, part) != NULL;
+}
+
+static int
+handle_offset_commit(struct kb_req *req)
+{
+	struct kb_group *G = kb_group_of(req->b);
+	struct kp_offset_commit_req rq;
+	struct kp_offset_commit_resp rs;
+	int16_t v = req->hdr.api_version, gerr;
+	int64_t wall = kb_now_wall(), expire = -1;
+	const char *group;
+	int32_t nt;
+
+	if (kp_offset_commit_req_decode(req->body, req->body_len, v, &rq,
+	    req->arena) == -1)
+		return KB_CLOSE;
+	group = cstr0(req, &rq.group_id);
+	gerr = kp_coord_commit_check(&G->coord, group,
+	    rq.generation_id_or_member_epoch, cstr0(req, &rq.member_id),
+	    cstr(req, &rq.group_instance_id), kb_now_mono(), wall);
+	if (v >= 2 && v <= 4 && rq.retention_time_ms >= 0)
+		expire = wall + rq.retention_time_ms;
+	kp_offset_commit_resp_init(&rs);
+	nt = rq.n_topics < 0 ? 0 : rq.n_topics;
+	rs.topics = kp_arena_calloc(req->arena, nt ? (size_t)nt : 1,
+	    sizeof(*rs.topics));
+	if (rs.topics == NULL)
+		return KB_CLOSE;
+	rs.n_topics = nt;
+	for (int32_t i = 0; i < nt; i++) {
+		struct kp_offset_commit_req_topic *t = &rq.topics[i];
+		struct kp_offset_commit_resp_topic *rt = &rs.topics[i];
+		int32_t np = t->n_partitions < 0 ? 0 : t->n_partitions;
+		char *topic = cstr0(req, &t->name);
+
+		kp_offset_commit_resp_topic_init(rt);
+		rt->name = t->name;
+		rt->partitions = kp_arena_calloc(req->arena,
+		    np ? (size_t)np : 1, sizeof(*rt->partitions));
+		if (rt->partitions == NULL)
+			return KB_CLOSE;
+		rt->n_partitions = np;
+		for (int32_t j = 0; j < np; j++) {
+			struct kp_offset_commit_req_partition *p =
+			    &t->partitions[j];
+			struct kp_offset_commit_resp_partition *rp =
+			    &rt->partitions[j];
+			int16_t e = gerr;
+
+			kp_offset_commit_resp_partition_init(rp);
+			rp->partition_index = p->partition_index;
+			if (e == KP_NONE && !topic_known(req, &t->name,
+			    p->partition_index))
+				e = KP_UNKNOWN_TOPIC_OR_PARTITION;
+			if (e == KP_NONE && p->committed_metadata.len >
+			    METADATA_MAX)
+				e = KP_OFFSET_METADATA_TOO_LARGE;
+			if (e == KP_NONE && kp_coord_commit(&G->coord, group,
+			    topic, p->partition_index, p->committed_offset,
+			    p->committed_leader_epoch,
+			    cstr0(req, &p->committed_metadata), wall, expire)
+			    == -1)
+				e = KP_UNKNOWN_SERVER_ERROR;
+			rp->error_code = e;
+		}
+	}
+	return kp_offset_commit_resp_encode(kb_resp_buf(req->resp), v, &rs) ==
+	    -1 ? KB_CLOSE : KB_DONE;
+}
+
+KB_API(offset_commit, KP_API_OFFSET_COMMIT, 2, 7, handle_offset_commit)
+
+/* ---- OffsetFetch ---- */
+
+static void
+fill_fetched(struct kb_req *req, const char *group, const char *topic,
+    int32_t part, struct kp_offset_fetch_resp_partition *rp)
+{
+	const struct kp_coord_offset *o = kp_coord_offset(
+	    &kb_group_of(req->b)->coord, group, topic, part);
+
+	kp_offset_fetch_resp_partition_init(rp);
+	rp->partition_index = part;
+	rp->committed_offset = o ? o->offset : -1;
+	rp->committed_leader_epoch = o ? o->leader_epoch : -1;
+	rp->metadata = kb_str(o ? o->metadata : "");
+	rp->error_code = KP_NONE;
+}
+
+/* v2+: null topics asks for every committed offset of the group. */
+static int
+fetch_all(struct kb_req *req, const char *group,
+    struct kp_offset_fetch_resp *rs)
+{
+	struct kp_coord_group *g = kp_coord_group(&kb_group_of(req->b)->coord,
+	    group);
+	size_t n = g ? g->noffsets : 0;
+
+	rs->topics = kp_arena_calloc(req->arena, n + 1, sizeof(*rs->topics));
+	if (rs->topics == NULL)
+		return -1;
+	rs->n_topics = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct kp_coord_offset *o = &g->offsets[i];
+		struct kp_offset_fetch_resp_topic *rt = NULL;
+
+		for (int32_t k = 0; k < rs->n_topics && rt == NULL; k++)
+			if (kp_str_eq(&rs->topics[k].name, o->topic))
+				rt = &rs->topics[k];
+		if (rt == NULL) {
+			rt = &rs->topics[rs->n_topics++];
+			kp_offset_fetch_resp_topic_init(rt);
+			rt->name = kb_str(o->topic);
+			rt->partitions = kp_arena_calloc(req->arena, n,
+			    sizeof(*rt->partitions));
+			if (rt->partitions == NULL)
+				return -1;
+		}
+		fill_fetched(req, group, o->topic, o->partition,
+		    &rt->partitions[rt->n_partitions++]);
+	}
+	return 0;
+}
+
+static int
+handle_offset_fetch(struct kb_req *req)
+{
+	struct kp_offset_fetch_req rq;
+	struct kp_offset_fetch_resp rs;
+	int16_t v = req->hdr.api_version;
+	const char *group;
+
+	if (kp_offset_fetch_req_decode(req->body, req->body_len, v, &rq,
+	    req->arena) == -1)
+		return KB_CLOSE;
+	group = cstr0(req, &rq.group_id);
+	kp_offset_fetch_resp_init(&rs);
+	if (rq.n_topics < 0) {
+		if (fetch_all(req, group, &rs) == -1)
+			return KB_CLOSE;
+	} else {
+		rs.topics = kp_arena_calloc(req->arena, (size_t)rq.n_topics + 1,
+		    sizeof(*rs.topics));
+		if (rs.topics == NULL)
+			return KB_CLOSE;
+		rs.n_topics = rq.n_topics;
+		for (int32_t i = 0; i < rq.n_topics; i++) {
+			struct kp_offset_fetch_req_topic *t = &rq.topics[i];
+			struct kp_offset_fetch_resp_topic *rt = &rs.topics[i];
+			int32_t np = t->n_partition_indexes < 0 ? 0 :
+			    t->n_partition_indexes;
+			char *topic = cstr0(req, &t->name);
+
+			kp_offset_fetch_resp_topic_init(rt);
+			rt->name = t->name;
+			rt->partitions = kp_arena_calloc(req->arena,
+			    (size_t)np + 1, sizeof(*rt->partitions));
+			if (rt->partitions == NULL)
+				return KB_CLOSE;
+			rt->n_partitions = np;
+			for (int32_t j = 0; j < np; j++)
+				fill_fetched(req, group, topic,
+				    t->partition_indexes[j],
+				    &rt->partitions[j]);
+		}
+	}
+	return kp_offset_fetch_resp_encode(kb_resp_buf(req->resp), v, &rs) ==
+	    -1 ? KB_CLOSE : KB_DONE;
+}
+
+KB_API(offset_fetch, KP_API_OFFSET_FETCH, 1, 5, handle_offset_fetch)
+
+/* ---- OffsetDelete ---- */
+
+/* Whether a member of the (consumer protocol) group subscribes to topic. */
+static bool
+subscribed(struct kb_req *req, struct kp_coord_group *g, const char *topic)
+{
+	struct kp_coord_member *m;
+
+	TAILQ_FOREACH(m, &g->members, link) {
+		const struct kp_coord_proto *p = kp_coord_member_proto(m,
+		    g->protocol);
+		struct kp_consumer_subscription s;
+		int16_t ver;
+
+		if (p == NULL || kp_consumer_subscription_decode(p->meta,
+		    p->len, &ver, &s, req->arena) == -1)
+			continue;
+		for (int32_t i = 0; i < s.n_topics; i++)
+			if (kp_str_eq(&s.topics[i], topic))
+				return true;
+	}
+	return false;
+}
+
+static int
+handle_offset_delete(struct kb_req *req)
+{
+	struct kb_group *G = kb_group_of(req->b);
+	struct kp_offset_delete_req rq;
+	struct kp_offset_delete_resp rs;
+	struct kp_coord_group *g;
+	int16_t v = req->hdr.api_version;
+	const char *group;
+	int32_t nt;
+
+	if (kp_offset_delete_req_decode(req->body, req->body_len, v, &rq,
+	    req->arena) == -1)
+		return KB_CLOSE;
+	group = cstr0(req, &rq.group_id);
+	kp_offset_delete_resp_init(&rs);
+	g = kp_coord_group(&G->coord, group);
+	nt = rq.n_topics < 0 ? 0 : rq.n_topics;
+	if (g == NULL)
+		rs.error_code = KP_GROUP_ID_NOT_FOUND;
+	else if (g->state != KP_GROUP_EMPTY && (g->protocol_type == NULL ||
+	    strcmp(g->protocol_type, "consumer") != 0))
+		rs.error_code = KP_NON_EMPTY_GROUP;
+	if (rs.error_code != KP_NONE)
+		nt = 0;
+	rs.topics = kp_arena_calloc(req->arena, (size_t)nt + 1,
+	    sizeof(*rs.topics));
+	if (rs.topics == NULL)
+		return KB_CLOSE;
+	rs.n_topics = nt;
+	for (int32_t i = 0; i < nt; i++) {
+		struct kp_offset_delete_req_topic *t = &rq.topics[i];
+		struct kp_offset_delete_resp_topic *rt = &rs.topics[i];
+		int32_t np = t->n_partitions < 0 ? 0 : t->n_partitions;
+		char *topic = cstr0(req, &t->name);
+		bool sub = subscribed(req, g, topic);
+
+		kp_offset_delete_resp_topic_init(rt);
+		rt->name = t->name;
+		rt->partitions = kp_arena_calloc(req->arena, (size_t)np + 1,
+		    sizeof(*rt->partitions));
+		if (rt->partitions == NULL)
+			return KB_CLOSE;
+		rt->n_partitions = np;
+		for (int32_t j = 0; j < np; j++) {
+			int32_t p = t->partitions[j].partition_index;
+
+			kp_offset_delete_resp_partition_init(&rt->partitions[j]);
+			rt->partitions[j].partition_index = p;
+			rt->partitions[j].error_code = kp_coord_delete_offset(
+			    &G->coord, group, topic, p, sub);
+		}
+	}
+	return kp_offset_delete_resp_encode(kb_resp_buf(req->resp), v, &rs) ==
+	    -1 ? KB_CLOSE : KB_DONE;
+}
+
+KB_API(offset_delete, KP_API_OFFSET_DELETE, 0, 0, handle_offset_delete)

@@ -1,0 +1,27 @@
+/* fuzz_offrec.c -- libFuzzer harness: __consumer_offsets key/value records */
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kp_offrec.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* The first byte splits the input into key and value; 0xff: null value. */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct kp_offrec r;
+	size_t k;
+
+	if (size < 1)
+		return 0;
+	k = data[0] % size;
+	data++;
+	size--;
+	if (k > size)
+		k = size;
+	(void)kp_offrec_parse(data, k, data[-1] == 0xff ? NULL : data + k,
+	    data[-1] == 0xff ? -1 : (ssize_t)(size - k), &r);
+	return 0;
+}
