@@ -120,18 +120,179 @@ kp_batch_validate(const uint8_t *p, size_t len, size_t max_uncompressed)
 	return kp_batch_validate_ts(p, len, max_uncompressed, &ts);
 }
 
+/*
+ * The varint readers of the validation walk: the same acceptance as
+ * kp_read_varint / kp_read_varlong (at most 5 bytes and 32 bits; at most
+ * 10 bytes, the tenth holding bit 63 only), inlined with a one-byte fast
+ * path, since a 100-byte record is a dozen varints. 0, or -1 malformed.
+ */
+static inline int
+get_varint(const uint8_t **pp, const uint8_t *end, int32_t *v)
+{
+	const uint8_t *p = *pp;
+	uint32_t u = 0;
+	unsigned i;
+
+	if (end - p >= 2) {	/* one or two bytes: nearly every field */
+		if (p[0] < 0x80) {
+			u = p[0];
+			*pp = p + 1;
+			goto done;
+		}
+		if (p[1] < 0x80) {
+			u = (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
+			*pp = p + 2;
+			goto done;
+		}
+	}
+	for (i = 0; i < 5; i++) {
+		uint8_t b;
+
+		if (p >= end)
+			return -1;
+		b = *p++;
+		if (i == 4 && b > 0x0f)	/* beyond 32 bits, or a 6th byte */
+			return -1;
+		u |= (uint32_t)(b & 0x7f) << (7 * i);
+		if ((b & 0x80) == 0)
+			break;
+	}
+	*pp = p;
+done:
+	*v = (int32_t)((u >> 1) ^ -(u & 1));
+	return 0;
+}
+
+static inline int
+get_varlong(const uint8_t **pp, const uint8_t *end, int64_t *v)
+{
+	const uint8_t *p = *pp;
+	uint64_t u = 0;
+	unsigned i;
+
+	if (end - p >= 2) {
+		if (p[0] < 0x80) {
+			u = p[0];
+			*pp = p + 1;
+			goto done;
+		}
+		if (p[1] < 0x80) {
+			u = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+			*pp = p + 2;
+			goto done;
+		}
+	}
+	for (i = 0; i < 10; i++) {
+		uint8_t b;
+
+		if (p >= end)
+			return -1;
+		b = *p++;
+		if (i == 9 && b > 1)	/* beyond 64 bits, or an 11th byte */
+			return -1;
+		u |= (uint64_t)(b & 0x7f) << (7 * i);
+		if ((b & 0x80) == 0)
+			break;
+	}
+	*pp = p;
+done:
+	*v = (int64_t)((u >> 1) ^ -(u & 1));
+	return 0;
+}
+
+/* A nullable length-prefixed field (key, value, header value). */
+static inline int
+skip_bytes(const uint8_t **pp, const uint8_t *end, int32_t min)
+{
+	int32_t n;
+
+	if (get_varint(pp, end, &n) < 0 || n < min)
+		return -1;
+	if (n > 0) {
+		if ((size_t)n > (size_t)(end - *pp))
+			return -1;
+		*pp += n;
+	}
+	return 0;
+}
+
+/*
+ * One pass over uncompressed records, checking what kp_batch_iter_next
+ * and kp_record_header_next check (lengths, offset deltas, varints,
+ * headers filling each record exactly, nothing after the last record),
+ * without building records: 0 or -1. *max_ts gets the largest timestamp.
+ */
+static int
+records_check(const struct kp_batch_header *h, const uint8_t *p, size_t len,
+    int64_t *max_ts)
+{
+	const uint8_t *end;
+	bool lat = h->attributes & KP_BATCH_ATTR_LOG_APPEND_TIME;
+	int64_t best = h->max_timestamp;
+	int32_t next_delta = 0;
+
+	/* never trust the count beyond what the bytes can hold */
+	if (h->records_count < 0 ||
+	    (size_t)h->records_count > len / RECORD_MIN_SIZE)
+		return -1;
+	if (h->records_count == 0)	/* p may be NULL: an empty inflate */
+		return len == 0 ? 0 : -1;
+	end = p + len;
+	/*
+	 * The next record starts at rend whatever its fields say, so the
+	 * walk to it depends on the length varint alone: the field parse,
+	 * a dozen dependent loads, runs off that chain (q), overlapping the
+	 * next records'.
+	 */
+	for (int32_t i = 0; i < h->records_count; i++) {
+		const uint8_t *rend, *q;
+		int32_t rlen, od, hc;
+		int64_t tsd;
+
+		if (get_varint(&p, end, &rlen) < 0 ||
+		    rlen < RECORD_MIN_SIZE - 1 ||
+		    (size_t)rlen > (size_t)(end - p))
+			return -1;
+		rend = p + rlen;
+		q = p + 1;	/* attributes: rlen >= 6 holds it */
+		p = rend;
+		if (get_varlong(&q, rend, &tsd) < 0 ||
+		    get_varint(&q, rend, &od) < 0 || od < next_delta ||
+		    od > h->last_offset_delta)
+			return -1;
+		if (skip_bytes(&q, rend, -1) < 0 ||	/* key */
+		    skip_bytes(&q, rend, -1) < 0 ||	/* value */
+		    get_varint(&q, rend, &hc) < 0 || hc < 0 ||
+		    (size_t)hc > (size_t)(rend - q) / 2)
+			return -1;
+		for (; hc > 0; hc--)	/* a null header key is invalid */
+			if (skip_bytes(&q, rend, 0) < 0 ||
+			    skip_bytes(&q, rend, -1) < 0)
+				return -1;
+		if (q != rend)
+			return -1;
+		next_delta = od + 1;
+		if (!lat) {
+			int64_t ts = add64(h->base_timestamp, tsd);
+
+			if (i == 0 || ts > best)
+				best = ts;
+		}
+	}
+	if (p != end)
+		return -1;
+	*max_ts = best;
+	return 0;
+}
+
 int
 kp_batch_validate_ts(const uint8_t *p, size_t len, size_t max_uncompressed,
     int64_t *max_ts)
 {
 	struct kp_batch_header h;
-	struct kp_batch_iter it;
-	struct kp_record rec;
-	struct kp_record_header_iter hi;
-	struct kp_record_header rh;
+	struct kp_buf scratch;
 	ssize_t n;
-	int rc, e;
-	int32_t seen = 0;
+	int e;
 
 	n = kp_batch_header_decode(p, len, &h);
 	if (n <= 0 || (size_t)n != len)
@@ -150,33 +311,21 @@ kp_batch_validate_ts(const uint8_t *p, size_t len, size_t max_uncompressed,
 	    h.records_count - 1 != h.last_offset_delta)
 		return KP_INVALID_RECORD;
 	switch (kp_batch_codec(&h)) {
-	case KP_CODEC_SNAPPY:
-	case KP_CODEC_LZ4:
-	case KP_CODEC_ZSTD:
-		return 0;	/* opaque to us: kept and served as is */
+	case KP_CODEC_NONE:
+		return records_check(&h, p + KP_BATCH_HEADER_SIZE,
+		    len - KP_BATCH_HEADER_SIZE, max_ts) == 0 ? 0 :
+		    KP_INVALID_RECORD;
+	case KP_CODEC_GZIP:
+		kp_buf_init(&scratch);
+		e = kp_gzip_decompress(p + KP_BATCH_HEADER_SIZE,
+		    len - KP_BATCH_HEADER_SIZE, max_uncompressed, &scratch) != 0 ||
+		    records_check(&h, scratch.data, scratch.len, max_ts) != 0 ?
+		    KP_INVALID_RECORD : 0;
+		kp_buf_release(&scratch);
+		return e;
 	default:
-		break;
+		return 0;	/* snappy, lz4, zstd: kept and served as is */
 	}
-	if ((e = kp_batch_iter_init(&it, p, len, max_uncompressed)) != 0)
-		goto out;
-	while ((rc = kp_batch_iter_next(&it, &rec)) == 1) {
-		if (seen == 0 || rec.timestamp > *max_ts)
-			*max_ts = rec.timestamp;
-		seen++;
-		kp_record_header_iter_init(&hi, &rec);
-		while ((rc = kp_record_header_next(&hi, &rh)) == 1)
-			;
-		if (rc < 0) {
-			e = KP_INVALID_RECORD;
-			goto out;
-		}
-	}
-	e = rc < 0 ? it.err : 0;
-	if (e == 0 && seen != h.records_count)
-		e = KP_INVALID_RECORD;
-out:
-	kp_batch_iter_release(&it);
-	return e;
 }
 
 /* Header walk. The headers were bounds-checked by iter_next already. */

@@ -1,4 +1,6 @@
 /* kp_client.c -- client side of the Kafka protocol: connections, versions, metadata */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -351,8 +353,9 @@ conn_write(struct kp_conn *k)
 	ssize_t n;
 
 	while (k->out_off < k->out.len) {
-		n = write(k->fd, k->out.data + k->out_off,
-		    k->out.len - k->out_off);
+		/* MSG_NOSIGNAL: a dead broker is an error, not SIGPIPE */
+		n = send(k->fd, k->out.data + k->out_off,
+		    k->out.len - k->out_off, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -9,8 +9,9 @@
 /*
  * Incremental: start with crc 0 and feed the previous result back in, so
  * kp_crc32c(kp_crc32c(0, a, n), b, m) == kp_crc32c(0, ab, n + m).
- * Uses the SSE4.2 crc32 instruction when the CPU has it (checked once at
- * run time), a slicing-by-8 table otherwise.
+ * Uses AVX-512 VPCLMULQDQ folding when the CPU has it, else the SSE4.2
+ * crc32 instruction (checked once at run time), else a slicing-by-8
+ * table.
  */
 uint32_t	kp_crc32c(uint32_t, const void *, size_t);
 
@@ -19,5 +20,8 @@ uint32_t	kp_crc32c_sw(uint32_t, const void *, size_t);
 /* Only call when kp_crc32c_hw_available(). */
 uint32_t	kp_crc32c_hw(uint32_t, const void *, size_t);
 bool		kp_crc32c_hw_available(void);
+/* Only call when kp_crc32c_avx512_available(). */
+uint32_t	kp_crc32c_avx512(uint32_t, const void *, size_t);
+bool		kp_crc32c_avx512_available(void);
 
 #endif

@@ -31,6 +31,7 @@ struct kp_gmember {
 	size_t			 nanames;
 	int64_t			 last_hb;
 	int			 failures;
+	volatile int		*stop;		/* during kp_gmember_join */
 	char			 err[512];
 	int16_t			 kerr;
 	struct kp_arena		 arena;
@@ -255,6 +256,89 @@ coordinator(struct kp_gmember *m)
 	return find_coordinator(m);
 }
 
+struct waitcall {
+	struct kp_buf	*body;
+	bool		 done;
+	int		 err;
+};
+
+static void
+wait_cb(void *arg, struct kp_conn *k, int16_t api, int16_t ver,
+    const uint8_t *body, size_t len, int err)
+{
+	struct waitcall *w = arg;
+
+	(void)k, (void)api, (void)ver;
+	w->done = true;
+	w->err = err;
+	if (body != NULL) {
+		kp_buf_reset(w->body);
+		kp_buf_put(w->body, body, len);
+		if (w->body->err)
+			w->err = ENOMEM;
+	} else if (err == 0) {
+		w->err = EIO;
+	}
+}
+
+/*
+ * kp_conn_exchange that gives up when *m->stop is set: a JoinGroup may
+ * wait for the slowest member of the group, and an interrupted kconsume
+ * must not wait with it. Giving up drops the connections (the answer
+ * would come to nobody).
+ */
+static int
+exchange_stoppable(struct kp_gmember *m, int16_t api, int16_t v,
+    const struct kp_msg *reqm, const void *req, const struct kp_msg *respm,
+    void *resp)
+{
+	struct waitcall w = { &m->body, false, 0 };
+	int64_t end = kp_mono_ms() + m->o.rebalance_ms + m->o.session_ms +
+	    5000;
+	struct kp_buf tmp, *b;
+
+	kp_buf_init(&tmp);
+	if (kp_proto_encode(&tmp, reqm, v, req) < 0 || tmp.err) {
+		kp_buf_release(&tmp);
+		return fail(m, 0, "cannot encode %s v%d", kp_api_name(api), v);
+	}
+	if ((b = kp_conn_request_begin(m->coord, api, v)) == NULL) {
+		kp_buf_release(&tmp);
+		m->coord = NULL;
+		return fail(m, 0, "%s", kp_client_error(m->c));
+	}
+	kp_buf_put(b, tmp.data, tmp.len);
+	kp_buf_release(&tmp);
+	if (kp_conn_request_end(m->coord, wait_cb, &w) < 0) {
+		m->coord = NULL;
+		return fail(m, 0, "%s", kp_client_error(m->c));
+	}
+	while (!w.done) {
+		bool stopped = *m->stop != 0;
+
+		if (stopped || kp_mono_ms() >= end) {
+			kp_client_abort(m->c);	/* calls wait_cb now */
+			m->coord = NULL;
+			return fail(m, stopped ? 0 : KP_REQUEST_TIMED_OUT,
+			    "group '%s': %s: %s", m->group, kp_api_name(api),
+			    stopped ? "interrupted" : "timed out");
+		}
+		if (kp_client_poll(m->c, 200) < 0 && errno != EINTR)
+			kp_client_abort(m->c);
+	}
+	if (w.err != 0) {
+		m->coord = NULL;
+		return fail(m, KP_NETWORK_EXCEPTION, "group '%s': %s: %s",
+		    m->group, kp_api_name(api), strerror(w.err));
+	}
+	kp_proto_init(respm, resp);
+	if (kp_proto_decode(m->body.data, m->body.len, respm, v, resp,
+	    &m->arena) < 0)
+		return fail(m, 0, "group '%s': malformed %s response",
+		    m->group, kp_api_name(api));
+	return 0;
+}
+
 /* One exchange with the coordinator; -1 drops it for next time. */
 static int
 call(struct kp_gmember *m, int16_t api, int16_t vmin, int16_t vmax,
@@ -268,7 +352,10 @@ call(struct kp_gmember *m, int16_t api, int16_t vmin, int16_t vmax,
 	if ((v = kp_conn_version(m->coord, api, vmin, vmax)) < 0)
 		return fail(m, 0, "%s", kp_client_error(m->c));
 	kp_arena_reset(&m->arena);
-	if (kp_conn_exchange(m->coord, api, v, reqm, req, respm, resp,
+	if (m->stop != NULL) {
+		if (exchange_stoppable(m, api, v, reqm, req, respm, resp) < 0)
+			return -1;
+	} else if (kp_conn_exchange(m->coord, api, v, reqm, req, respm, resp,
 	    &m->arena, &m->body) < 0) {
 		m->coord = NULL;
 		return fail(m, kp_client_kerr(m->c), "%s",
@@ -623,13 +710,19 @@ kp_gmember_join(struct kp_gmember *m, volatile int *stop)
 	int rc = 1;
 
 	clear_assignment(m);
+	m->stop = stop;
 	for (int i = 0; i < JOIN_ATTEMPTS && rc == 1; i++) {
-		if (stop != NULL && *stop)
-			return fail(m, 0, "interrupted");
+		if (stop != NULL && *stop) {
+			rc = fail(m, 0, "interrupted");
+			break;
+		}
 		rc = join_once(m);
+		if (rc == 1 && stop != NULL && *stop)
+			rc = fail(m, 0, "interrupted");
 		if (rc == 1 && m->coord == NULL)
 			kp_client_backoff(i < 4 ? i : 4);
 	}
+	m->stop = NULL;
 	if (rc == 1)
 		return fail(m, KP_REBALANCE_IN_PROGRESS,
 		    "group '%s': no stable generation after %d attempts",

@@ -69,7 +69,7 @@ load(struct kp_index *ix, const uint8_t *p, size_t len)
 		ix->key[i] = k;
 		ix->val[i] = v;
 	}
-	ix->n = n;
+	ix->n = ix->written = n;
 	return 0;
 }
 
@@ -121,7 +121,7 @@ kp_index_open(struct kp_index *ix, const char *path, int kind, int64_t base,
 	if (rc == 0)
 		return 0;
 bad:
-	ix->n = 0;
+	ix->n = ix->written = 0;
 	if (!rdonly && ftruncate(ix->fd, 0) < 0)
 		goto fail;
 	return 1;
@@ -134,41 +134,77 @@ fail:
 void
 kp_index_close(struct kp_index *ix)
 {
-	if (ix->fd >= 0)
+	if (ix->fd >= 0) {
+		(void)kp_index_write(ix);	/* recovery rebuilds on failure */
 		close(ix->fd);
+	}
 	free(ix->key);
 	free(ix->val);
 	memset(ix, 0, sizeof(*ix));
 	ix->fd = -1;
 }
 
+/*
+ * Entries go to the file in runs of this many bytes, not one pwrite per
+ * batch: the file is only made durable by kp_index_sync anyway, which
+ * writes what is pending first, and recovery rebuilds an index that
+ * lags its unflushed segment.
+ */
+#define WRITE_RUN	4096
+
+static void
+entry_put(const struct kp_index *ix, size_t i, uint8_t *e)
+{
+	if (ix->kind == KP_INDEX_OFFSET) {
+		kp_put_be32(e, (int32_t)(ix->key[i] - ix->base));
+		kp_put_be32(e + 4, (int32_t)ix->val[i]);
+	} else {
+		kp_put_be64(e, ix->key[i]);
+		kp_put_be32(e + 8, (int32_t)(ix->val[i] - ix->base));
+	}
+}
+
+int
+kp_index_write(struct kp_index *ix)
+{
+	uint8_t run[WRITE_RUN + KP_INDEX_TIME_ENTRY];
+	size_t es = entry_size(ix->kind);
+
+	while (ix->written < ix->n) {
+		size_t k = 0, len;
+		ssize_t w;
+
+		for (; ix->written + k < ix->n && (k + 1) * es <= WRITE_RUN; k++)
+			entry_put(ix, ix->written + k, run + k * es);
+		len = k * es;
+		w = pwrite(ix->fd, run, len, (off_t)(ix->written * es));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w != (ssize_t)len) {
+			if (w >= 0)
+				errno = ENOSPC;
+			/* drop a partial run so the file stays whole entries */
+			(void)ftruncate(ix->fd, (off_t)(ix->written * es));
+			return -1;
+		}
+		ix->written += k;
+	}
+	return 0;
+}
+
 int
 kp_index_append(struct kp_index *ix, int64_t k, int64_t v)
 {
-	uint8_t e[KP_INDEX_TIME_ENTRY];
-	size_t es = entry_size(ix->kind);
-	ssize_t w;
-
 	if (grow(ix, ix->n + 1) < 0)
 		return -1;
-	if (ix->kind == KP_INDEX_OFFSET) {
-		kp_put_be32(e, (int32_t)(k - ix->base));
-		kp_put_be32(e + 4, (int32_t)v);
-	} else {
-		kp_put_be64(e, k);
-		kp_put_be32(e + 8, (int32_t)(v - ix->base));
-	}
-	w = pwrite(ix->fd, e, es, (off_t)(ix->n * es));
-	if (w != (ssize_t)es) {
-		if (w >= 0)
-			errno = ENOSPC;
-		/* drop a partial entry so the file stays a whole number */
-		(void)ftruncate(ix->fd, (off_t)(ix->n * es));
-		return -1;
-	}
 	ix->key[ix->n] = k;
 	ix->val[ix->n] = v;
 	ix->n++;
+	if ((ix->n - ix->written) * entry_size(ix->kind) >= WRITE_RUN &&
+	    kp_index_write(ix) < 0) {
+		ix->n--;	/* nothing added; the rest stays pending */
+		return -1;
+	}
 	return 0;
 }
 
@@ -177,10 +213,12 @@ kp_index_truncate(struct kp_index *ix, size_t n)
 {
 	if (n > ix->n)
 		return 0;
-	if (ix->fd >= 0 &&
+	if (ix->fd >= 0 && n < ix->written &&
 	    ftruncate(ix->fd, (off_t)(n * entry_size(ix->kind))) < 0)
 		return -1;
 	ix->n = n;
+	if (ix->written > n)
+		ix->written = n;
 	return 0;
 }
 
@@ -220,5 +258,9 @@ kp_index_lower_bound(const struct kp_index *ix, int64_t k)
 int
 kp_index_sync(struct kp_index *ix)
 {
-	return ix->fd >= 0 ? fdatasync(ix->fd) : 0;
+	if (ix->fd < 0)
+		return 0;
+	if (kp_index_write(ix) < 0)
+		return -1;
+	return fdatasync(ix->fd);
 }

@@ -53,6 +53,8 @@ seg_open(struct kp_log *l, int64_t base, bool create, int64_t now)
 	    l->conf.segment_index_bytes, create, l->rdonly, now);
 }
 
+static int	log_sync(struct kp_log *, bool);
+
 static int
 seg_push(struct kp_log *l, struct kp_segment *s)
 {
@@ -505,7 +507,8 @@ kp_log_close(struct kp_log *l)
 {
 	if (l == NULL)
 		return;
-	if (!l->rdonly && l->nseg > 0 && kp_log_flush(l) == 0)
+	/* a clean close vouches for the indexes: sync them too */
+	if (!l->rdonly && l->nseg > 0 && log_sync(l, true) == 0)
 		(void)checkpoint_write_state(l, true);
 	for (int i = 0; i < l->nseg; i++)
 		kp_segment_close(l->segs[i]);
@@ -591,13 +594,21 @@ kp_log_segment_count(const struct kp_log *l)
 
 /* --- flush and roll --- */
 
-int
-kp_log_flush(struct kp_log *l)
+/*
+ * full: the active segment's index files too. Otherwise they are left
+ * to the roll or the close: recovery never trusts the active segment's
+ * indexes after a crash (it rescans the segment and rebuilds them), so
+ * syncing them per flush would only double the fdatasyncs of
+ * flush.messages=1.
+ */
+static int
+log_sync(struct kp_log *l, bool full)
 {
 	if (l->rdonly)
 		return 0;
 	for (int i = 0; i < l->nseg; i++)
-		if (kp_segment_sync(l->segs[i]) < 0)
+		if ((full || i + 1 < l->nseg ? kp_segment_sync(l->segs[i]) :
+		    kp_segment_sync_data(l->segs[i])) < 0)
 			return -1;
 	if (l->recovery_point != kp_log_end_offset(l))
 		l->ckpt_dirty = true;
@@ -605,6 +616,12 @@ kp_log_flush(struct kp_log *l)
 	l->unflushed = 0;
 	l->unflushed_since = -1;
 	return 0;
+}
+
+int
+kp_log_flush(struct kp_log *l)
+{
+	return log_sync(l, false);
 }
 
 int

@@ -35,7 +35,9 @@
  * WHAT A CRASH CAN LOSE. "Acknowledged" means kp_log_append returned
  * KP_NONE. Batches are written with pwrite(2) into the page cache;
  * kp_log_flush() fdatasync(2)s the segment files and moves the recovery
- * point.
+ * point. The active segment's .index and .timeindex are synced only at
+ * roll and clean close: after a crash recovery always rescans the active
+ * segment and rebuilds them, so they need not be durable before.
  *  - The process dies (kill -9, abort) but the kernel keeps running: no
  *    acknowledged batch is lost under any setting; the page cache holds it.
  *  - The machine loses power or the kernel crashes:

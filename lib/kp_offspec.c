@@ -61,6 +61,9 @@ duration(const char **sp, int64_t *ms)
 		if (i == sizeof(units) / sizeof(units[0]))
 			return -1;
 		s += strlen(units[i].u);
+		/* A duration past about 292 million years is not a time. */
+		if (v > (INT64_MAX - *ms) / units[i].ms)
+			return -1;
 		*ms += v * units[i].ms;
 		any = 1;
 	}

@@ -309,11 +309,41 @@ kp_segment_load_closed(struct kp_segment *s, int64_t next_base)
 	return 0;
 }
 
+/*
+ * The checkpoint vouches for the size, not the bytes: walk the batch
+ * headers after the last offset index entry (about index.interval.bytes)
+ * to the end. They must frame exactly, move offsets forward and end at
+ * next - 1, or a torn or overwritten tail would be served as it is
+ * (found by tests/fuzz/fuzz_recovery). s->size is the claimed size.
+ */
+static bool
+tail_frames(struct kp_segment *s, int64_t next)
+{
+	int64_t pos = 0, prev = s->base, last = s->base - 1, b, l, n;
+	bool entry = s->oi.n > 0;
+
+	if (entry)
+		pos = s->oi.val[s->oi.n - 1];
+	while (pos < s->size) {
+		n = kp_segment_header_at(s, pos, &b, &l, NULL);
+		if (n <= 0 || b < prev || l < b)
+			return false;
+		if (entry && l != s->oi.key[s->oi.n - 1])
+			return false;	/* the entry names another batch */
+		entry = false;
+		pos += n;
+		last = l;
+		prev = l + 1;
+	}
+	return last == next - 1;
+}
+
 int
 kp_segment_load_clean(struct kp_segment *s, int64_t size, int64_t next,
     int64_t max_ts, int64_t max_ts_offset)
 {
 	struct stat st;
+	int64_t old_size;
 
 	if (s->index_rebuilt || fstat(s->fd, &st) < 0 || st.st_size != size ||
 	    next < s->base || (size == 0) != (next == s->base))
@@ -324,7 +354,12 @@ kp_segment_load_clean(struct kp_segment *s, int64_t size, int64_t next,
 	if (s->ti.n > 0 && (s->ti.key[s->ti.n - 1] > max_ts ||
 	    s->ti.val[s->ti.n - 1] >= next))
 		return 0;
+	old_size = s->size;
 	s->size = size;
+	if (!tail_frames(s, next)) {
+		s->size = old_size;
+		return 0;
+	}
 	s->next_offset = next;
 	s->max_ts = max_ts;
 	s->max_ts_offset = max_ts_offset;
@@ -399,18 +434,39 @@ kp_segment_seal(struct kp_segment *s)
 		return 0;
 	if (s->ti.n > 0 && s->ti.key[s->ti.n - 1] >= s->max_ts)
 		return 0;
-	return kp_index_append(&s->ti, s->max_ts, s->max_ts_offset);
+	if (kp_index_append(&s->ti, s->max_ts, s->max_ts_offset) < 0 ||
+	    kp_index_write(&s->ti) < 0)
+		return -1;
+	s->idx_unsynced = true;
+	return 0;
 }
 
 int
 kp_segment_sync(struct kp_segment *s)
 {
-	if (s->rdonly || !s->dirty)
+	if (s->rdonly || (!s->dirty && !s->idx_unsynced))
 		return 0;
-	if (fdatasync(s->fd) < 0 || kp_index_sync(&s->oi) < 0 ||
-	    kp_index_sync(&s->ti) < 0)
+	if (s->dirty && fdatasync(s->fd) < 0)
 		return -1;
 	s->dirty = false;
+	s->idx_unsynced = true;
+	if (kp_index_sync(&s->oi) < 0 || kp_index_sync(&s->ti) < 0)
+		return -1;
+	s->idx_unsynced = false;
+	return 0;
+}
+
+int
+kp_segment_sync_data(struct kp_segment *s)
+{
+	if (s->rdonly || !s->dirty)
+		return 0;
+	/* current in the page cache, for an offline reader */
+	if (kp_index_write(&s->oi) < 0 || kp_index_write(&s->ti) < 0 ||
+	    fdatasync(s->fd) < 0)
+		return -1;
+	s->dirty = false;
+	s->idx_unsynced = true;
 	return 0;
 }
 

@@ -33,6 +33,7 @@ struct kp_segment {
 	int64_t		 index_interval;
 	bool		 index_rebuilt;	/* an index was missing or bad */
 	bool		 dirty;		/* written since the last sync */
+	bool		 idx_unsynced;	/* index files written, not synced */
 	struct kp_index	 oi;		/* .index */
 	struct kp_index	 ti;		/* .timeindex */
 };
@@ -86,7 +87,9 @@ int	 kp_segment_load_closed(struct kp_segment *, int64_t);
 /*
  * Take the state a clean close recorded (size, next offset, largest
  * timestamp and its offset) instead of scanning, when the file still has
- * that size and the indexes agree. 1 when taken, 0 when a scan is needed.
+ * that size, the indexes agree, and the batch headers after the last
+ * offset index entry frame exactly up to the end and end at the recorded
+ * next offset. 1 when taken, 0 when a scan is needed.
  */
 int	 kp_segment_load_clean(struct kp_segment *, int64_t, int64_t, int64_t,
 	    int64_t);
@@ -97,9 +100,20 @@ int	 kp_segment_load_clean(struct kp_segment *, int64_t, int64_t, int64_t,
  * indexes are cut back. 0 or -1 with errno.
  */
 int	 kp_segment_append(struct kp_segment *, const uint8_t *, size_t);
-/* The final time index entry Kafka writes when a segment is closed. */
+/*
+ * The final time index entry Kafka writes when a segment is closed,
+ * written to the file at once (kp_segment_sync makes it durable).
+ */
 int	 kp_segment_seal(struct kp_segment *);
+/* fdatasync the .log and both index files. 0 or -1 with errno. */
 int	 kp_segment_sync(struct kp_segment *);
+/*
+ * fdatasync the .log only; the index files are written but not synced
+ * (a later kp_segment_sync does it). Only for the active segment, whose
+ * indexes recovery rebuilds from the .log whenever it was not closed
+ * cleanly. 0 or -1 with errno.
+ */
+int	 kp_segment_sync_data(struct kp_segment *);
 /* Drop every batch at or after offset (a batch-aligned cut). 0 or -1. */
 int	 kp_segment_truncate_offset(struct kp_segment *, int64_t);
 

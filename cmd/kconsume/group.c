@@ -314,6 +314,7 @@ rebalance(struct gstate *gs, bool commit_first)
 	if (kp_gmember_join(gs->gm, gs->stop) < 0) {
 		if (!*gs->stop)
 			warnx("%s", kp_gmember_error(gs->gm));
+		gs->n = gs->ndone = 0;	/* the old assignment is gone */
 		return -1;
 	}
 	return take_assignment(gs);

@@ -229,7 +229,7 @@ readback() {	# readback TOPIC [kconsume args]
 
 @test "kproduce: keyless records stick to one partition per batch" {
 	ktopic create -p 4 t
-	seq 1 50 | kproduce -t t
+	seq 1 50 | kproduce -t t --linger-ms 1000
 	run timeout 20 kconsume -t t -e -f '%p\n'
 	assert_equal "$(sort -u <<<"$output" | wc -l)" 1
 }

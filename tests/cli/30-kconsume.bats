@@ -288,3 +288,25 @@ c"
 	run timeout 20 ktopic -b 127.0.0.1:$HOLE_PORT --timeout-ms 300 list
 	assert_equal "$status" 69
 }
+
+@test "kconsume keeps following across a broker restart" {
+	ktopic create -p 1 t
+	echo a | kproduce -t t
+	timeout 30 kconsume -t t -c 2 >"$BATS_TEST_TMPDIR/out" &
+	BG_PID=$!
+	for i in $(seq 1 100); do
+		[ -s "$BATS_TEST_TMPDIR/out" ] && break
+		sleep 0.05
+	done
+	stop_broker
+	sleep 0.3
+	start_broker
+	echo b | kproduce -t t
+	st=0
+	wait "$BG_PID" || st=$?
+	BG_PID=
+	assert_equal "$st" 0
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_output "a
+b"
+}

@@ -14,6 +14,7 @@ teardown() {
 	local p
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
+		kill -CONT "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
 	stop_broker
@@ -163,6 +164,32 @@ out() { echo "$BATS_TEST_TMPDIR/$1.out"; }
 	assert_output ''
 	run timeout 20 kconsume -g a2 -e -t t
 	assert_equal "${#lines[@]}" 5
+}
+
+@test "an interrupted member does not wait for a rebalance to end" {
+	ktopic create -p 2 t
+	member a g --session-timeout-ms 30000
+	wait_members g 1
+	kill -STOP "$a_PID"
+	member b g
+	# b's JoinGroup now waits for a, up to a's 30 s session
+	for i in $(seq 1 50); do
+		kgroup --json describe --state g | grep -q PreparingRebalance &&
+		    break
+		sleep 0.1
+	done
+	run kgroup --json describe --state g
+	assert_output --partial '"state":"PreparingRebalance"'
+	sleep 0.5
+	kill -TERM "$b_PID"
+	for i in $(seq 1 100); do
+		kill -0 "$b_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	run kill -0 "$b_PID"
+	assert_failure
+	wait "$b_PID"	# and exited 0
+	kill -CONT "$a_PID"
 }
 
 @test "-g usage errors" {

@@ -541,6 +541,228 @@ test_mutations(const char *name, int rounds)
 	free(g);
 }
 
+/*
+ * The validation walk as it was before the single-pass check: the
+ * iterator and the header walk, public API only. kp_batch_validate_ts
+ * must agree with it on every input, error and max timestamp alike.
+ */
+static int
+ref_validate_ts(const uint8_t *p, size_t len, int64_t *max_ts)
+{
+	struct kp_batch_header h;
+	struct kp_batch_iter it;
+	struct kp_record rec;
+	struct kp_record_header_iter hi;
+	struct kp_record_header rh;
+	ssize_t n;
+	int rc, e;
+	int32_t seen = 0;
+
+	n = kp_batch_header_decode(p, len, &h);
+	if (n <= 0 || (size_t)n != len)
+		return KP_CORRUPT_MESSAGE;
+	*max_ts = h.max_timestamp;
+	if (!kp_batch_crc_ok(p, len))
+		return KP_CORRUPT_MESSAGE;
+	if (kp_batch_codec(&h) > KP_CODEC_ZSTD)
+		return KP_UNSUPPORTED_COMPRESSION_TYPE;
+	if (h.records_count <= 0 || h.last_offset_delta < 0 ||
+	    h.records_count - 1 != h.last_offset_delta)
+		return KP_INVALID_RECORD;
+	if (kp_batch_codec(&h) > KP_CODEC_GZIP)
+		return 0;
+	if ((e = kp_batch_iter_init(&it, p, len, MAXU)) != 0)
+		goto out;
+	while ((rc = kp_batch_iter_next(&it, &rec)) == 1) {
+		if (seen == 0 || rec.timestamp > *max_ts)
+			*max_ts = rec.timestamp;
+		seen++;
+		kp_record_header_iter_init(&hi, &rec);
+		while ((rc = kp_record_header_next(&hi, &rh)) == 1)
+			;
+		if (rc < 0) {
+			e = KP_INVALID_RECORD;
+			goto out;
+		}
+	}
+	e = rc < 0 ? it.err : 0;
+	if (e == 0 && seen != h.records_count)
+		e = KP_INVALID_RECORD;
+out:
+	kp_batch_iter_release(&it);
+	return e;
+}
+
+/* 0 when validate_ts and the reference agree on p (re-signed). */
+static int
+agree(uint8_t *p, size_t len, int *accepted)
+{
+	int64_t a = 0, b = 0;
+	int ea, eb;
+
+	if (len >= KP_BATCH_HEADER_SIZE)
+		kp_batch_crc_store(p, len);
+	ea = kp_batch_validate_ts(p, len, MAXU, &a);
+	eb = ref_validate_ts(p, len, &b);
+	if (ea == 0)
+		(*accepted)++;
+	return ea != eb || (ea == 0 && a != b);
+}
+
+/* A uvarint of v in exactly `width` bytes (padded with 0x80 groups). */
+static size_t
+put_wide(uint8_t *p, uint64_t v, int width)
+{
+	for (int i = 0; i < width - 1; i++, v >>= 7)
+		p[i] = (uint8_t)(v & 0x7f) | 0x80;
+	p[width - 1] = (uint8_t)v;
+	return (size_t)width;
+}
+
+/*
+ * One record whose offsetDelta (0) and timestampDelta (3) are written
+ * in od_w and ts_w bytes; last overrides the final byte when >= 0.
+ * Returns validate's result.
+ */
+static int
+wide_record(int od_w, int od_last, int ts_w, int ts_last, int64_t *ts)
+{
+	struct kp_batch_builder b;
+	struct kp_buf out;
+	uint8_t rec[64], *q = rec + 1;
+	size_t body;
+	int e;
+
+	kp_batch_builder_init(&b, KP_CODEC_NONE, -1, -1, -1);
+	kp_batch_builder_add(&b, 100, "k", 1, "v", 1, NULL, 0);
+	kp_buf_init(&out);
+	kp_batch_builder_finish(&b, &out);
+	out.len = KP_BATCH_HEADER_SIZE;
+	*q++ = 0;				/* attributes */
+	q += put_wide(q, 6, ts_w);		/* timestampDelta 3 */
+	if (ts_last >= 0)
+		q[-1] = (uint8_t)ts_last;
+	q += put_wide(q, 0, od_w);		/* offsetDelta 0 */
+	if (od_last >= 0)
+		q[-1] = (uint8_t)od_last;
+	memcpy(q, "\002k\002v\000", 5);	/* key, value, no headers */
+	q += 5;
+	body = (size_t)(q - rec) - 1;
+	rec[0] = (uint8_t)(body << 1);
+	kp_buf_put(&out, rec, (size_t)(q - rec));
+	kp_put_be32(out.data + KP_BATCH_OFF_LENGTH,
+	    (int32_t)(out.len - KP_BATCH_LOG_OVERHEAD));
+	kp_batch_crc_store(out.data, out.len);
+	*ts = 0;
+	e = kp_batch_validate_ts(out.data, out.len, MAXU, ts);
+	{
+		int64_t r = 0;
+		int acc = 0;
+
+		if (ref_validate_ts(out.data, out.len, &r) != e ||
+		    (e == 0 && r != *ts) || agree(out.data, out.len, &acc))
+			e = -99;	/* disagreement shows as a wrong code */
+	}
+	kp_buf_release(&out);
+	kp_batch_builder_release(&b);
+	return e;
+}
+
+static void
+test_varint_widths(void)
+{
+	int64_t ts;
+
+	is_int(wide_record(1, -1, 1, -1, &ts), 0, "minimal varints");
+	ok(ts == 103, "timestamp 100 + 3");
+	is_int(wide_record(5, -1, 1, -1, &ts), 0,
+	    "offsetDelta in 5 bytes (padded) is accepted, as the reader does");
+	is_int(wide_record(6, -1, 1, -1, &ts), KP_INVALID_RECORD,
+	    "offsetDelta in 6 bytes is not a varint");
+	is_int(wide_record(5, 0x10, 1, -1, &ts), KP_INVALID_RECORD,
+	    "offsetDelta with bit 32 set");
+	is_int(wide_record(5, 0x0f, 1, -1, &ts), KP_INVALID_RECORD,
+	    "offsetDelta of 32 bits, but not 0");
+	is_int(wide_record(1, -1, 10, -1, &ts), 0,
+	    "timestampDelta in 10 bytes is accepted");
+	ok(ts == 103, "and decodes to 3");
+	is_int(wide_record(1, -1, 10, 0x01, &ts), 0,
+	    "tenth byte 1: bit 63");
+	is_int(wide_record(1, -1, 10, 0x02, &ts), KP_INVALID_RECORD,
+	    "tenth byte 2: beyond 64 bits");
+	is_int(wide_record(1, -1, 11, -1, &ts), KP_INVALID_RECORD,
+	    "timestampDelta in 11 bytes");
+}
+
+/*
+ * Differential: builder batches with keys, null and empty fields,
+ * headers, wild timestamps, plain, LogAppendTime and gzip; mutate
+ * the records and re-sign; the single-pass check and the iterator walk
+ * must give the same error and the same max timestamp.
+ */
+static void
+test_validate_matches_iterator(int rounds)
+{
+	static const int64_t tss[] = { 5, 1, INT64_MAX - 1, INT64_MIN, -1,
+	    1700000000000LL, 0, 1LL << 40 };
+	static const int64_t lies[] = { INT64_MAX, INT64_MIN, 0, 6 };
+	struct kp_record_header hs[3] = {
+		{ { "a", 1 }, { (const uint8_t *)"xy", 2 } },
+		{ { "", 0 }, { NULL, -1 } },
+		{ { "hdr", 3 }, { (const uint8_t *)"", 0 } },
+	};
+	struct kp_batch_builder b;
+	struct kp_buf out;
+	int bad = 0, accepted = 0, n = 0;
+
+	for (int v = 0; v < 3; v++) {
+		kp_batch_builder_init(&b, v == 2 ? KP_CODEC_GZIP :
+		    KP_CODEC_NONE, -1, -1, -1);
+		if (v == 1)
+			b.attributes = KP_BATCH_ATTR_LOG_APPEND_TIME;
+		for (int i = 0; i < 24; i++)
+			kp_batch_builder_add(&b, tss[i % 8],
+			    i % 3 ? "key" : NULL, i % 3 ? i % 4 : -1,
+			    i % 5 ? "value-bytes" : NULL, i % 5 ? i % 12 : -1,
+			    hs, (size_t)(i % 4));
+		kp_buf_init(&out);
+		kp_batch_builder_finish(&b, &out);
+		bad += agree(out.data, out.len, &accepted);
+		for (int r = 0; r < rounds; r++) {
+			size_t len = out.len;
+			uint8_t *c;
+
+			if (rnd() % 16 == 0)
+				len = out.len - rnd() % (out.len - 62);
+			c = malloc(len);
+			memcpy(c, out.data, len);
+			if (rnd() % 16 == 0)	/* keep the header consistent */
+				kp_put_be32(c + KP_BATCH_OFF_LENGTH,
+				    (int32_t)(len - KP_BATCH_LOG_OVERHEAD));
+			if (rnd() % 4 == 0)	/* a header maxTimestamp that lies */
+				kp_put_be64(c + KP_BATCH_OFF_MAX_TIMESTAMP,
+				    lies[rnd() % 4]);
+			for (int k = 1 + (int)(rnd() % 3); k > 0; k--) {
+				size_t at = KP_BATCH_HEADER_SIZE +
+				    rnd() % (len - KP_BATCH_HEADER_SIZE);
+
+				if (rnd() % 2)
+					c[at] ^= (uint8_t)(1u << (rnd() % 8));
+				else
+					c[at] = (uint8_t)rnd();
+			}
+			bad += agree(c, len, &accepted);
+			free(c);
+			n++;
+		}
+		kp_buf_release(&out);
+		kp_batch_builder_release(&b);
+	}
+	is_int(bad, 0, "validate agrees with the iterator on %d mutants "
+	    "(%d accepted)", n, accepted);
+	ok(accepted > 3, "some mutants are still valid batches");
+}
+
 /* A gzip batch whose records inflate to 100 MB: refused at the bound. */
 static void
 test_bomb(void)
@@ -693,5 +915,7 @@ main(void)
 	test_mutations("batch_golden.hex", 20000);
 	test_mutations("batch_gzip50.hex", 3000);
 	test_bomb();
+	test_varint_widths();
+	test_validate_matches_iterator(20000);
 	return tap_done();
 }

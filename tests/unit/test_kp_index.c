@@ -1,4 +1,6 @@
 /* test_kp_index.c -- offset and time index files: append, lookup, truncate, reload, sanity checks */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 
@@ -94,10 +96,64 @@ test_time_index(void)
 	lt_rmrf(dir);
 }
 
+static off_t
+fsize(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+/*
+ * Entries reach the file in 4 KiB runs, and all of them on write, sync
+ * and close; truncation below what is written cuts the file, above it
+ * only drops pending entries.
+ */
+static void
+test_pending_runs(void)
+{
+	struct kp_index ix;
+	char dir[PATH_MAX], p[PATH_MAX + 32];
+	int bad = 0;
+
+	lt_tmpdir(dir, sizeof(dir), "idxrun");
+	snprintf(p, sizeof(p), "%s/00000000000000000000.index", dir);
+	kp_index_open(&ix, p, KP_INDEX_OFFSET, 0, 1 << 20, false);
+	for (int i = 0; i < 3; i++)
+		kp_index_append(&ix, i * 10, i * 100);
+	ok(ix.n == 3 && fsize(p) == 0, "three entries pending, file empty");
+	is_int(kp_index_write(&ix), 0, "write");
+	is_int((int)fsize(p), 24, "three entries in the file");
+	for (int i = 3; i < 600; i++)
+		if (kp_index_append(&ix, i * 10, i * 100) < 0)
+			bad++;
+	is_int(bad, 0, "600 entries appended");
+	ok(fsize(p) == 515 * 8 && ix.written == 515,
+	    "a 4 KiB run went out by itself (%lld bytes)", (long long)fsize(p));
+	is_int(kp_index_truncate(&ix, 550), 0, "truncate into the pending");
+	ok(ix.n == 550 && fsize(p) == 515 * 8, "file untouched");
+	is_int(kp_index_truncate(&ix, 500), 0, "truncate below the written");
+	ok(ix.n == 500 && ix.written == 500 && fsize(p) == 500 * 8,
+	    "file cut to 500 entries");
+	kp_index_append(&ix, 5000, 50000);
+	is_int(kp_index_sync(&ix), 0, "sync");
+	is_int((int)fsize(p), 501 * 8, "sync wrote the pending entry");
+	kp_index_append(&ix, 5010, 50100);
+	kp_index_close(&ix);
+	is_int(kp_index_open(&ix, p, KP_INDEX_OFFSET, 0, 1 << 20, false), 0,
+	    "reload after close");
+	ok(ix.n == 502 && ix.key[501] == 5010 && ix.val[501] == 50100 &&
+	    ix.key[300] == 3000 && ix.val[300] == 30000,
+	    "close wrote the last entry; all entries back");
+	kp_index_close(&ix);
+	lt_rmrf(dir);
+}
+
 int
 main(void)
 {
 	test_offset_index();
 	test_time_index();
+	test_pending_runs();
 	return tap_done();
 }

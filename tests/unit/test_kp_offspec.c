@@ -80,6 +80,7 @@ main(void)
 	tm("-2d", NOW - 2 * 86400000LL);
 	tm("1700000000000", NOW);
 
+	bad("@-555555555555w");	/* overflowed int64 before (fuzz_text) */
 	bad("");
 	bad(":");
 	bad("begin");

@@ -1,4 +1,6 @@
 /* test_kp_segment.c -- one segment: append, find, scan, seal, truncate, read-only */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 
@@ -77,9 +79,65 @@ test_segment(void)
 	lt_rmrf(dir);
 }
 
+static off_t
+index_size(const char *dir, const char *sfx)
+{
+	char p[PATH_MAX + 40];
+	struct stat st;
+
+	kp_segment_path(p, sizeof(p), dir, 0, sfx);
+	return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+/*
+ * sync_data (the active segment's flush) syncs the .log and leaves the
+ * index files written but owed a sync; seal writes its entry at once;
+ * a full sync then pays what is owed even with no new data.
+ */
+static void
+test_sync_data(void)
+{
+	struct kp_segment *s;
+	struct kp_buf b;
+	char dir[PATH_MAX];
+	size_t n;
+	int bad = 0;
+
+	lt_tmpdir(dir, sizeof(dir), "segsync");
+	kp_buf_init(&b);
+	s = kp_segment_open(dir, 0, 1000, 1 << 20, true, false, 0);
+	for (int i = 0; i < 10; i++) {
+		kp_buf_reset(&b);
+		batch_at(&b, i * 5, 5, 100 + i * 10);
+		if (kp_segment_append(s, b.data, b.len) < 0)
+			bad++;
+	}
+	ok(bad == 0 && s->dirty && s->oi.n >= 3 && s->ti.n >= 3 &&
+	    s->ti.key[s->ti.n - 1] < s->max_ts,
+	    "10 batches, an entry every other (%zu, %zu)", s->oi.n, s->ti.n);
+	is_int((int)index_size(dir, ".index"), 0, "entries pending, not yet in the file");
+	ok(kp_segment_sync_data(s) == 0 && !s->dirty && s->idx_unsynced,
+	    "sync_data: .log synced, indexes owed a sync");
+	ok(index_size(dir, ".index") == (off_t)(8 * s->oi.n) &&
+	    index_size(dir, ".timeindex") == (off_t)(12 * s->ti.n),
+	    "but written, for an offline reader");
+	n = s->ti.n;
+	ok(kp_segment_seal(s) == 0 && s->ti.n == n + 1 &&
+	    index_size(dir, ".timeindex") == (off_t)(12 * s->ti.n),
+	    "seal's entry is in the file at once");
+	ok(kp_segment_sync(s) == 0 && !s->idx_unsynced && !s->dirty,
+	    "a full sync with no new data still syncs the indexes");
+	ok(kp_segment_sync_data(s) == 0 && !s->idx_unsynced,
+	    "nothing written since: sync_data is a no-op");
+	kp_segment_close(s);
+	kp_buf_release(&b);
+	lt_rmrf(dir);
+}
+
 int
 main(void)
 {
 	test_segment();
+	test_sync_data();
 	return tap_done();
 }
