@@ -64,7 +64,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 ALL_OBJ   := $(LIB_OBJ)
 
 .SECONDARY:
-.PHONY: all check deps run install uninstall clean fuzz tests bench-build soak
+.PHONY: all check deps run install uninstall clean fuzz tests bench-build soak bench
 
 all: $(LIB_A) $(BINS)
 
@@ -126,6 +126,12 @@ bench-build: all $(BENCH_BIN)
 check: deps
 	$(Q)$(MAKE) --no-print-directory tests
 	$(Q)KP_BUILD=$(BUILD) SAN=$(SAN) sh tests/run.sh
+
+# Side-by-side figures against peers (QUICK=1 for a few minutes); the
+# table lands in bench/results/.
+bench: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)QUICK=$(QUICK) KP_BUILD=$(BUILD) sh bench/run.sh
 
 # The long fault run: crash cycles, hostile frames (tune SOAK_CYCLES,
 # SOAK_FRAMES, SOAK_SEED).
