@@ -1,5 +1,6 @@
 /* kp_cli.c -- what the client programs share: exit codes, progress lines */
 #include <ctype.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,4 +101,56 @@ kp_cli_size(const char *s, int64_t min, int64_t max)
 	if (v < min || v > max)
 		return -1;
 	return v;
+}
+
+enum kp_cli_global_how
+kp_cli_global_parse(int argc, char **argv, const struct option *longopts,
+    struct kp_cli_global *g, int *cmd, char *why, size_t len)
+{
+	const char *es;
+	int ch;
+
+	memset(g, 0, sizeof(*g));
+	g->timeout_ms = 30000;
+	while ((ch = getopt_long(argc, argv, "+b:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			g->brokers = optarg;
+			break;
+		case 'h':
+			return KP_CLI_HELP;
+		case 'V':
+			return KP_CLI_VERSION;
+		case KP_CLI_OPT_JSON:
+			g->json = true;
+			break;
+		case KP_CLI_OPT_TIMEOUT:
+			g->timeout_ms = (int)strtonum(optarg, 1, INT32_MAX,
+			    &es);
+			if (es != NULL) {
+				snprintf(why, len, "timeout '%s': %s", optarg,
+				    es);
+				return KP_CLI_BADARG;
+			}
+			break;
+		default:
+			return KP_CLI_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return KP_CLI_USAGE;
+	*cmd = optind;
+	return KP_CLI_RUN;
+}
+
+struct kp_client *
+kp_cli_client_new(const struct kp_cli_global *g, const char *client_id,
+    char *why, size_t len)
+{
+	struct kp_client_opts co = { 0 };
+
+	co.brokers = g->brokers ? g->brokers : getenv("KPIPE_BROKERS");
+	co.client_id = client_id;
+	co.timeout_ms = g->timeout_ms;
+	return kp_client_new(&co, why, len);
 }

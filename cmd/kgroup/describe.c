@@ -83,7 +83,7 @@ kg_list(struct kg *kg, int argc, char **argv)
 		const char *pt = v[i].ptype && v[i].ptype[0] ? v[i].ptype :
 		    "-";
 
-		if (kg->json) {
+		if (kg->g.json) {
 			kp_buf_put(&b, "{", 1);
 			kg_jstr(&b, "group", v[i].id, true);
 			kg_jstr(&b, "state", v[i].state && v[i].state[0] ?
@@ -371,7 +371,7 @@ print_offsets(struct kg *kg, struct dgroup *g)
 	t.header = true;
 	kg_table_row(&t, "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
 	    "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID");
-	if (kg->json) {
+	if (kg->g.json) {
 		kp_buf_put(&b, "{", 1);
 		kg_jstr(&b, "group", g->id, true);
 		kg_jstr(&b, "state", g->state, true);
@@ -386,7 +386,7 @@ print_offsets(struct kg *kg, struct dgroup *g)
 
 		if (l > 0)
 			total += l;
-		if (kg->json) {
+		if (kg->g.json) {
 			kp_buf_put(&b, i ? ",{" : "{", i ? 2 : 1);
 			kg_jstr(&b, "topic", r->topic, true);
 			kg_jint(&b, "partition", r->part, true);
@@ -416,7 +416,7 @@ print_offsets(struct kg *kg, struct dgroup *g)
 		kg_table_row(&t, g->id, r->topic, p, cur, leo, lag,
 		    m ? m->id : "-", m ? m->host : "-", m ? m->client : "-");
 	}
-	if (kg->json) {
+	if (kg->g.json) {
 		kp_buf_put(&b, "],", 2);
 		kg_jint(&b, "total_lag", total, false);
 		kp_buf_put(&b, "}", 1);
@@ -447,7 +447,7 @@ print_members(struct kg *kg, struct dgroup *g)
 		const struct dmember *m = &g->m[i];
 		char np[16];
 
-		if (kg->json) {
+		if (kg->g.json) {
 			kp_buf_put(&b, "{", 1);
 			kg_jstr(&b, "group", g->id, true);
 			kg_jstr(&b, "consumer_id", m->id, true);
@@ -466,7 +466,7 @@ print_members(struct kg *kg, struct dgroup *g)
 		    m->host, m->client, np, m->assign && m->assign[0] ?
 		    m->assign : "-");
 	}
-	if (!kg->json)
+	if (!kg->g.json)
 		kg_table_print(&t, kg->table);
 	kg_table_release(&t);
 	kp_buf_release(&b);
@@ -479,7 +479,7 @@ print_state(struct kg *kg, struct dgroup *g)
 	struct kp_buf b;
 	char nm[16];
 
-	if (kg->json) {
+	if (kg->g.json) {
 		kp_buf_init(&b);
 		kp_buf_put(&b, "{", 1);
 		kg_jstr(&b, "group", g->id, true);

@@ -8,12 +8,11 @@
 
 #include "kp_arena.h"
 #include "kp_buf.h"
+#include "kp_cli.h"
 #include "kp_client.h"
 
 struct kg {
-	const char		*brokers;
-	int			 timeout_ms;
-	bool			 json;		/* --json */
+	struct kp_cli_global	 g;		/* options before the command */
 	bool			 table;		/* human table (a terminal) */
 	struct kp_client	*c;
 	struct kp_arena		 arena;		/* per exchange */

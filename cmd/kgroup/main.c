@@ -40,15 +40,12 @@ usage(FILE *fp)
 struct kp_client *
 kg_client(struct kg *kg)
 {
-	struct kp_client_opts co = { 0 };
 	char why[512];
 
 	if (kg->c != NULL)
 		return kg->c;
-	co.brokers = kg->brokers ? kg->brokers : getenv("KPIPE_BROKERS");
-	co.client_id = "kgroup";
-	co.timeout_ms = kg->timeout_ms;
-	if ((kg->c = kp_client_new(&co, why, sizeof(why))) == NULL)
+	if ((kg->c = kp_cli_client_new(&kg->g, "kgroup", why,
+	    sizeof(why))) == NULL)
 		errx(EX_UNAVAILABLE, "%s", why);
 	return kg->c;
 }
@@ -274,13 +271,11 @@ kg_scope_has(const struct kg_scope *s, size_t n, const char *topic,
 
 /* ---- main ---- */
 
-enum { OPT_JSON = 256, OPT_TIMEOUT };
-
 static const struct option longopts[] = {
 	{ "broker",	required_argument, NULL, 'b' },
 	{ "help",	no_argument,	   NULL, 'h' },
-	{ "json",	no_argument,	   NULL, OPT_JSON },
-	{ "timeout-ms",	required_argument, NULL, OPT_TIMEOUT },
+	{ "json",	no_argument,	   NULL, KP_CLI_OPT_JSON },
+	{ "timeout-ms",	required_argument, NULL, KP_CLI_OPT_TIMEOUT },
 	{ "version",	no_argument,	   NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -300,49 +295,34 @@ int
 main(int argc, char *argv[])
 {
 	struct kg kg;
-	const char *es;
+	char why[1024];
 	size_t i;
-	int ch, rc;
+	int ci, rc;
 
 	/* getopt(3) prefixes its messages with argv[0]: use the bare name */
 	argv[0] = (char *)getprogname();
 	memset(&kg, 0, sizeof(kg));
-	kg.timeout_ms = 30000;
 	kp_arena_init(&kg.arena);
 	kp_buf_init(&kg.body);
-	/* "+": options stop at the command; it has its own */
-	while ((ch = getopt_long(argc, argv, "+b:hV", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'b':
-			kg.brokers = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return fclose(stdout) == 0 ? 0 : EX_IOERR;
-		case 'V':
-			printf("kgroup %s\n", KP_VERSION);
-			return fclose(stdout) == 0 ? 0 : EX_IOERR;
-		case OPT_JSON:
-			kg.json = true;
-			break;
-		case OPT_TIMEOUT:
-			kg.timeout_ms = (int)strtonum(optarg, 1, INT32_MAX,
-			    &es);
-			if (es != NULL)
-				errx(EX_USAGE, "timeout '%s': %s", optarg, es);
-			break;
-		default:
-			usage(stderr);
-			return EX_USAGE;
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0) {
+	switch (kp_cli_global_parse(argc, argv, longopts, &kg.g, &ci,
+	    why, sizeof(why))) {
+	case KP_CLI_HELP:
+		usage(stdout);
+		return fclose(stdout) == 0 ? 0 : EX_IOERR;
+	case KP_CLI_VERSION:
+		printf("kgroup %s\n", KP_VERSION);
+		return fclose(stdout) == 0 ? 0 : EX_IOERR;
+	case KP_CLI_BADARG:
+		errx(EX_USAGE, "%s", why);
+	case KP_CLI_USAGE:
 		usage(stderr);
 		return EX_USAGE;
+	case KP_CLI_RUN:
+		break;
 	}
-	kg.table = isatty(1) && !kg.json;
+	argc -= ci;
+	argv += ci;
+	kg.table = isatty(1) && !kg.g.json;
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[0], cmds[i].name) == 0)
 			break;

@@ -277,7 +277,7 @@ print_plan(struct kg *kg, const char *group, const struct plans *ps)
 
 		if (p->next < 0)
 			continue;
-		if (kg->json) {
+		if (kg->g.json) {
 			kp_buf_put(&b, "{", 1);
 			kg_jstr(&b, "group", group, true);
 			kg_jstr(&b, "topic", p->topic, true);
@@ -299,7 +299,7 @@ print_plan(struct kg *kg, const char *group, const struct plans *ps)
 		snprintf(next, sizeof(next), "%lld", (long long)p->next);
 		kg_table_row(&t, group, p->topic, part, cur, next);
 	}
-	if (!kg->json)
+	if (!kg->g.json)
 		kg_table_print(&t, kg->table);
 	kg_table_release(&t);
 	kp_buf_release(&b);
@@ -646,7 +646,7 @@ kg_delete_offsets(struct kg *kg, int argc, char **argv)
 				    EX_TEMPFAIL : EX_DATAERR;
 			snprintf(part, sizeof(part), "%d",
 			    rs.topics[i].partitions[p].partition_index);
-			if (kg->json) {
+			if (kg->g.json) {
 				kp_buf_put(&b, "{", 1);
 				kg_jstr(&b, "group", group, true);
 				kg_jstr(&b, "topic", topic, true);
@@ -660,7 +660,7 @@ kg_delete_offsets(struct kg *kg, int argc, char **argv)
 				kg_table_row(&t, topic, part, st);
 		}
 	}
-	if (!kg->json)
+	if (!kg->g.json)
 		kg_table_print(&t, kg->table);
 	kg_table_release(&t);
 	kp_buf_release(&b);

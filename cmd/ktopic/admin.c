@@ -209,7 +209,7 @@ kt_list(struct kt *kt, int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		int32_t r = t[i]->nparts > 0 ? t[i]->parts[0].nreplicas : 0;
 
-		if (kt->json) {
+		if (kt->g.json) {
 			kp_buf_put(&b, "{\"topic\":", 9);
 			jstr(&b, t[i]->name);
 			kp_buf_put(&b, ",", 1);
@@ -310,7 +310,7 @@ kt_create(struct kt *kt, int argc, char **argv)
 	kp_create_topics_req_init(&req);
 	req.topics = tv;
 	req.n_topics = argc;
-	req.timeout_ms = kt->timeout_ms;
+	req.timeout_ms = kt->g.timeout_ms;
 	kp_arena_init(&arena);
 	kp_buf_init(&body);
 	if (kp_conn_exchange(k, KP_API_CREATE_TOPICS, v,
@@ -381,7 +381,7 @@ kt_delete(struct kt *kt, int argc, char **argv)
 	kp_delete_topics_req_init(&req);
 	req.topic_names = names;
 	req.n_topic_names = argc;
-	req.timeout_ms = kt->timeout_ms;
+	req.timeout_ms = kt->g.timeout_ms;
 	kp_arena_init(&arena);
 	kp_buf_init(&body);
 	if (kp_conn_exchange(k, KP_API_DELETE_TOPICS, v,
@@ -523,7 +523,7 @@ describe_one(struct kt *kt, const char *name)
 		rc = EX_TEMPFAIL;
 		goto out;
 	}
-	if (kt->json) {
+	if (kt->g.json) {
 		kp_buf_put(&b, "{\"topic\":", 9);
 		jstr(&b, t->name);
 		kp_buf_put(&b, ",", 1);
@@ -675,7 +675,7 @@ alter_partitions(struct kt *kt, struct kp_conn *k, char **names, int n,
 	kp_create_partitions_req_init(&req);
 	req.topics = tv;
 	req.n_topics = n;
-	req.timeout_ms = kt->timeout_ms;
+	req.timeout_ms = kt->g.timeout_ms;
 	kp_arena_init(&arena);
 	kp_buf_init(&body);
 	if (kp_conn_exchange(k, KP_API_CREATE_PARTITIONS, v,
@@ -979,7 +979,7 @@ kt_offsets(struct kt *kt, int argc, char **argv)
 			rc = kp_cli_exit_for(kp_client_kerr(kt->c));
 		} else
 			for (i = 0; i < n; i++) {
-				if (kt->json)
+				if (kt->g.json)
 					printf("{\"topic\":\"%s\",\"partition\":"
 					    "%d,\"offset\":%" PRId64 "}\n",
 					    argv[j], parts[i], off[i]);
@@ -1057,7 +1057,7 @@ kt_trim(struct kt *kt, int argc, char **argv)
 		kp_delete_records_req_init(&req);
 		req.topics = &rt;
 		req.n_topics = 1;
-		req.timeout_ms = kt->timeout_ms;
+		req.timeout_ms = kt->g.timeout_ms;
 		if (kp_conn_exchange(k, KP_API_DELETE_RECORDS, v,
 		    &kp_msg_delete_records_req, &req,
 		    &kp_msg_delete_records_resp, &resp, &arena, &body) < 0)

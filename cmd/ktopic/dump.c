@@ -293,13 +293,13 @@ kt_dump(struct kt *kt, int argc, char **argv)
 		close(fd);
 		if (ends_with(argv[i], ".timeindex"))
 			r = dump_index(argv[i], p, (size_t)sb.st_size, true,
-			    kt->json);
+			    kt->g.json);
 		else if (ends_with(argv[i], ".index"))
 			r = dump_index(argv[i], p, (size_t)sb.st_size, false,
-			    kt->json);
+			    kt->g.json);
 		else
 			r = dump_log(argv[i], p ? p : (const uint8_t *)"",
-			    (size_t)sb.st_size, data, kt->json);
+			    (size_t)sb.st_size, data, kt->g.json);
 		if (r != 0)
 			rc = r;
 		if (p != NULL)

@@ -6,12 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kp_cli.h"
 #include "kp_client.h"
 
 struct kt {
-	const char		*brokers;
-	int			 timeout_ms;
-	bool			 json;		/* --json */
+	struct kp_cli_global	 g;		/* options before the command */
 	bool			 table;		/* human table (a terminal) */
 	struct kp_client	*c;
 };
