@@ -57,6 +57,22 @@ jint(struct kp_buf *b, const char *name, int64_t v, bool comma)
 	kp_buf_put(b, tmp, (size_t)n);
 }
 
+/*
+ * Says what the broker refused for one topic, with the message it sent
+ * if any, and returns the exit code for it.
+ */
+static int
+topic_refused(struct kp_str name, int16_t e, const struct kp_str *msg)
+{
+	if (msg != NULL && msg->len > 0)
+		warnx("topic '%.*s': %s: %.*s", (int)name.len, name.ptr,
+		    kp_kerr_name(e), (int)msg->len, msg->ptr);
+	else
+		warnx("topic '%.*s': %s", (int)name.len, name.ptr,
+		    kp_kerr_name(e));
+	return kp_cli_exit_for(e);
+}
+
 static int64_t
 num(const char *what, const char *arg, int64_t min, int64_t max)
 {
@@ -322,16 +338,8 @@ kt_create(struct kt *kt, int argc, char **argv)
 
 		if (e == 0 || (e == KP_TOPIC_ALREADY_EXISTS && if_not))
 			continue;
-		if (resp.topics[j].error_message.len > 0)
-			warnx("topic '%.*s': %s: %.*s",
-			    (int)resp.topics[j].name.len,
-			    resp.topics[j].name.ptr, kp_kerr_name(e),
-			    (int)resp.topics[j].error_message.len,
-			    resp.topics[j].error_message.ptr);
-		else
-			warnx("topic '%.*s': %s", (int)resp.topics[j].name.len,
-			    resp.topics[j].name.ptr, kp_kerr_name(e));
-		rc = kp_cli_exit_for(e);
+		rc = topic_refused(resp.topics[j].name, e,
+		    &resp.topics[j].error_message);
 	}
 	kp_arena_release(&arena);
 	kp_buf_release(&body);
@@ -393,9 +401,7 @@ kt_delete(struct kt *kt, int argc, char **argv)
 
 		if (e == 0 || (e == KP_UNKNOWN_TOPIC_OR_PARTITION && if_exists))
 			continue;
-		warnx("topic '%.*s': %s", (int)resp.responses[j].name.len,
-		    resp.responses[j].name.ptr, kp_kerr_name(e));
-		rc = kp_cli_exit_for(e);
+		rc = topic_refused(resp.responses[j].name, e, NULL);
 	}
 	kp_arena_release(&arena);
 	kp_buf_release(&body);
@@ -687,14 +693,8 @@ alter_partitions(struct kt *kt, struct kp_conn *k, char **names, int n,
 
 		if (e == 0)
 			continue;
-		warnx("topic '%.*s': %s%s%.*s", (int)resp.results[j].name.len,
-		    resp.results[j].name.ptr, kp_kerr_name(e),
-		    resp.results[j].error_message.len > 0 ? ": " : "",
-		    resp.results[j].error_message.len > 0 ?
-		    (int)resp.results[j].error_message.len : 0,
-		    resp.results[j].error_message.ptr ?
-		    resp.results[j].error_message.ptr : "");
-		rc = kp_cli_exit_for(e);
+		rc = topic_refused(resp.results[j].name, e,
+		    &resp.results[j].error_message);
 	}
 	kp_arena_release(&arena);
 	kp_buf_release(&body);
@@ -737,17 +737,9 @@ alter_configs_incremental(struct kt *kt, struct kp_conn *k, int16_t v,
 	    &kp_msg_incremental_alter_configs_req, &req,
 	    &kp_msg_incremental_alter_configs_resp, &resp, &arena, &body) < 0)
 		errx(EX_UNAVAILABLE, "%s", kp_client_error(kt->c));
-	if (resp.n_responses > 0 && resp.responses[0].error_code != 0) {
-		int16_t e = resp.responses[0].error_code;
-
-		warnx("topic '%s': %s%s%.*s", topic, kp_kerr_name(e),
-		    resp.responses[0].error_message.len > 0 ? ": " : "",
-		    resp.responses[0].error_message.len > 0 ?
-		    (int)resp.responses[0].error_message.len : 0,
-		    resp.responses[0].error_message.ptr ?
-		    resp.responses[0].error_message.ptr : "");
-		rc = kp_cli_exit_for(e);
-	}
+	if (resp.n_responses > 0 && resp.responses[0].error_code != 0)
+		rc = topic_refused(kstr(topic), resp.responses[0].error_code,
+		    &resp.responses[0].error_message);
 	kp_arena_release(&arena);
 	kp_buf_release(&body);
 	free(cv);
@@ -823,11 +815,9 @@ alter_configs_full(struct kt *kt, struct kp_conn *k, int16_t v,
 	    &kp_msg_alter_configs_req, &req, &kp_msg_alter_configs_resp, &resp,
 	    &arena, &body) < 0)
 		errx(EX_UNAVAILABLE, "%s", kp_client_error(kt->c));
-	if (resp.n_responses > 0 && resp.responses[0].error_code != 0) {
-		warnx("topic '%s': %s", topic,
-		    kp_kerr_name(resp.responses[0].error_code));
-		rc = kp_cli_exit_for(resp.responses[0].error_code);
-	}
+	if (resp.n_responses > 0 && resp.responses[0].error_code != 0)
+		rc = topic_refused(kstr(topic), resp.responses[0].error_code,
+		    NULL);
 	kp_arena_release(&arena);
 	kp_buf_release(&body);
 	kp_arena_release(&darena);
