@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sysexits.h>
 
 /*
@@ -78,5 +79,26 @@ enum kp_cli_global_how kp_cli_global_parse(int argc, char **argv,
 struct kp_client;
 struct kp_client *kp_cli_client_new(const struct kp_cli_global *g,
 	    const char *client_id, char *why, size_t len);
+
+/*
+ * Rows of text columns for a terminal table. Rows are copied; running
+ * out of memory is remembered and reported by kp_table_print.
+ */
+struct kp_table {
+	char	**cells;
+	size_t	  ncols, nrows, cap;
+	bool	  header;	/* first row is a header */
+	bool	  oom;
+};
+
+void	kp_table_init(struct kp_table *, size_t ncols);
+/* One row of ncols strings (NULL prints as empty). */
+void	kp_table_row(struct kp_table *, ...);
+/*
+ * Aligned columns two spaces apart, or tab-separated without the header
+ * row; -1 (and nothing written) if a row could not be stored.
+ */
+int	kp_table_print(const struct kp_table *, FILE *, bool aligned);
+void	kp_table_release(struct kp_table *);
 
 #endif

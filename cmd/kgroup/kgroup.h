@@ -41,18 +41,11 @@ int	kg_reset(struct kg *, int, char **);
 int	kg_delete(struct kg *, int, char **);
 int	kg_delete_offsets(struct kg *, int, char **);
 
-/* Rows of columns: aligned with a header on a terminal, else tab-separated. */
-struct kg_table {
-	char	**cells;
-	size_t	  ncols, nrows, cap;
-	bool	  header;	/* first row is a header */
-};
-
-void	kg_table_init(struct kg_table *, size_t ncols);
-void	kg_table_row(struct kg_table *, ...);
-/* Aligned (human) or tab-separated without the header row. */
-void	kg_table_print(struct kg_table *, bool human);
-void	kg_table_release(struct kg_table *);
+/*
+ * A table (kp_table) on stdout: aligned with its header (human), else
+ * tab-separated without it; exits if it ran out of memory.
+ */
+void	kg_table_print(struct kp_table *, bool human);
 
 /* JSON helpers appending to b. */
 void	kg_jstr(struct kp_buf *, const char *key, const char *val, bool comma);

@@ -99,72 +99,10 @@ kg_coordinator(struct kg *kg, const char *group)
 /* ---- tables and JSON ---- */
 
 void
-kg_table_init(struct kg_table *t, size_t ncols)
+kg_table_print(struct kp_table *t, bool human)
 {
-	memset(t, 0, sizeof(*t));
-	t->ncols = ncols;
-}
-
-void
-kg_table_row(struct kg_table *t, ...)
-{
-	va_list ap;
-
-	if ((t->nrows + 1) * t->ncols > t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : t->ncols * 16;
-		char **v;
-
-		while (ncap < (t->nrows + 1) * t->ncols)
-			ncap *= 2;
-		if ((v = reallocarray(t->cells, ncap, sizeof(*v))) == NULL)
-			err(EX_OSERR, "reallocarray");
-		t->cells = v;
-		t->cap = ncap;
-	}
-	va_start(ap, t);
-	for (size_t i = 0; i < t->ncols; i++) {
-		const char *s = va_arg(ap, const char *);
-
-		if ((t->cells[t->nrows * t->ncols + i] = strdup(s ? s : "")) ==
-		    NULL)
-			err(EX_OSERR, "strdup");
-	}
-	va_end(ap);
-	t->nrows++;
-}
-
-void
-kg_table_print(struct kg_table *t, bool human)
-{
-	size_t w[16] = { 0 }, n;
-
-	for (size_t r = 0; r < t->nrows; r++)
-		for (size_t i = 0; i < t->ncols && i < 16; i++) {
-			n = strlen(t->cells[r * t->ncols + i]);
-			if (n > w[i])
-				w[i] = n;
-		}
-	for (size_t r = human || !t->header ? 0 : 1; r < t->nrows; r++) {
-		for (size_t i = 0; i < t->ncols; i++) {
-			const char *s = t->cells[r * t->ncols + i];
-
-			if (i + 1 == t->ncols)
-				printf("%s\n", s);
-			else if (human)
-				printf("%-*s  ", (int)w[i < 16 ? i : 15], s);
-			else
-				printf("%s\t", s);
-		}
-	}
-}
-
-void
-kg_table_release(struct kg_table *t)
-{
-	for (size_t i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cells[i]);
-	free(t->cells);
-	memset(t, 0, sizeof(*t));
+	if (kp_table_print(t, stdout, human) < 0)
+		errx(EX_OSERR, "table: out of memory");
 }
 
 void

@@ -263,13 +263,13 @@ out:
 static void
 print_plan(struct kg *kg, const char *group, const struct plans *ps)
 {
-	struct kg_table t;
+	struct kp_table t;
 	struct kp_buf b;
 
 	kp_buf_init(&b);
-	kg_table_init(&t, 5);
+	kp_table_init(&t, 5);
 	t.header = true;
-	kg_table_row(&t, "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
+	kp_table_row(&t, "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
 	    "NEW-OFFSET");
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct plan *p = &ps->v[i];
@@ -297,11 +297,11 @@ print_plan(struct kg *kg, const char *group, const struct plans *ps)
 		else
 			snprintf(cur, sizeof(cur), "%lld", (long long)p->cur);
 		snprintf(next, sizeof(next), "%lld", (long long)p->next);
-		kg_table_row(&t, group, p->topic, part, cur, next);
+		kp_table_row(&t, group, p->topic, part, cur, next);
 	}
 	if (!kg->g.json)
 		kg_table_print(&t, kg->table);
-	kg_table_release(&t);
+	kp_table_release(&t);
 	kp_buf_release(&b);
 }
 
@@ -567,7 +567,7 @@ kg_delete_offsets(struct kg *kg, int argc, char **argv)
 	struct kp_offset_delete_req_partition *pp;
 	struct kg_scope *sc = NULL;
 	struct plans ps = { NULL, 0 };
-	struct kg_table t;
+	struct kp_table t;
 	struct kp_buf b;
 	struct kp_conn *k;
 	const char *group;
@@ -628,9 +628,9 @@ kg_delete_offsets(struct kg *kg, int argc, char **argv)
 		    EX_TEMPFAIL, "group '%s': %s", group,
 		    kp_kerr_name(rs.error_code));
 	kp_buf_init(&b);
-	kg_table_init(&t, 3);
+	kp_table_init(&t, 3);
 	t.header = true;
-	kg_table_row(&t, "TOPIC", "PARTITION", "STATUS");
+	kp_table_row(&t, "TOPIC", "PARTITION", "STATUS");
 	for (int32_t i = 0; i < rs.n_topics; i++) {
 		char topic[256], part[16];
 
@@ -657,12 +657,12 @@ kg_delete_offsets(struct kg *kg, int argc, char **argv)
 				kp_buf_put(&b, "}", 1);
 				kg_jflush(&b);
 			} else
-				kg_table_row(&t, topic, part, st);
+				kp_table_row(&t, topic, part, st);
 		}
 	}
 	if (!kg->g.json)
 		kg_table_print(&t, kg->table);
-	kg_table_release(&t);
+	kp_table_release(&t);
 	kp_buf_release(&b);
 	plans_release(&ps);
 	free(ts);

@@ -207,7 +207,7 @@ kt_list(struct kt *kt, int argc, char **argv)
 {
 	struct kp_client *c = kt_client(kt);
 	const struct kp_topic_meta **t;
-	struct kt_table tab;
+	struct kp_table tab;
 	struct kp_buf b;
 	char np[16], rf[16];
 	size_t n, i;
@@ -219,9 +219,9 @@ kt_list(struct kt *kt, int argc, char **argv)
 		errx(EX_UNAVAILABLE, "%s", kp_client_error(c));
 	t = sorted_topics(c, &n);
 	kp_buf_init(&b);
-	kt_table_init(&tab, 3);
+	kp_table_init(&tab, 3);
 	if (kt->table)
-		kt_table_row(&tab, "TOPIC", "PARTITIONS", "REPLICAS");
+		kp_table_row(&tab, "TOPIC", "PARTITIONS", "REPLICAS");
 	for (i = 0; i < n; i++) {
 		int32_t r = t[i]->nparts > 0 ? t[i]->parts[0].nreplicas : 0;
 
@@ -238,12 +238,12 @@ kt_list(struct kt *kt, int argc, char **argv)
 		} else if (kt->table) {
 			snprintf(np, sizeof(np), "%d", t[i]->nparts);
 			snprintf(rf, sizeof(rf), "%d", r);
-			kt_table_row(&tab, t[i]->name, np, rf);
+			kp_table_row(&tab, t[i]->name, np, rf);
 		} else
 			printf("%s\n", t[i]->name);
 	}
 	kt_table_print(&tab);
-	kt_table_release(&tab);
+	kp_table_release(&tab);
 	kp_buf_release(&b);
 	free(t);
 	return 0;
@@ -488,7 +488,7 @@ describe_one(struct kt *kt, const char *name)
 	struct kp_describe_configs_resp resp;
 	struct kp_arena arena;
 	struct kp_buf body, b;
-	struct kt_table tab;
+	struct kp_table tab;
 	int32_t *pids, p;
 	int64_t *lo, *hi;
 	char rep[256], isr[256], s1[24], s2[24], s3[24], s4[24];
@@ -581,8 +581,8 @@ describe_one(struct kt *kt, const char *name)
 		    r->value.ptr ? r->value.ptr : "");
 	}
 	printf("\n");
-	kt_table_init(&tab, 7);
-	kt_table_row(&tab, "PARTITION", "LEADER", "REPLICAS", "ISR",
+	kp_table_init(&tab, 7);
+	kp_table_row(&tab, "PARTITION", "LEADER", "REPLICAS", "ISR",
 	    "LOG-START-OFFSET", "HIGH-WATERMARK", "ERROR");
 	for (p = 0; p < t->nparts; p++) {
 		const struct kp_partition_meta *pm = &t->parts[p];
@@ -595,11 +595,11 @@ describe_one(struct kt *kt, const char *name)
 			strlcpy(s2, "none", sizeof(s2));
 		snprintf(s3, sizeof(s3), "%" PRId64, lo[p]);
 		snprintf(s4, sizeof(s4), "%" PRId64, hi[p]);
-		kt_table_row(&tab, s1, s2, rep, isr, s3, s4,
+		kp_table_row(&tab, s1, s2, rep, isr, s3, s4,
 		    pm->err ? kp_kerr_name(pm->err) : "-");
 	}
 	kt_table_print(&tab);
-	kt_table_release(&tab);
+	kp_table_release(&tab);
 out:
 	kp_buf_release(&b);
 	kp_buf_release(&body);

@@ -44,73 +44,10 @@ kt_client(struct kt *kt)
 }
 
 void
-kt_table_init(struct kt_table *t, size_t ncols)
+kt_table_print(struct kp_table *t)
 {
-	memset(t, 0, sizeof(*t));
-	t->ncols = ncols;
-}
-
-void
-kt_table_row(struct kt_table *t, ...)
-{
-	va_list ap;
-	size_t i;
-
-	if ((t->nrows + 1) * t->ncols > t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : t->ncols * 16;
-		char **v;
-
-		while (ncap < (t->nrows + 1) * t->ncols)
-			ncap *= 2;
-		if ((v = reallocarray(t->cells, ncap, sizeof(*v))) == NULL)
-			err(EX_OSERR, "reallocarray");
-		t->cells = v;
-		t->cap = ncap;
-	}
-	va_start(ap, t);
-	for (i = 0; i < t->ncols; i++) {
-		const char *s = va_arg(ap, const char *);
-
-		if ((t->cells[t->nrows * t->ncols + i] = strdup(s ? s : "")) ==
-		    NULL)
-			err(EX_OSERR, "strdup");
-	}
-	va_end(ap);
-	t->nrows++;
-}
-
-void
-kt_table_print(struct kt_table *t)
-{
-	size_t w[16] = { 0 }, r, i, n;
-
-	for (r = 0; r < t->nrows; r++)
-		for (i = 0; i < t->ncols && i < 16; i++) {
-			n = strlen(t->cells[r * t->ncols + i]);
-			if (n > w[i])
-				w[i] = n;
-		}
-	for (r = 0; r < t->nrows; r++) {
-		for (i = 0; i < t->ncols; i++) {
-			const char *s = t->cells[r * t->ncols + i];
-
-			if (i + 1 == t->ncols)
-				printf("%s\n", s);
-			else
-				printf("%-*s  ", (int)w[i < 16 ? i : 15], s);
-		}
-	}
-}
-
-void
-kt_table_release(struct kt_table *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cells[i]);
-	free(t->cells);
-	memset(t, 0, sizeof(*t));
+	if (kp_table_print(t, stdout, true) < 0)
+		errx(EX_OSERR, "table: out of memory");
 }
 
 static const struct option longopts[] = {
