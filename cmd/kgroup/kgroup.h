@@ -60,6 +60,8 @@ struct kg_scope {
 	size_t		 nparts;
 };
 void	kg_scope_parse(const char *, struct kg_scope *);
+/* Parse one more -t into the growing array *v of *n. */
+void	kg_scope_add(struct kg_scope **v, size_t *n, const char *);
 bool	kg_scope_has(const struct kg_scope *, size_t, const char *, int32_t);
 
 #endif

@@ -189,6 +189,17 @@ kg_scope_parse(const char *arg, struct kg_scope *s)
 		errx(EX_USAGE, "'%s': no partitions after ':'", arg);
 }
 
+void
+kg_scope_add(struct kg_scope **v, size_t *n, const char *arg)
+{
+	struct kg_scope *nv = reallocarray(*v, *n + 1, sizeof(*nv));
+
+	if (nv == NULL)
+		err(EX_OSERR, "reallocarray");
+	*v = nv;
+	kg_scope_parse(arg, &nv[(*n)++]);
+}
+
 bool
 kg_scope_has(const struct kg_scope *s, size_t n, const char *topic,
     int32_t part)

@@ -414,16 +414,9 @@ kg_reset(struct kg *kg, int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "t:", opts, NULL)) != -1) {
 		switch (ch) {
-		case 't': {
-			struct kg_scope *v = reallocarray(sc, nsc + 1,
-			    sizeof(*v));
-
-			if (v == NULL)
-				err(EX_OSERR, "reallocarray");
-			sc = v;
-			kg_scope_parse(optarg, &sc[nsc++]);
+		case 't':
+			kg_scope_add(&sc, &nsc, optarg);
 			break;
-		}
 		case OPT_EXECUTE:
 			execute = true;
 			break;
@@ -576,16 +569,9 @@ kg_delete_offsets(struct kg *kg, int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "t:", opts, NULL)) != -1) {
 		switch (ch) {
-		case 't': {
-			struct kg_scope *v = reallocarray(sc, nsc + 1,
-			    sizeof(*v));
-
-			if (v == NULL)
-				err(EX_OSERR, "reallocarray");
-			sc = v;
-			kg_scope_parse(optarg, &sc[nsc++]);
+		case 't':
+			kg_scope_add(&sc, &nsc, optarg);
 			break;
-		}
 		default:
 			return EX_USAGE;
 		}
