@@ -192,11 +192,8 @@ resolve_topic(struct consumer *cs, const char *topic, struct cpart *v,
 		ids[i] = v[i].id;
 		at[i] = -1;
 	}
-	if (kp_client_list_offsets(cs->c, topic, ids, n, -2, lo) < 0 ||
-	    kp_client_list_offsets(cs->c, topic, ids, n, -1, hi) < 0)
-		goto out;
-	if (s->start.kind == KP_OFF_TIME && kp_client_list_offsets(cs->c,
-	    topic, ids, n, s->start.v, at) < 0)
+	if (kp_client_log_bounds(cs->c, topic, ids, n,
+	    s->start.kind == KP_OFF_TIME ? &s->start.v : NULL, lo, hi, at) < 0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		struct cpart *p = &v[i];

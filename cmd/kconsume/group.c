@@ -90,11 +90,8 @@ resolve_topic(struct gstate *gs, struct gpart *v, size_t n,
 		ids[i] = v[i].id;
 		at[i] = -1;
 	}
-	if (kp_client_list_offsets(gs->c, v[0].topic, ids, n, -2, lo) < 0 ||
-	    kp_client_list_offsets(gs->c, v[0].topic, ids, n, -1, hi) < 0)
-		goto out;
-	if (s->start.kind == KP_OFF_TIME && kp_client_list_offsets(gs->c,
-	    v[0].topic, ids, n, s->start.v, at) < 0)
+	if (kp_client_log_bounds(gs->c, v[0].topic, ids, n,
+	    s->start.kind == KP_OFF_TIME ? &s->start.v : NULL, lo, hi, at) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct gpart *p = &v[i];

@@ -210,10 +210,8 @@ compute_topic(struct kg *kg, struct plan *v, size_t n, enum how how,
 	for (size_t i = 0; i < n; i++)
 		ids[i] = v[i].part;
 	if (kp_client_metadata(c, (const char **)&v[0].topic, 1, false) < 0 ||
-	    kp_client_list_offsets(c, v[0].topic, ids, n, -2, lo) < 0 ||
-	    kp_client_list_offsets(c, v[0].topic, ids, n, -1, hi) < 0 ||
-	    (how == TO_DATETIME && kp_client_list_offsets(c, v[0].topic, ids,
-	    n, arg, at) < 0)) {
+	    kp_client_log_bounds(c, v[0].topic, ids, n,
+	    how == TO_DATETIME ? &arg : NULL, lo, hi, at) < 0) {
 		warnx("%s", kp_client_error(c));
 		rc = EX_DATAERR;
 		goto out;

@@ -513,8 +513,8 @@ describe_one(struct kt *kt, const char *name)
 		pids[p] = p;
 		lo[p] = hi[p] = -1;
 	}
-	if (kp_client_list_offsets(c, name, pids, (size_t)np, -2, lo) < 0 ||
-	    kp_client_list_offsets(c, name, pids, (size_t)np, -1, hi) < 0) {
+	if (kp_client_log_bounds(c, name, pids, (size_t)np, NULL, lo, hi,
+	    NULL) < 0) {
 		warnx("%s", kp_client_error(c));
 		rc = kp_cli_exit_for(kp_client_kerr(c));
 	}
