@@ -58,6 +58,23 @@ jint(struct kp_buf *b, const char *name, int64_t v, bool comma)
 }
 
 /*
+ * One exchange on k, its answer decoded into arena and body (set up
+ * here; the caller releases them); exits 69 when it fails.
+ */
+static void
+exchange_or_exit(struct kp_client *c, struct kp_conn *k, int16_t api,
+    int16_t v, const struct kp_msg *reqm, const void *req,
+    const struct kp_msg *respm, void *resp, struct kp_arena *arena,
+    struct kp_buf *body)
+{
+	kp_arena_init(arena);
+	kp_buf_init(body);
+	if (kp_conn_exchange(k, api, v, reqm, req, respm, resp, arena,
+	    body) < 0)
+		errx(EX_UNAVAILABLE, "%s", kp_client_error(c));
+}
+
+/*
  * Says what the broker refused for one topic, with the message it sent
  * if any, and returns the exit code for it.
  */
@@ -327,12 +344,9 @@ kt_create(struct kt *kt, int argc, char **argv)
 	req.topics = tv;
 	req.n_topics = argc;
 	req.timeout_ms = kt->g.timeout_ms;
-	kp_arena_init(&arena);
-	kp_buf_init(&body);
-	if (kp_conn_exchange(k, KP_API_CREATE_TOPICS, v,
+	exchange_or_exit(c, k, KP_API_CREATE_TOPICS, v,
 	    &kp_msg_create_topics_req, &req, &kp_msg_create_topics_resp, &resp,
-	    &arena, &body) < 0)
-		errx(EX_UNAVAILABLE, "%s", kp_client_error(c));
+	    &arena, &body);
 	for (j = 0; j < resp.n_topics; j++) {
 		int16_t e = resp.topics[j].error_code;
 
@@ -390,12 +404,9 @@ kt_delete(struct kt *kt, int argc, char **argv)
 	req.topic_names = names;
 	req.n_topic_names = argc;
 	req.timeout_ms = kt->g.timeout_ms;
-	kp_arena_init(&arena);
-	kp_buf_init(&body);
-	if (kp_conn_exchange(k, KP_API_DELETE_TOPICS, v,
-	    &kp_msg_delete_topics_req, &req, &kp_msg_delete_topics_resp,
-	    &resp, &arena, &body) < 0)
-		errx(EX_UNAVAILABLE, "%s", kp_client_error(c));
+	exchange_or_exit(c, k, KP_API_DELETE_TOPICS, v,
+	    &kp_msg_delete_topics_req, &req, &kp_msg_delete_topics_resp, &resp,
+	    &arena, &body);
 	for (j = 0; j < resp.n_responses; j++) {
 		int16_t e = resp.responses[j].error_code;
 
@@ -682,12 +693,9 @@ alter_partitions(struct kt *kt, struct kp_conn *k, char **names, int n,
 	req.topics = tv;
 	req.n_topics = n;
 	req.timeout_ms = kt->g.timeout_ms;
-	kp_arena_init(&arena);
-	kp_buf_init(&body);
-	if (kp_conn_exchange(k, KP_API_CREATE_PARTITIONS, v,
+	exchange_or_exit(kt->c, k, KP_API_CREATE_PARTITIONS, v,
 	    &kp_msg_create_partitions_req, &req,
-	    &kp_msg_create_partitions_resp, &resp, &arena, &body) < 0)
-		errx(EX_UNAVAILABLE, "%s", kp_client_error(kt->c));
+	    &kp_msg_create_partitions_resp, &resp, &arena, &body);
 	for (j = 0; j < resp.n_results; j++) {
 		int16_t e = resp.results[j].error_code;
 
@@ -731,12 +739,9 @@ alter_configs_incremental(struct kt *kt, struct kp_conn *k, int16_t v,
 	kp_incremental_alter_configs_req_init(&req);
 	req.resources = &r;
 	req.n_resources = 1;
-	kp_arena_init(&arena);
-	kp_buf_init(&body);
-	if (kp_conn_exchange(k, KP_API_INCREMENTAL_ALTER_CONFIGS, v,
+	exchange_or_exit(kt->c, k, KP_API_INCREMENTAL_ALTER_CONFIGS, v,
 	    &kp_msg_incremental_alter_configs_req, &req,
-	    &kp_msg_incremental_alter_configs_resp, &resp, &arena, &body) < 0)
-		errx(EX_UNAVAILABLE, "%s", kp_client_error(kt->c));
+	    &kp_msg_incremental_alter_configs_resp, &resp, &arena, &body);
 	if (resp.n_responses > 0 && resp.responses[0].error_code != 0)
 		rc = topic_refused(kstr(topic), resp.responses[0].error_code,
 		    &resp.responses[0].error_message);
@@ -809,12 +814,9 @@ alter_configs_full(struct kt *kt, struct kp_conn *k, int16_t v,
 	kp_alter_configs_req_init(&req);
 	req.resources = &r;
 	req.n_resources = 1;
-	kp_arena_init(&arena);
-	kp_buf_init(&body);
-	if (kp_conn_exchange(k, KP_API_ALTER_CONFIGS, v,
+	exchange_or_exit(kt->c, k, KP_API_ALTER_CONFIGS, v,
 	    &kp_msg_alter_configs_req, &req, &kp_msg_alter_configs_resp, &resp,
-	    &arena, &body) < 0)
-		errx(EX_UNAVAILABLE, "%s", kp_client_error(kt->c));
+	    &arena, &body);
 	if (resp.n_responses > 0 && resp.responses[0].error_code != 0)
 		rc = topic_refused(kstr(topic), resp.responses[0].error_code,
 		    NULL);
