@@ -1,4 +1,4 @@
-/* kp_cli.c -- what the client programs share: exit codes, progress lines */
+/* kp_cli.c -- what client programs share: exit codes, progress, options, tables */
 #include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* kp_cli.h -- what the client programs share: exit codes, progress lines */
+/* kp_cli.h -- what client programs share: exit codes, progress, options, tables */
 #ifndef KP_CLI_H
 #define KP_CLI_H
 
