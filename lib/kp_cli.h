@@ -1,10 +1,11 @@
-/* kp_cli.h -- what the client programs share: exit codes, progress lines */
+/* kp_cli.h -- what client programs share: exit codes, progress, options, tables */
 #ifndef KP_CLI_H
 #define KP_CLI_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sysexits.h>
 
 /*
@@ -40,5 +41,64 @@ void	kp_progress_summary(const struct kp_progress *, char *, size_t);
  * [min, max]; -1 when malformed or out of range.
  */
 int64_t	kp_cli_size(const char *, int64_t min, int64_t max);
+
+/*
+ * The options the command-style tools (ktopic, kgroup) take before their
+ * command: [-hV] [-b brokers] [--json] [--timeout-ms ms].
+ */
+struct kp_cli_global {
+	const char	*brokers;	/* -b, NULL for $KPIPE_BROKERS */
+	int		 timeout_ms;	/* --timeout-ms, 30000 by default */
+	bool		 json;		/* --json */
+};
+
+/* getopt_long values of the long-only options, for the program's table. */
+enum { KP_CLI_OPT_JSON = 256, KP_CLI_OPT_TIMEOUT };
+
+enum kp_cli_global_how {
+	KP_CLI_RUN,		/* argv[*cmd] is the command */
+	KP_CLI_HELP,		/* -h */
+	KP_CLI_VERSION,		/* -V */
+	KP_CLI_USAGE,		/* show usage; no command or unknown option */
+	KP_CLI_BADARG		/* why says which argument is wrong */
+};
+
+/*
+ * Parse the options before the command with getopt_long and the
+ * program's own table of them (each program lists its options, for its
+ * man page and completions): -b, -h, -V, KP_CLI_OPT_JSON and
+ * KP_CLI_OPT_TIMEOUT. "+": the command has its own options; getopt
+ * itself reports unknown ones. On KP_CLI_BADARG, why holds the message.
+ */
+struct option;
+enum kp_cli_global_how kp_cli_global_parse(int argc, char **argv,
+	    const struct option *, struct kp_cli_global *, int *cmd,
+	    char *why, size_t len);
+
+/* A client for g's brokers named client_id; NULL with why on failure. */
+struct kp_client;
+struct kp_client *kp_cli_client_new(const struct kp_cli_global *g,
+	    const char *client_id, char *why, size_t len);
+
+/*
+ * Rows of text columns for a terminal table. Rows are copied; running
+ * out of memory is remembered and reported by kp_table_print.
+ */
+struct kp_table {
+	char	**cells;
+	size_t	  ncols, nrows, cap;
+	bool	  header;	/* first row is a header */
+	bool	  oom;
+};
+
+void	kp_table_init(struct kp_table *, size_t ncols);
+/* One row of ncols strings (NULL prints as empty). */
+void	kp_table_row(struct kp_table *, ...);
+/*
+ * Aligned columns two spaces apart, or tab-separated without the header
+ * row; -1 (and nothing written) if a row could not be stored.
+ */
+int	kp_table_print(const struct kp_table *, FILE *, bool aligned);
+void	kp_table_release(struct kp_table *);
 
 #endif

@@ -1218,3 +1218,17 @@ out:
 	free(idx);
 	return rc;
 }
+
+int
+kp_client_log_bounds(struct kp_client *c, const char *topic,
+    const int32_t *parts, size_t n, const int64_t *ts, int64_t *lo,
+    int64_t *hi, int64_t *at)
+{
+	if (kp_client_list_offsets(c, topic, parts, n, -2, lo) < 0 ||
+	    kp_client_list_offsets(c, topic, parts, n, -1, hi) < 0)
+		return -1;
+	if (ts != NULL && kp_client_list_offsets(c, topic, parts, n, *ts,
+	    at) < 0)
+		return -1;
+	return 0;
+}

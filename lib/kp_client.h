@@ -176,6 +176,15 @@ int		 kp_conn_exchange(struct kp_conn *, int16_t api, int16_t ver,
  */
 int		 kp_client_list_offsets(struct kp_client *, const char *topic,
 		    const int32_t *parts, size_t n, int64_t ts, int64_t *out);
+/*
+ * Where each of n partitions of a topic starts (lo) and ends (hi) and,
+ * when ts is not NULL, its first offset at time *ts (at, else untouched):
+ * the two or three kp_client_list_offsets calls every reader makes.
+ * 0, or -1 with the error set.
+ */
+int		 kp_client_log_bounds(struct kp_client *, const char *topic,
+		    const int32_t *parts, size_t n, const int64_t *ts,
+		    int64_t *lo, int64_t *hi, int64_t *at);
 
 /* Sleep for the i-th retry: 100 ms doubling up to 2 s. */
 void		 kp_client_backoff(int attempt);

@@ -8,6 +8,7 @@
 #include "kp_proto_admin.h"
 #include "kp_store.h"
 #include "kbroker.h"
+#include "resp_array.h"
 
 #define RESOURCE_TOPIC	2
 #define RESOURCE_BROKER	4
@@ -109,10 +110,9 @@ handle_create_topics(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	kp_create_topics_resp_init(&rs);
-	n = rq.n_topics < 0 ? 0 : rq.n_topics;
-	rs.n_topics = n;
-	rs.topics = kp_arena_calloc(req->arena, n ? (size_t)n : 1,
+	rs.topics = kb_resp_array(req->arena, rq.n_topics, &n,
 	    sizeof(*rs.topics));
+	rs.n_topics = n;
 	if (rs.topics == NULL)
 		return KB_CLOSE;
 	for (int32_t i = 0; i < n; i++) {
@@ -184,10 +184,9 @@ handle_delete_topics(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	kp_delete_topics_resp_init(&rs);
-	n = rq.n_topic_names < 0 ? 0 : rq.n_topic_names;
-	rs.n_responses = n;
-	rs.responses = kp_arena_calloc(req->arena, n ? (size_t)n : 1,
+	rs.responses = kb_resp_array(req->arena, rq.n_topic_names, &n,
 	    sizeof(*rs.responses));
+	rs.n_responses = n;
 	if (rs.responses == NULL)
 		return KB_CLOSE;
 	for (int32_t i = 0; i < n; i++) {
@@ -218,10 +217,9 @@ handle_create_partitions(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	kp_create_partitions_resp_init(&rs);
-	n = rq.n_topics < 0 ? 0 : rq.n_topics;
-	rs.n_results = n;
-	rs.results = kp_arena_calloc(req->arena, n ? (size_t)n : 1,
+	rs.results = kb_resp_array(req->arena, rq.n_topics, &n,
 	    sizeof(*rs.results));
+	rs.n_results = n;
 	if (rs.results == NULL)
 		return KB_CLOSE;
 	for (int32_t i = 0; i < n; i++) {
@@ -430,10 +428,9 @@ handle_describe_configs(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	kp_describe_configs_resp_init(&rs);
-	n = rq.n_resources < 0 ? 0 : rq.n_resources;
-	rs.n_results = n;
-	rs.results = kp_arena_calloc(req->arena, n ? (size_t)n : 1,
+	rs.results = kb_resp_array(req->arena, rq.n_resources, &n,
 	    sizeof(*rs.results));
+	rs.n_results = n;
 	if (rs.results == NULL)
 		return KB_CLOSE;
 	for (int32_t i = 0; i < n; i++) {
@@ -518,10 +515,9 @@ handle_alter_configs(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	kp_alter_configs_resp_init(&rs);
-	n = rq.n_resources < 0 ? 0 : rq.n_resources;
-	rs.n_responses = n;
-	rs.responses = kp_arena_calloc(req->arena, n ? (size_t)n : 1,
+	rs.responses = kb_resp_array(req->arena, rq.n_resources, &n,
 	    sizeof(*rs.responses));
+	rs.n_responses = n;
 	if (rs.responses == NULL)
 		return KB_CLOSE;
 	for (int32_t i = 0; i < n; i++) {
@@ -567,10 +563,9 @@ handle_incremental_alter_configs(struct kb_req *req)
 	    v, &rq, req->arena) == -1)
 		return KB_CLOSE;
 	kp_incremental_alter_configs_resp_init(&rs);
-	n = rq.n_resources < 0 ? 0 : rq.n_resources;
-	rs.n_responses = n;
-	rs.responses = kp_arena_calloc(req->arena, n ? (size_t)n : 1,
+	rs.responses = kb_resp_array(req->arena, rq.n_resources, &n,
 	    sizeof(*rs.responses));
+	rs.n_responses = n;
 	if (rs.responses == NULL)
 		return KB_CLOSE;
 	for (int32_t i = 0; i < n; i++) {
@@ -625,22 +620,21 @@ handle_delete_records(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	kp_delete_records_resp_init(&rs);
-	n = rq.n_topics < 0 ? 0 : rq.n_topics;
-	rs.n_topics = n;
-	rs.topics = kp_arena_calloc(req->arena, n ? (size_t)n : 1,
+	rs.topics = kb_resp_array(req->arena, rq.n_topics, &n,
 	    sizeof(*rs.topics));
+	rs.n_topics = n;
 	if (rs.topics == NULL)
 		return KB_CLOSE;
 	for (int32_t i = 0; i < n; i++) {
 		struct kp_delete_records_req_topic *t = &rq.topics[i];
 		struct kp_delete_records_resp_topic_result *tr = &rs.topics[i];
-		int32_t np = t->n_partitions < 0 ? 0 : t->n_partitions;
+		int32_t np;
 
 		kp_delete_records_resp_topic_result_init(tr);
 		tr->name = t->name;
+		tr->partitions = kb_resp_array(req->arena, t->n_partitions, &np,
+		    sizeof(*tr->partitions));
 		tr->n_partitions = np;
-		tr->partitions = kp_arena_calloc(req->arena,
-		    np ? (size_t)np : 1, sizeof(*tr->partitions));
 		if (tr->partitions == NULL)
 			return KB_CLOSE;
 		for (int32_t j = 0; j < np; j++) {

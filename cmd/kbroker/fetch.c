@@ -7,6 +7,7 @@
 #include "kp_proto_fetch.h"
 #include "kp_store.h"
 #include "kbroker.h"
+#include "resp_array.h"
 
 #define SLICES_MAX	16	/* segment slices per partition and response */
 
@@ -220,22 +221,21 @@ handle_list_offsets(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	kp_list_offsets_resp_init(&rs);
-	nt = rq.n_topics < 0 ? 0 : rq.n_topics;
-	rs.n_topics = nt;
-	rs.topics = kp_arena_calloc(req->arena, nt ? (size_t)nt : 1,
+	rs.topics = kb_resp_array(req->arena, rq.n_topics, &nt,
 	    sizeof(*rs.topics));
+	rs.n_topics = nt;
 	if (rs.topics == NULL)
 		return KB_CLOSE;
 	for (int32_t i = 0; i < nt; i++) {
 		struct kp_list_offsets_req_topic *t = &rq.topics[i];
 		struct kp_list_offsets_resp_topic_response *tr = &rs.topics[i];
-		int32_t np = t->n_partitions < 0 ? 0 : t->n_partitions;
+		int32_t np;
 
 		kp_list_offsets_resp_topic_response_init(tr);
 		tr->name = t->name;
+		tr->partitions = kb_resp_array(req->arena, t->n_partitions,
+		    &np, sizeof(*tr->partitions));
 		tr->n_partitions = np;
-		tr->partitions = kp_arena_calloc(req->arena,
-		    np ? (size_t)np : 1, sizeof(*tr->partitions));
 		if (tr->partitions == NULL)
 			return KB_CLOSE;
 		for (int32_t j = 0; j < np; j++) {

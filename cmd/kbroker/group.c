@@ -7,6 +7,7 @@
 #include "kp_err.h"
 #include "kp_proto_group.h"
 #include "kbroker.h"
+#include "resp_array.h"
 #include "group.h"
 
 /* Longest a JoinGroup/SyncGroup waits beyond the group's own timeouts. */
@@ -678,8 +679,7 @@ handle_describe_groups(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	kp_describe_groups_resp_init(&rs);
-	n = rq.n_groups < 0 ? 0 : rq.n_groups;
-	rs.groups = kp_arena_calloc(req->arena, n ? (size_t)n : 1,
+	rs.groups = kb_resp_array(req->arena, rq.n_groups, &n,
 	    sizeof(*rs.groups));
 	if (rs.groups == NULL)
 		return KB_CLOSE;
@@ -706,8 +706,7 @@ handle_delete_groups(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	kp_delete_groups_resp_init(&rs);
-	n = rq.n_groups_names < 0 ? 0 : rq.n_groups_names;
-	rs.results = kp_arena_calloc(req->arena, n ? (size_t)n : 1,
+	rs.results = kb_resp_array(req->arena, rq.n_groups_names, &n,
 	    sizeof(*rs.results));
 	if (rs.results == NULL)
 		return KB_CLOSE;

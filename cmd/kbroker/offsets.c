@@ -11,6 +11,7 @@
 #include "kp_proto_group.h"
 #include "kp_store.h"
 #include "kbroker.h"
+#include "resp_array.h"
 #include "group.h"
 
 #define METADATA_MAX	4096	/* offset.metadata.max.bytes */
@@ -228,8 +229,7 @@ handle_offset_commit(struct kb_req *req)
 	if (v >= 2 && v <= 4 && rq.retention_time_ms >= 0)
 		expire = wall + rq.retention_time_ms;
 	kp_offset_commit_resp_init(&rs);
-	nt = rq.n_topics < 0 ? 0 : rq.n_topics;
-	rs.topics = kp_arena_calloc(req->arena, nt ? (size_t)nt : 1,
+	rs.topics = kb_resp_array(req->arena, rq.n_topics, &nt,
 	    sizeof(*rs.topics));
 	if (rs.topics == NULL)
 		return KB_CLOSE;
@@ -237,13 +237,13 @@ handle_offset_commit(struct kb_req *req)
 	for (int32_t i = 0; i < nt; i++) {
 		struct kp_offset_commit_req_topic *t = &rq.topics[i];
 		struct kp_offset_commit_resp_topic *rt = &rs.topics[i];
-		int32_t np = t->n_partitions < 0 ? 0 : t->n_partitions;
+		int32_t np;
 		char *topic = cstr0(req, &t->name);
 
 		kp_offset_commit_resp_topic_init(rt);
 		rt->name = t->name;
-		rt->partitions = kp_arena_calloc(req->arena,
-		    np ? (size_t)np : 1, sizeof(*rt->partitions));
+		rt->partitions = kb_resp_array(req->arena, t->n_partitions,
+		    &np, sizeof(*rt->partitions));
 		if (rt->partitions == NULL)
 			return KB_CLOSE;
 		rt->n_partitions = np;

@@ -40,9 +40,7 @@ struct consumer {
 	struct cpart		*parts;
 	size_t			 nparts;
 	size_t			 ndone;
-	struct kp_buf		 out;
-	struct kp_jheader	*hscratch;
-	size_t			 hcap;
+	struct recout		 out;
 	bool			 meta_stale;
 	bool			 pause;		/* a partition said wait */
 	int			 failures;	/* in a row */
@@ -51,39 +49,59 @@ struct consumer {
 
 /* --- output ------------------------------------------------------------ */
 
-static void
-flush_out(struct consumer *cs)
+void
+recout_init(struct recout *ro, const struct consume_opts *o)
+{
+	memset(ro, 0, sizeof(*ro));
+	ro->o = o;
+	kp_buf_init(&ro->buf);
+}
+
+void
+recout_release(struct recout *ro)
+{
+	kp_buf_release(&ro->buf);
+	free(ro->hs);
+	ro->hs = NULL;
+	ro->hcap = 0;
+}
+
+int
+recout_flush(struct recout *ro)
 {
 	size_t off = 0;
 	ssize_t n;
+	int rc = 0;
 
-	while (off < cs->out.len) {
-		n = write(1, cs->out.data + off, cs->out.len - off);
+	while (off < ro->buf.len) {
+		n = write(1, ro->buf.data + off, ro->buf.len - off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			warn("stdout");
-			cs->fatal = EX_IOERR;
+			rc = -1;
 			break;
 		}
 		off += (size_t)n;
 	}
-	kp_buf_reset(&cs->out);
+	kp_buf_reset(&ro->buf);
+	return rc;
 }
 
 static void
-put_field(struct consumer *cs, const struct kp_bytes *b)
+put_field(struct recout *ro, const struct kp_bytes *b)
 {
 	if (b->len < 0)
-		kp_buf_put(&cs->out, cs->o->null_str, cs->o->null_len);
+		kp_buf_put(&ro->buf, ro->o->null_str, ro->o->null_len);
 	else
-		kp_buf_put(&cs->out, b->ptr, (size_t)b->len);
+		kp_buf_put(&ro->buf, b->ptr, (size_t)b->len);
 }
 
-static int
-emit(struct consumer *cs, const struct cpart *p, const struct kp_record *r)
+int
+recout_emit(struct recout *ro, const char *topic, int32_t partition,
+    const struct kp_record *r)
 {
-	struct consume_opts *o = cs->o;
+	const struct consume_opts *o = ro->o;
 	struct kp_record_header_iter hi;
 	struct kp_record_header h;
 	struct kp_json_rec jr;
@@ -93,46 +111,53 @@ emit(struct consumer *cs, const struct cpart *p, const struct kp_record *r)
 		return 0;
 	if (o->mode == OUT_RAW) {
 		if (o->kdelim != NULL) {
-			put_field(cs, &r->key);
-			kp_buf_put(&cs->out, o->kdelim, o->kdelim_len);
+			put_field(ro, &r->key);
+			kp_buf_put(&ro->buf, o->kdelim, o->kdelim_len);
 		}
-		put_field(cs, &r->value);
-		kp_buf_put(&cs->out, o->delim, o->delim_len);
+		put_field(ro, &r->value);
+		kp_buf_put(&ro->buf, o->delim, o->delim_len);
 		return 0;
 	}
-	if (r->header_count > 0 && (size_t)r->header_count > cs->hcap) {
-		struct kp_jheader *v = reallocarray(cs->hscratch,
+	if (r->header_count > 0 && (size_t)r->header_count > ro->hcap) {
+		struct kp_jheader *v = reallocarray(ro->hs,
 		    (size_t)r->header_count, sizeof(*v));
 
 		if (v == NULL)
 			return -1;
-		cs->hscratch = v;
-		cs->hcap = (size_t)r->header_count;
+		ro->hs = v;
+		ro->hcap = (size_t)r->header_count;
 	}
 	kp_record_header_iter_init(&hi, r);
-	while (n < cs->hcap && kp_record_header_next(&hi, &h) == 1) {
-		cs->hscratch[n].key.ptr = (const uint8_t *)h.key.ptr;
-		cs->hscratch[n].key.len = h.key.len;
-		cs->hscratch[n].value.ptr = h.value.ptr;
-		cs->hscratch[n].value.len = h.value.len;
+	while (n < ro->hcap && kp_record_header_next(&hi, &h) == 1) {
+		ro->hs[n].key.ptr = (const uint8_t *)h.key.ptr;
+		ro->hs[n].key.len = h.key.len;
+		ro->hs[n].value.ptr = h.value.ptr;
+		ro->hs[n].value.len = h.value.len;
 		n++;
 	}
-	jr.topic = (char *)p->topic;
-	jr.partition = p->id;
+	jr.topic = (char *)topic;
+	jr.partition = partition;
 	jr.offset = r->offset;
 	jr.timestamp = r->timestamp;
 	jr.key.ptr = r->key.ptr;
 	jr.key.len = r->key.len;
 	jr.value.ptr = r->value.ptr;
 	jr.value.len = r->value.len;
-	jr.headers = cs->hscratch;
+	jr.headers = ro->hs;
 	jr.nheaders = n;
 	if (o->mode == OUT_JSON) {
-		kp_json_write(&cs->out, &jr);
-		kp_buf_put(&cs->out, "\n", 1);
+		kp_json_write(&ro->buf, &jr);
+		kp_buf_put(&ro->buf, "\n", 1);
 	} else
-		kp_fmt_render(&o->fmt, &jr, &cs->out);
+		kp_fmt_render(&o->fmt, &jr, &ro->buf);
 	return 0;
+}
+
+static void
+flush_out(struct consumer *cs)
+{
+	if (recout_flush(&cs->out) < 0)
+		cs->fatal = EX_IOERR;
 }
 
 /* --- positions --------------------------------------------------------- */
@@ -167,11 +192,8 @@ resolve_topic(struct consumer *cs, const char *topic, struct cpart *v,
 		ids[i] = v[i].id;
 		at[i] = -1;
 	}
-	if (kp_client_list_offsets(cs->c, topic, ids, n, -2, lo) < 0 ||
-	    kp_client_list_offsets(cs->c, topic, ids, n, -1, hi) < 0)
-		goto out;
-	if (s->start.kind == KP_OFF_TIME && kp_client_list_offsets(cs->c,
-	    topic, ids, n, s->start.v, at) < 0)
+	if (kp_client_log_bounds(cs->c, topic, ids, n,
+	    s->start.kind == KP_OFF_TIME ? &s->start.v : NULL, lo, hi, at) < 0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		struct cpart *p = &v[i];
@@ -277,7 +299,7 @@ take_records(struct consumer *cs, struct cpart *p, const uint8_t *buf,
 				part_done(cs, p);
 				break;
 			}
-			if (emit(cs, p, &r) < 0) {
+			if (recout_emit(&cs->out, p->topic, p->id, &r) < 0) {
 				kp_batch_iter_release(&it);
 				cs->fatal = EX_OSERR;
 				return -1;
@@ -563,7 +585,7 @@ consume_run(struct kp_client *c, struct consume_opts *o,
 	cs.c = c;
 	cs.o = o;
 	cs.st = st;
-	kp_buf_init(&cs.out);
+	recout_init(&cs.out, o);
 	st->start_ms = kp_mono_ms();
 	if ((rc = setup(&cs)) != 0)
 		goto out;
@@ -602,8 +624,7 @@ out:
 	flush_out(&cs);
 	if (rc == 0 && cs.fatal)
 		rc = cs.fatal;
-	kp_buf_release(&cs.out);
-	free(cs.hscratch);
+	recout_release(&cs.out);
 	free(cs.parts);
 	return rc;
 }

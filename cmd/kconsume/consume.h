@@ -5,9 +5,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kp_batch.h"
 #include "kp_buf.h"
 #include "kp_client.h"
 #include "kp_fmt.h"
+#include "kp_json.h"
 #include "kp_offspec.h"
 
 enum out_mode { OUT_RAW, OUT_JSON, OUT_FMT, OUT_NONE };
@@ -39,6 +41,25 @@ struct consume_stats {
 	int64_t		start_ms;
 	int64_t		first_fetch_ms;
 };
+
+/*
+ * Records formatted as the options say (raw, JSON or -f), buffered
+ * for stdout; both the plain and the group engine write through it.
+ */
+struct recout {
+	const struct consume_opts *o;
+	struct kp_buf		 buf;
+	struct kp_jheader	*hs;	/* header scratch, grown as needed */
+	size_t			 hcap;
+};
+
+void	recout_init(struct recout *, const struct consume_opts *);
+void	recout_release(struct recout *);
+/* Appends one record; -1 out of memory. */
+int	recout_emit(struct recout *, const char *topic, int32_t partition,
+	    const struct kp_record *);
+/* Writes and empties the buffer; -1 (warned) if stdout failed. */
+int	recout_flush(struct recout *);
 
 /*
  * Read what the options say and write it to stdout. Returns 0 or a

@@ -37,9 +37,7 @@ struct gstate {
 	struct gpart		*p;
 	size_t			 n, ndone;
 	int64_t			*offs;		/* scratch for commits */
-	struct kp_buf		 out;
-	struct kp_jheader	*hs;
-	size_t			 hcap;
+	struct recout		 out;
 	struct kp_arena		 arena;
 	struct kp_buf		 body;
 	int64_t			 next_commit;
@@ -47,90 +45,11 @@ struct gstate {
 	volatile int		*stop;
 };
 
-/* ---- output (the formats of consume.c) ---- */
-
 static void
 flush_out(struct gstate *gs)
 {
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < gs->out.len) {
-		n = write(1, gs->out.data + off, gs->out.len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			warn("stdout");
-			gs->fatal = EX_IOERR;
-			break;
-		}
-		off += (size_t)n;
-	}
-	kp_buf_reset(&gs->out);
-}
-
-static void
-put_field(struct gstate *gs, const struct kp_bytes *b)
-{
-	if (b->len < 0)
-		kp_buf_put(&gs->out, gs->o->null_str, gs->o->null_len);
-	else
-		kp_buf_put(&gs->out, b->ptr, (size_t)b->len);
-}
-
-static int
-emit(struct gstate *gs, const struct gpart *p, const struct kp_record *r)
-{
-	struct consume_opts *o = gs->o;
-	struct kp_record_header_iter hi;
-	struct kp_record_header h;
-	struct kp_json_rec jr;
-	size_t n = 0;
-
-	if (o->mode == OUT_NONE)
-		return 0;
-	if (o->mode == OUT_RAW) {
-		if (o->kdelim != NULL) {
-			put_field(gs, &r->key);
-			kp_buf_put(&gs->out, o->kdelim, o->kdelim_len);
-		}
-		put_field(gs, &r->value);
-		kp_buf_put(&gs->out, o->delim, o->delim_len);
-		return 0;
-	}
-	if (r->header_count > 0 && (size_t)r->header_count > gs->hcap) {
-		struct kp_jheader *v = reallocarray(gs->hs,
-		    (size_t)r->header_count, sizeof(*v));
-
-		if (v == NULL)
-			return -1;
-		gs->hs = v;
-		gs->hcap = (size_t)r->header_count;
-	}
-	kp_record_header_iter_init(&hi, r);
-	while (n < gs->hcap && kp_record_header_next(&hi, &h) == 1) {
-		gs->hs[n].key.ptr = (const uint8_t *)h.key.ptr;
-		gs->hs[n].key.len = h.key.len;
-		gs->hs[n].value.ptr = h.value.ptr;
-		gs->hs[n].value.len = h.value.len;
-		n++;
-	}
-	jr.topic = (char *)p->topic;
-	jr.partition = p->id;
-	jr.offset = r->offset;
-	jr.timestamp = r->timestamp;
-	jr.key.ptr = r->key.ptr;
-	jr.key.len = r->key.len;
-	jr.value.ptr = r->value.ptr;
-	jr.value.len = r->value.len;
-	jr.headers = gs->hs;
-	jr.nheaders = n;
-	if (o->mode == OUT_JSON) {
-		kp_json_write(&gs->out, &jr);
-		kp_buf_put(&gs->out, "\n", 1);
-	} else
-		kp_fmt_render(&o->fmt, &jr, &gs->out);
-	return 0;
+	if (recout_flush(&gs->out) < 0)
+		gs->fatal = EX_IOERR;
 }
 
 /* ---- positions ---- */
@@ -171,11 +90,8 @@ resolve_topic(struct gstate *gs, struct gpart *v, size_t n,
 		ids[i] = v[i].id;
 		at[i] = -1;
 	}
-	if (kp_client_list_offsets(gs->c, v[0].topic, ids, n, -2, lo) < 0 ||
-	    kp_client_list_offsets(gs->c, v[0].topic, ids, n, -1, hi) < 0)
-		goto out;
-	if (s->start.kind == KP_OFF_TIME && kp_client_list_offsets(gs->c,
-	    v[0].topic, ids, n, s->start.v, at) < 0)
+	if (kp_client_log_bounds(gs->c, v[0].topic, ids, n,
+	    s->start.kind == KP_OFF_TIME ? &s->start.v : NULL, lo, hi, at) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct gpart *p = &v[i];
@@ -365,7 +281,7 @@ take_records(struct gstate *gs, struct gpart *p, const uint8_t *buf,
 				part_done(gs, p);
 				break;
 			}
-			if (emit(gs, p, &r) < 0) {
+			if (recout_emit(&gs->out, p->topic, p->id, &r) < 0) {
 				kp_batch_iter_release(&it);
 				gs->fatal = EX_OSERR;
 				return -1;
@@ -555,11 +471,11 @@ loop(struct gstate *gs)
 			continue;
 		}
 		failures = 0;
-		if (gs->g->commit == COMMIT_SYNC && gs->out.len > 0) {
+		if (gs->g->commit == COMMIT_SYNC && gs->out.buf.len > 0) {
 			/* At most once: the offsets are safe before output. */
 			r = commit(gs);
 			if (r != 0) {
-				kp_buf_reset(&gs->out);	/* not ours now */
+				kp_buf_reset(&gs->out.buf);	/* not ours now */
 				if (r < 0 || rebalance(gs, false) < 0)
 					return *gs->stop ? 0 : EX_UNAVAILABLE;
 				continue;
@@ -586,7 +502,7 @@ group_run(struct kp_client *c, struct consume_opts *o,
 	gs.g = g;
 	gs.st = st;
 	gs.stop = stop;
-	kp_buf_init(&gs.out);
+	recout_init(&gs.out, o);
 	kp_buf_init(&gs.body);
 	kp_arena_init(&gs.arena);
 	st->start_ms = kp_mono_ms();
@@ -621,10 +537,9 @@ group_run(struct kp_client *c, struct consume_opts *o,
 	if (kp_gmember_generation(gs.gm) >= 0 && kp_gmember_leave(gs.gm) < 0)
 		warnx("%s", kp_gmember_error(gs.gm));
 	kp_gmember_free(gs.gm);
-	kp_buf_release(&gs.out);
+	recout_release(&gs.out);
 	kp_buf_release(&gs.body);
 	kp_arena_release(&gs.arena);
-	free(gs.hs);
 	free(gs.p);
 	free(gs.offs);
 	if (rc == 0 && gs.fatal)

@@ -32,7 +32,7 @@ kg_list(struct kg *kg, int argc, char **argv)
 	struct kp_client *c = kg_client(kg);
 	const struct kp_broker_meta *bm;
 	struct lgroup *v = NULL;
-	struct kg_table t;
+	struct kp_table t;
 	struct kp_buf b;
 	size_t nb, n = 0;
 
@@ -74,16 +74,16 @@ kg_list(struct kg *kg, int argc, char **argv)
 	if (n > 1)
 		qsort(v, n, sizeof(*v), lgroup_cmp);
 	kp_buf_init(&b);
-	kg_table_init(&t, 3);
+	kp_table_init(&t, 3);
 	t.header = true;
-	kg_table_row(&t, "GROUP", "STATE", "PROTOCOL-TYPE");
+	kp_table_row(&t, "GROUP", "STATE", "PROTOCOL-TYPE");
 	for (size_t i = 0; i < n; i++) {
 		const char *st = v[i].state && v[i].state[0] ? v[i].state :
 		    "-";
 		const char *pt = v[i].ptype && v[i].ptype[0] ? v[i].ptype :
 		    "-";
 
-		if (kg->json) {
+		if (kg->g.json) {
 			kp_buf_put(&b, "{", 1);
 			kg_jstr(&b, "group", v[i].id, true);
 			kg_jstr(&b, "state", v[i].state && v[i].state[0] ?
@@ -93,7 +93,7 @@ kg_list(struct kg *kg, int argc, char **argv)
 			kp_buf_put(&b, "}", 1);
 			kg_jflush(&b);
 		} else if (kg->table)
-			kg_table_row(&t, v[i].id, st, pt);
+			kp_table_row(&t, v[i].id, st, pt);
 		else
 			printf("%s\n", v[i].id);
 		free(v[i].id);
@@ -102,7 +102,7 @@ kg_list(struct kg *kg, int argc, char **argv)
 	}
 	if (kg->table)
 		kg_table_print(&t, true);
-	kg_table_release(&t);
+	kp_table_release(&t);
 	kp_buf_release(&b);
 	free(v);
 	return 0;
@@ -362,16 +362,16 @@ lag_of(const struct drow *r)
 static void
 print_offsets(struct kg *kg, struct dgroup *g)
 {
-	struct kg_table t;
+	struct kp_table t;
 	struct kp_buf b;
 	int64_t total = 0;
 
 	kp_buf_init(&b);
-	kg_table_init(&t, 9);
+	kp_table_init(&t, 9);
 	t.header = true;
-	kg_table_row(&t, "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
+	kp_table_row(&t, "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
 	    "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID");
-	if (kg->json) {
+	if (kg->g.json) {
 		kp_buf_put(&b, "{", 1);
 		kg_jstr(&b, "group", g->id, true);
 		kg_jstr(&b, "state", g->state, true);
@@ -386,7 +386,7 @@ print_offsets(struct kg *kg, struct dgroup *g)
 
 		if (l > 0)
 			total += l;
-		if (kg->json) {
+		if (kg->g.json) {
 			kp_buf_put(&b, i ? ",{" : "{", i ? 2 : 1);
 			kg_jstr(&b, "topic", r->topic, true);
 			kg_jint(&b, "partition", r->part, true);
@@ -413,10 +413,10 @@ print_offsets(struct kg *kg, struct dgroup *g)
 		num(cur, sizeof(cur), r->cur);
 		num(leo, sizeof(leo), r->leo);
 		num(lag, sizeof(lag), l);
-		kg_table_row(&t, g->id, r->topic, p, cur, leo, lag,
+		kp_table_row(&t, g->id, r->topic, p, cur, leo, lag,
 		    m ? m->id : "-", m ? m->host : "-", m ? m->client : "-");
 	}
-	if (kg->json) {
+	if (kg->g.json) {
 		kp_buf_put(&b, "],", 2);
 		kg_jint(&b, "total_lag", total, false);
 		kp_buf_put(&b, "}", 1);
@@ -428,26 +428,26 @@ print_offsets(struct kg *kg, struct dgroup *g)
 			    "member(s))\n", (long long)total, g->id, g->state,
 			    g->nm);
 	}
-	kg_table_release(&t);
+	kp_table_release(&t);
 	kp_buf_release(&b);
 }
 
 static void
 print_members(struct kg *kg, struct dgroup *g)
 {
-	struct kg_table t;
+	struct kp_table t;
 	struct kp_buf b;
 
 	kp_buf_init(&b);
-	kg_table_init(&t, 7);
+	kp_table_init(&t, 7);
 	t.header = true;
-	kg_table_row(&t, "GROUP", "CONSUMER-ID", "INSTANCE-ID", "HOST",
+	kp_table_row(&t, "GROUP", "CONSUMER-ID", "INSTANCE-ID", "HOST",
 	    "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT");
 	for (size_t i = 0; i < g->nm; i++) {
 		const struct dmember *m = &g->m[i];
 		char np[16];
 
-		if (kg->json) {
+		if (kg->g.json) {
 			kp_buf_put(&b, "{", 1);
 			kg_jstr(&b, "group", g->id, true);
 			kg_jstr(&b, "consumer_id", m->id, true);
@@ -462,24 +462,24 @@ print_members(struct kg *kg, struct dgroup *g)
 			continue;
 		}
 		snprintf(np, sizeof(np), "%zu", m->nparts);
-		kg_table_row(&t, g->id, m->id, m->instance ? m->instance : "-",
+		kp_table_row(&t, g->id, m->id, m->instance ? m->instance : "-",
 		    m->host, m->client, np, m->assign && m->assign[0] ?
 		    m->assign : "-");
 	}
-	if (!kg->json)
+	if (!kg->g.json)
 		kg_table_print(&t, kg->table);
-	kg_table_release(&t);
+	kp_table_release(&t);
 	kp_buf_release(&b);
 }
 
 static void
 print_state(struct kg *kg, struct dgroup *g)
 {
-	struct kg_table t;
+	struct kp_table t;
 	struct kp_buf b;
 	char nm[16];
 
-	if (kg->json) {
+	if (kg->g.json) {
 		kp_buf_init(&b);
 		kp_buf_put(&b, "{", 1);
 		kg_jstr(&b, "group", g->id, true);
@@ -493,15 +493,15 @@ print_state(struct kg *kg, struct dgroup *g)
 		kp_buf_release(&b);
 		return;
 	}
-	kg_table_init(&t, 5);
+	kp_table_init(&t, 5);
 	t.header = true;
-	kg_table_row(&t, "GROUP", "COORDINATOR", "ASSIGNMENT-STRATEGY",
+	kp_table_row(&t, "GROUP", "COORDINATOR", "ASSIGNMENT-STRATEGY",
 	    "STATE", "#MEMBERS");
 	snprintf(nm, sizeof(nm), "%zu", g->nm);
-	kg_table_row(&t, g->id, g->coord, g->proto && g->proto[0] ? g->proto :
+	kp_table_row(&t, g->id, g->coord, g->proto && g->proto[0] ? g->proto :
 	    "-", g->state, nm);
 	kg_table_print(&t, kg->table);
-	kg_table_release(&t);
+	kp_table_release(&t);
 }
 
 enum { OPT_MEMBERS = 256, OPT_STATE };

@@ -8,12 +8,11 @@
 
 #include "kp_arena.h"
 #include "kp_buf.h"
+#include "kp_cli.h"
 #include "kp_client.h"
 
 struct kg {
-	const char		*brokers;
-	int			 timeout_ms;
-	bool			 json;		/* --json */
+	struct kp_cli_global	 g;		/* options before the command */
 	bool			 table;		/* human table (a terminal) */
 	struct kp_client	*c;
 	struct kp_arena		 arena;		/* per exchange */
@@ -42,18 +41,11 @@ int	kg_reset(struct kg *, int, char **);
 int	kg_delete(struct kg *, int, char **);
 int	kg_delete_offsets(struct kg *, int, char **);
 
-/* Rows of columns: aligned with a header on a terminal, else tab-separated. */
-struct kg_table {
-	char	**cells;
-	size_t	  ncols, nrows, cap;
-	bool	  header;	/* first row is a header */
-};
-
-void	kg_table_init(struct kg_table *, size_t ncols);
-void	kg_table_row(struct kg_table *, ...);
-/* Aligned (human) or tab-separated without the header row. */
-void	kg_table_print(struct kg_table *, bool human);
-void	kg_table_release(struct kg_table *);
+/*
+ * A table (kp_table) on stdout: aligned with its header (human), else
+ * tab-separated without it; exits if it ran out of memory.
+ */
+void	kg_table_print(struct kp_table *, bool human);
 
 /* JSON helpers appending to b. */
 void	kg_jstr(struct kp_buf *, const char *key, const char *val, bool comma);
@@ -68,6 +60,8 @@ struct kg_scope {
 	size_t		 nparts;
 };
 void	kg_scope_parse(const char *, struct kg_scope *);
+/* Parse one more -t into the growing array *v of *n. */
+void	kg_scope_add(struct kg_scope **v, size_t *n, const char *);
 bool	kg_scope_has(const struct kg_scope *, size_t, const char *, int32_t);
 
 #endif

@@ -40,15 +40,12 @@ usage(FILE *fp)
 struct kp_client *
 kg_client(struct kg *kg)
 {
-	struct kp_client_opts co = { 0 };
 	char why[512];
 
 	if (kg->c != NULL)
 		return kg->c;
-	co.brokers = kg->brokers ? kg->brokers : getenv("KPIPE_BROKERS");
-	co.client_id = "kgroup";
-	co.timeout_ms = kg->timeout_ms;
-	if ((kg->c = kp_client_new(&co, why, sizeof(why))) == NULL)
+	if ((kg->c = kp_cli_client_new(&kg->g, "kgroup", why,
+	    sizeof(why))) == NULL)
 		errx(EX_UNAVAILABLE, "%s", why);
 	return kg->c;
 }
@@ -102,72 +99,10 @@ kg_coordinator(struct kg *kg, const char *group)
 /* ---- tables and JSON ---- */
 
 void
-kg_table_init(struct kg_table *t, size_t ncols)
+kg_table_print(struct kp_table *t, bool human)
 {
-	memset(t, 0, sizeof(*t));
-	t->ncols = ncols;
-}
-
-void
-kg_table_row(struct kg_table *t, ...)
-{
-	va_list ap;
-
-	if ((t->nrows + 1) * t->ncols > t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : t->ncols * 16;
-		char **v;
-
-		while (ncap < (t->nrows + 1) * t->ncols)
-			ncap *= 2;
-		if ((v = reallocarray(t->cells, ncap, sizeof(*v))) == NULL)
-			err(EX_OSERR, "reallocarray");
-		t->cells = v;
-		t->cap = ncap;
-	}
-	va_start(ap, t);
-	for (size_t i = 0; i < t->ncols; i++) {
-		const char *s = va_arg(ap, const char *);
-
-		if ((t->cells[t->nrows * t->ncols + i] = strdup(s ? s : "")) ==
-		    NULL)
-			err(EX_OSERR, "strdup");
-	}
-	va_end(ap);
-	t->nrows++;
-}
-
-void
-kg_table_print(struct kg_table *t, bool human)
-{
-	size_t w[16] = { 0 }, n;
-
-	for (size_t r = 0; r < t->nrows; r++)
-		for (size_t i = 0; i < t->ncols && i < 16; i++) {
-			n = strlen(t->cells[r * t->ncols + i]);
-			if (n > w[i])
-				w[i] = n;
-		}
-	for (size_t r = human || !t->header ? 0 : 1; r < t->nrows; r++) {
-		for (size_t i = 0; i < t->ncols; i++) {
-			const char *s = t->cells[r * t->ncols + i];
-
-			if (i + 1 == t->ncols)
-				printf("%s\n", s);
-			else if (human)
-				printf("%-*s  ", (int)w[i < 16 ? i : 15], s);
-			else
-				printf("%s\t", s);
-		}
-	}
-}
-
-void
-kg_table_release(struct kg_table *t)
-{
-	for (size_t i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cells[i]);
-	free(t->cells);
-	memset(t, 0, sizeof(*t));
+	if (kp_table_print(t, stdout, human) < 0)
+		errx(EX_OSERR, "table: out of memory");
 }
 
 void
@@ -254,6 +189,17 @@ kg_scope_parse(const char *arg, struct kg_scope *s)
 		errx(EX_USAGE, "'%s': no partitions after ':'", arg);
 }
 
+void
+kg_scope_add(struct kg_scope **v, size_t *n, const char *arg)
+{
+	struct kg_scope *nv = reallocarray(*v, *n + 1, sizeof(*nv));
+
+	if (nv == NULL)
+		err(EX_OSERR, "reallocarray");
+	*v = nv;
+	kg_scope_parse(arg, &nv[(*n)++]);
+}
+
 bool
 kg_scope_has(const struct kg_scope *s, size_t n, const char *topic,
     int32_t part)
@@ -274,13 +220,11 @@ kg_scope_has(const struct kg_scope *s, size_t n, const char *topic,
 
 /* ---- main ---- */
 
-enum { OPT_JSON = 256, OPT_TIMEOUT };
-
 static const struct option longopts[] = {
 	{ "broker",	required_argument, NULL, 'b' },
 	{ "help",	no_argument,	   NULL, 'h' },
-	{ "json",	no_argument,	   NULL, OPT_JSON },
-	{ "timeout-ms",	required_argument, NULL, OPT_TIMEOUT },
+	{ "json",	no_argument,	   NULL, KP_CLI_OPT_JSON },
+	{ "timeout-ms",	required_argument, NULL, KP_CLI_OPT_TIMEOUT },
 	{ "version",	no_argument,	   NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -300,49 +244,34 @@ int
 main(int argc, char *argv[])
 {
 	struct kg kg;
-	const char *es;
+	char why[1024];
 	size_t i;
-	int ch, rc;
+	int ci, rc;
 
 	/* getopt(3) prefixes its messages with argv[0]: use the bare name */
 	argv[0] = (char *)getprogname();
 	memset(&kg, 0, sizeof(kg));
-	kg.timeout_ms = 30000;
 	kp_arena_init(&kg.arena);
 	kp_buf_init(&kg.body);
-	/* "+": options stop at the command; it has its own */
-	while ((ch = getopt_long(argc, argv, "+b:hV", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'b':
-			kg.brokers = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return fclose(stdout) == 0 ? 0 : EX_IOERR;
-		case 'V':
-			printf("kgroup %s\n", KP_VERSION);
-			return fclose(stdout) == 0 ? 0 : EX_IOERR;
-		case OPT_JSON:
-			kg.json = true;
-			break;
-		case OPT_TIMEOUT:
-			kg.timeout_ms = (int)strtonum(optarg, 1, INT32_MAX,
-			    &es);
-			if (es != NULL)
-				errx(EX_USAGE, "timeout '%s': %s", optarg, es);
-			break;
-		default:
-			usage(stderr);
-			return EX_USAGE;
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0) {
+	switch (kp_cli_global_parse(argc, argv, longopts, &kg.g, &ci,
+	    why, sizeof(why))) {
+	case KP_CLI_HELP:
+		usage(stdout);
+		return fclose(stdout) == 0 ? 0 : EX_IOERR;
+	case KP_CLI_VERSION:
+		printf("kgroup %s\n", KP_VERSION);
+		return fclose(stdout) == 0 ? 0 : EX_IOERR;
+	case KP_CLI_BADARG:
+		errx(EX_USAGE, "%s", why);
+	case KP_CLI_USAGE:
 		usage(stderr);
 		return EX_USAGE;
+	case KP_CLI_RUN:
+		break;
 	}
-	kg.table = isatty(1) && !kg.json;
+	argc -= ci;
+	argv += ci;
+	kg.table = isatty(1) && !kg.g.json;
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[0], cmds[i].name) == 0)
 			break;

@@ -210,10 +210,8 @@ compute_topic(struct kg *kg, struct plan *v, size_t n, enum how how,
 	for (size_t i = 0; i < n; i++)
 		ids[i] = v[i].part;
 	if (kp_client_metadata(c, (const char **)&v[0].topic, 1, false) < 0 ||
-	    kp_client_list_offsets(c, v[0].topic, ids, n, -2, lo) < 0 ||
-	    kp_client_list_offsets(c, v[0].topic, ids, n, -1, hi) < 0 ||
-	    (how == TO_DATETIME && kp_client_list_offsets(c, v[0].topic, ids,
-	    n, arg, at) < 0)) {
+	    kp_client_log_bounds(c, v[0].topic, ids, n,
+	    how == TO_DATETIME ? &arg : NULL, lo, hi, at) < 0) {
 		warnx("%s", kp_client_error(c));
 		rc = EX_DATAERR;
 		goto out;
@@ -263,13 +261,13 @@ out:
 static void
 print_plan(struct kg *kg, const char *group, const struct plans *ps)
 {
-	struct kg_table t;
+	struct kp_table t;
 	struct kp_buf b;
 
 	kp_buf_init(&b);
-	kg_table_init(&t, 5);
+	kp_table_init(&t, 5);
 	t.header = true;
-	kg_table_row(&t, "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
+	kp_table_row(&t, "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
 	    "NEW-OFFSET");
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct plan *p = &ps->v[i];
@@ -277,7 +275,7 @@ print_plan(struct kg *kg, const char *group, const struct plans *ps)
 
 		if (p->next < 0)
 			continue;
-		if (kg->json) {
+		if (kg->g.json) {
 			kp_buf_put(&b, "{", 1);
 			kg_jstr(&b, "group", group, true);
 			kg_jstr(&b, "topic", p->topic, true);
@@ -297,11 +295,11 @@ print_plan(struct kg *kg, const char *group, const struct plans *ps)
 		else
 			snprintf(cur, sizeof(cur), "%lld", (long long)p->cur);
 		snprintf(next, sizeof(next), "%lld", (long long)p->next);
-		kg_table_row(&t, group, p->topic, part, cur, next);
+		kp_table_row(&t, group, p->topic, part, cur, next);
 	}
-	if (!kg->json)
+	if (!kg->g.json)
 		kg_table_print(&t, kg->table);
-	kg_table_release(&t);
+	kp_table_release(&t);
 	kp_buf_release(&b);
 }
 
@@ -414,16 +412,9 @@ kg_reset(struct kg *kg, int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "t:", opts, NULL)) != -1) {
 		switch (ch) {
-		case 't': {
-			struct kg_scope *v = reallocarray(sc, nsc + 1,
-			    sizeof(*v));
-
-			if (v == NULL)
-				err(EX_OSERR, "reallocarray");
-			sc = v;
-			kg_scope_parse(optarg, &sc[nsc++]);
+		case 't':
+			kg_scope_add(&sc, &nsc, optarg);
 			break;
-		}
 		case OPT_EXECUTE:
 			execute = true;
 			break;
@@ -567,7 +558,7 @@ kg_delete_offsets(struct kg *kg, int argc, char **argv)
 	struct kp_offset_delete_req_partition *pp;
 	struct kg_scope *sc = NULL;
 	struct plans ps = { NULL, 0 };
-	struct kg_table t;
+	struct kp_table t;
 	struct kp_buf b;
 	struct kp_conn *k;
 	const char *group;
@@ -576,16 +567,9 @@ kg_delete_offsets(struct kg *kg, int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "t:", opts, NULL)) != -1) {
 		switch (ch) {
-		case 't': {
-			struct kg_scope *v = reallocarray(sc, nsc + 1,
-			    sizeof(*v));
-
-			if (v == NULL)
-				err(EX_OSERR, "reallocarray");
-			sc = v;
-			kg_scope_parse(optarg, &sc[nsc++]);
+		case 't':
+			kg_scope_add(&sc, &nsc, optarg);
 			break;
-		}
 		default:
 			return EX_USAGE;
 		}
@@ -628,9 +612,9 @@ kg_delete_offsets(struct kg *kg, int argc, char **argv)
 		    EX_TEMPFAIL, "group '%s': %s", group,
 		    kp_kerr_name(rs.error_code));
 	kp_buf_init(&b);
-	kg_table_init(&t, 3);
+	kp_table_init(&t, 3);
 	t.header = true;
-	kg_table_row(&t, "TOPIC", "PARTITION", "STATUS");
+	kp_table_row(&t, "TOPIC", "PARTITION", "STATUS");
 	for (int32_t i = 0; i < rs.n_topics; i++) {
 		char topic[256], part[16];
 
@@ -646,7 +630,7 @@ kg_delete_offsets(struct kg *kg, int argc, char **argv)
 				    EX_TEMPFAIL : EX_DATAERR;
 			snprintf(part, sizeof(part), "%d",
 			    rs.topics[i].partitions[p].partition_index);
-			if (kg->json) {
+			if (kg->g.json) {
 				kp_buf_put(&b, "{", 1);
 				kg_jstr(&b, "group", group, true);
 				kg_jstr(&b, "topic", topic, true);
@@ -657,12 +641,12 @@ kg_delete_offsets(struct kg *kg, int argc, char **argv)
 				kp_buf_put(&b, "}", 1);
 				kg_jflush(&b);
 			} else
-				kg_table_row(&t, topic, part, st);
+				kp_table_row(&t, topic, part, st);
 		}
 	}
-	if (!kg->json)
+	if (!kg->g.json)
 		kg_table_print(&t, kg->table);
-	kg_table_release(&t);
+	kp_table_release(&t);
 	kp_buf_release(&b);
 	plans_release(&ps);
 	free(ts);

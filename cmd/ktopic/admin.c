@@ -57,6 +57,39 @@ jint(struct kp_buf *b, const char *name, int64_t v, bool comma)
 	kp_buf_put(b, tmp, (size_t)n);
 }
 
+/*
+ * One exchange on k, its answer decoded into arena and body (set up
+ * here; the caller releases them); exits 69 when it fails.
+ */
+static void
+exchange_or_exit(struct kp_client *c, struct kp_conn *k, int16_t api,
+    int16_t v, const struct kp_msg *reqm, const void *req,
+    const struct kp_msg *respm, void *resp, struct kp_arena *arena,
+    struct kp_buf *body)
+{
+	kp_arena_init(arena);
+	kp_buf_init(body);
+	if (kp_conn_exchange(k, api, v, reqm, req, respm, resp, arena,
+	    body) < 0)
+		errx(EX_UNAVAILABLE, "%s", kp_client_error(c));
+}
+
+/*
+ * Says what the broker refused for one topic, with the message it sent
+ * if any, and returns the exit code for it.
+ */
+static int
+topic_refused(struct kp_str name, int16_t e, const struct kp_str *msg)
+{
+	if (msg != NULL && msg->len > 0)
+		warnx("topic '%.*s': %s: %.*s", (int)name.len, name.ptr,
+		    kp_kerr_name(e), (int)msg->len, msg->ptr);
+	else
+		warnx("topic '%.*s': %s", (int)name.len, name.ptr,
+		    kp_kerr_name(e));
+	return kp_cli_exit_for(e);
+}
+
 static int64_t
 num(const char *what, const char *arg, int64_t min, int64_t max)
 {
@@ -191,7 +224,7 @@ kt_list(struct kt *kt, int argc, char **argv)
 {
 	struct kp_client *c = kt_client(kt);
 	const struct kp_topic_meta **t;
-	struct kt_table tab;
+	struct kp_table tab;
 	struct kp_buf b;
 	char np[16], rf[16];
 	size_t n, i;
@@ -203,13 +236,13 @@ kt_list(struct kt *kt, int argc, char **argv)
 		errx(EX_UNAVAILABLE, "%s", kp_client_error(c));
 	t = sorted_topics(c, &n);
 	kp_buf_init(&b);
-	kt_table_init(&tab, 3);
+	kp_table_init(&tab, 3);
 	if (kt->table)
-		kt_table_row(&tab, "TOPIC", "PARTITIONS", "REPLICAS");
+		kp_table_row(&tab, "TOPIC", "PARTITIONS", "REPLICAS");
 	for (i = 0; i < n; i++) {
 		int32_t r = t[i]->nparts > 0 ? t[i]->parts[0].nreplicas : 0;
 
-		if (kt->json) {
+		if (kt->g.json) {
 			kp_buf_put(&b, "{\"topic\":", 9);
 			jstr(&b, t[i]->name);
 			kp_buf_put(&b, ",", 1);
@@ -222,12 +255,12 @@ kt_list(struct kt *kt, int argc, char **argv)
 		} else if (kt->table) {
 			snprintf(np, sizeof(np), "%d", t[i]->nparts);
 			snprintf(rf, sizeof(rf), "%d", r);
-			kt_table_row(&tab, t[i]->name, np, rf);
+			kp_table_row(&tab, t[i]->name, np, rf);
 		} else
 			printf("%s\n", t[i]->name);
 	}
 	kt_table_print(&tab);
-	kt_table_release(&tab);
+	kp_table_release(&tab);
 	kp_buf_release(&b);
 	free(t);
 	return 0;
@@ -310,28 +343,17 @@ kt_create(struct kt *kt, int argc, char **argv)
 	kp_create_topics_req_init(&req);
 	req.topics = tv;
 	req.n_topics = argc;
-	req.timeout_ms = kt->timeout_ms;
-	kp_arena_init(&arena);
-	kp_buf_init(&body);
-	if (kp_conn_exchange(k, KP_API_CREATE_TOPICS, v,
+	req.timeout_ms = kt->g.timeout_ms;
+	exchange_or_exit(c, k, KP_API_CREATE_TOPICS, v,
 	    &kp_msg_create_topics_req, &req, &kp_msg_create_topics_resp, &resp,
-	    &arena, &body) < 0)
-		errx(EX_UNAVAILABLE, "%s", kp_client_error(c));
+	    &arena, &body);
 	for (j = 0; j < resp.n_topics; j++) {
 		int16_t e = resp.topics[j].error_code;
 
 		if (e == 0 || (e == KP_TOPIC_ALREADY_EXISTS && if_not))
 			continue;
-		if (resp.topics[j].error_message.len > 0)
-			warnx("topic '%.*s': %s: %.*s",
-			    (int)resp.topics[j].name.len,
-			    resp.topics[j].name.ptr, kp_kerr_name(e),
-			    (int)resp.topics[j].error_message.len,
-			    resp.topics[j].error_message.ptr);
-		else
-			warnx("topic '%.*s': %s", (int)resp.topics[j].name.len,
-			    resp.topics[j].name.ptr, kp_kerr_name(e));
-		rc = kp_cli_exit_for(e);
+		rc = topic_refused(resp.topics[j].name, e,
+		    &resp.topics[j].error_message);
 	}
 	kp_arena_release(&arena);
 	kp_buf_release(&body);
@@ -381,21 +403,16 @@ kt_delete(struct kt *kt, int argc, char **argv)
 	kp_delete_topics_req_init(&req);
 	req.topic_names = names;
 	req.n_topic_names = argc;
-	req.timeout_ms = kt->timeout_ms;
-	kp_arena_init(&arena);
-	kp_buf_init(&body);
-	if (kp_conn_exchange(k, KP_API_DELETE_TOPICS, v,
-	    &kp_msg_delete_topics_req, &req, &kp_msg_delete_topics_resp,
-	    &resp, &arena, &body) < 0)
-		errx(EX_UNAVAILABLE, "%s", kp_client_error(c));
+	req.timeout_ms = kt->g.timeout_ms;
+	exchange_or_exit(c, k, KP_API_DELETE_TOPICS, v,
+	    &kp_msg_delete_topics_req, &req, &kp_msg_delete_topics_resp, &resp,
+	    &arena, &body);
 	for (j = 0; j < resp.n_responses; j++) {
 		int16_t e = resp.responses[j].error_code;
 
 		if (e == 0 || (e == KP_UNKNOWN_TOPIC_OR_PARTITION && if_exists))
 			continue;
-		warnx("topic '%.*s': %s", (int)resp.responses[j].name.len,
-		    resp.responses[j].name.ptr, kp_kerr_name(e));
-		rc = kp_cli_exit_for(e);
+		rc = topic_refused(resp.responses[j].name, e, NULL);
 	}
 	kp_arena_release(&arena);
 	kp_buf_release(&body);
@@ -482,7 +499,7 @@ describe_one(struct kt *kt, const char *name)
 	struct kp_describe_configs_resp resp;
 	struct kp_arena arena;
 	struct kp_buf body, b;
-	struct kt_table tab;
+	struct kp_table tab;
 	int32_t *pids, p;
 	int64_t *lo, *hi;
 	char rep[256], isr[256], s1[24], s2[24], s3[24], s4[24];
@@ -507,8 +524,8 @@ describe_one(struct kt *kt, const char *name)
 		pids[p] = p;
 		lo[p] = hi[p] = -1;
 	}
-	if (kp_client_list_offsets(c, name, pids, (size_t)np, -2, lo) < 0 ||
-	    kp_client_list_offsets(c, name, pids, (size_t)np, -1, hi) < 0) {
+	if (kp_client_log_bounds(c, name, pids, (size_t)np, NULL, lo, hi,
+	    NULL) < 0) {
 		warnx("%s", kp_client_error(c));
 		rc = kp_cli_exit_for(kp_client_kerr(c));
 	}
@@ -523,7 +540,7 @@ describe_one(struct kt *kt, const char *name)
 		rc = EX_TEMPFAIL;
 		goto out;
 	}
-	if (kt->json) {
+	if (kt->g.json) {
 		kp_buf_put(&b, "{\"topic\":", 9);
 		jstr(&b, t->name);
 		kp_buf_put(&b, ",", 1);
@@ -575,8 +592,8 @@ describe_one(struct kt *kt, const char *name)
 		    r->value.ptr ? r->value.ptr : "");
 	}
 	printf("\n");
-	kt_table_init(&tab, 7);
-	kt_table_row(&tab, "PARTITION", "LEADER", "REPLICAS", "ISR",
+	kp_table_init(&tab, 7);
+	kp_table_row(&tab, "PARTITION", "LEADER", "REPLICAS", "ISR",
 	    "LOG-START-OFFSET", "HIGH-WATERMARK", "ERROR");
 	for (p = 0; p < t->nparts; p++) {
 		const struct kp_partition_meta *pm = &t->parts[p];
@@ -589,11 +606,11 @@ describe_one(struct kt *kt, const char *name)
 			strlcpy(s2, "none", sizeof(s2));
 		snprintf(s3, sizeof(s3), "%" PRId64, lo[p]);
 		snprintf(s4, sizeof(s4), "%" PRId64, hi[p]);
-		kt_table_row(&tab, s1, s2, rep, isr, s3, s4,
+		kp_table_row(&tab, s1, s2, rep, isr, s3, s4,
 		    pm->err ? kp_kerr_name(pm->err) : "-");
 	}
 	kt_table_print(&tab);
-	kt_table_release(&tab);
+	kp_table_release(&tab);
 out:
 	kp_buf_release(&b);
 	kp_buf_release(&body);
@@ -675,26 +692,17 @@ alter_partitions(struct kt *kt, struct kp_conn *k, char **names, int n,
 	kp_create_partitions_req_init(&req);
 	req.topics = tv;
 	req.n_topics = n;
-	req.timeout_ms = kt->timeout_ms;
-	kp_arena_init(&arena);
-	kp_buf_init(&body);
-	if (kp_conn_exchange(k, KP_API_CREATE_PARTITIONS, v,
+	req.timeout_ms = kt->g.timeout_ms;
+	exchange_or_exit(kt->c, k, KP_API_CREATE_PARTITIONS, v,
 	    &kp_msg_create_partitions_req, &req,
-	    &kp_msg_create_partitions_resp, &resp, &arena, &body) < 0)
-		errx(EX_UNAVAILABLE, "%s", kp_client_error(kt->c));
+	    &kp_msg_create_partitions_resp, &resp, &arena, &body);
 	for (j = 0; j < resp.n_results; j++) {
 		int16_t e = resp.results[j].error_code;
 
 		if (e == 0)
 			continue;
-		warnx("topic '%.*s': %s%s%.*s", (int)resp.results[j].name.len,
-		    resp.results[j].name.ptr, kp_kerr_name(e),
-		    resp.results[j].error_message.len > 0 ? ": " : "",
-		    resp.results[j].error_message.len > 0 ?
-		    (int)resp.results[j].error_message.len : 0,
-		    resp.results[j].error_message.ptr ?
-		    resp.results[j].error_message.ptr : "");
-		rc = kp_cli_exit_for(e);
+		rc = topic_refused(resp.results[j].name, e,
+		    &resp.results[j].error_message);
 	}
 	kp_arena_release(&arena);
 	kp_buf_release(&body);
@@ -731,23 +739,12 @@ alter_configs_incremental(struct kt *kt, struct kp_conn *k, int16_t v,
 	kp_incremental_alter_configs_req_init(&req);
 	req.resources = &r;
 	req.n_resources = 1;
-	kp_arena_init(&arena);
-	kp_buf_init(&body);
-	if (kp_conn_exchange(k, KP_API_INCREMENTAL_ALTER_CONFIGS, v,
+	exchange_or_exit(kt->c, k, KP_API_INCREMENTAL_ALTER_CONFIGS, v,
 	    &kp_msg_incremental_alter_configs_req, &req,
-	    &kp_msg_incremental_alter_configs_resp, &resp, &arena, &body) < 0)
-		errx(EX_UNAVAILABLE, "%s", kp_client_error(kt->c));
-	if (resp.n_responses > 0 && resp.responses[0].error_code != 0) {
-		int16_t e = resp.responses[0].error_code;
-
-		warnx("topic '%s': %s%s%.*s", topic, kp_kerr_name(e),
-		    resp.responses[0].error_message.len > 0 ? ": " : "",
-		    resp.responses[0].error_message.len > 0 ?
-		    (int)resp.responses[0].error_message.len : 0,
-		    resp.responses[0].error_message.ptr ?
-		    resp.responses[0].error_message.ptr : "");
-		rc = kp_cli_exit_for(e);
-	}
+	    &kp_msg_incremental_alter_configs_resp, &resp, &arena, &body);
+	if (resp.n_responses > 0 && resp.responses[0].error_code != 0)
+		rc = topic_refused(kstr(topic), resp.responses[0].error_code,
+		    &resp.responses[0].error_message);
 	kp_arena_release(&arena);
 	kp_buf_release(&body);
 	free(cv);
@@ -817,17 +814,12 @@ alter_configs_full(struct kt *kt, struct kp_conn *k, int16_t v,
 	kp_alter_configs_req_init(&req);
 	req.resources = &r;
 	req.n_resources = 1;
-	kp_arena_init(&arena);
-	kp_buf_init(&body);
-	if (kp_conn_exchange(k, KP_API_ALTER_CONFIGS, v,
+	exchange_or_exit(kt->c, k, KP_API_ALTER_CONFIGS, v,
 	    &kp_msg_alter_configs_req, &req, &kp_msg_alter_configs_resp, &resp,
-	    &arena, &body) < 0)
-		errx(EX_UNAVAILABLE, "%s", kp_client_error(kt->c));
-	if (resp.n_responses > 0 && resp.responses[0].error_code != 0) {
-		warnx("topic '%s': %s", topic,
-		    kp_kerr_name(resp.responses[0].error_code));
-		rc = kp_cli_exit_for(resp.responses[0].error_code);
-	}
+	    &arena, &body);
+	if (resp.n_responses > 0 && resp.responses[0].error_code != 0)
+		rc = topic_refused(kstr(topic), resp.responses[0].error_code,
+		    NULL);
 	kp_arena_release(&arena);
 	kp_buf_release(&body);
 	kp_arena_release(&darena);
@@ -979,7 +971,7 @@ kt_offsets(struct kt *kt, int argc, char **argv)
 			rc = kp_cli_exit_for(kp_client_kerr(kt->c));
 		} else
 			for (i = 0; i < n; i++) {
-				if (kt->json)
+				if (kt->g.json)
 					printf("{\"topic\":\"%s\",\"partition\":"
 					    "%d,\"offset\":%" PRId64 "}\n",
 					    argv[j], parts[i], off[i]);
@@ -1057,7 +1049,7 @@ kt_trim(struct kt *kt, int argc, char **argv)
 		kp_delete_records_req_init(&req);
 		req.topics = &rt;
 		req.n_topics = 1;
-		req.timeout_ms = kt->timeout_ms;
+		req.timeout_ms = kt->g.timeout_ms;
 		if (kp_conn_exchange(k, KP_API_DELETE_RECORDS, v,
 		    &kp_msg_delete_records_req, &req,
 		    &kp_msg_delete_records_resp, &resp, &arena, &body) < 0)

@@ -133,6 +133,7 @@ dump_log(const char *path, const uint8_t *p, size_t len, bool data,
 	struct kp_buf jb;
 	size_t pos = 0;
 	ssize_t total;
+	const char *txn, *ctl, *tstype, *codec;
 	int rc = 0;
 	bool valid;
 
@@ -149,6 +150,14 @@ dump_log(const char *path, const uint8_t *p, size_t len, bool data,
 			break;
 		}
 		valid = kp_batch_crc_ok(p + pos, (size_t)total);
+		/* the same fields, as kafka-dump-log names them, in both forms */
+		txn = h.attributes & KP_BATCH_ATTR_TRANSACTIONAL ? "true" :
+		    "false";
+		ctl = h.attributes & KP_BATCH_ATTR_CONTROL ? "true" : "false";
+		tstype = h.attributes & KP_BATCH_ATTR_LOG_APPEND_TIME ?
+		    "LogAppendTime" : "CreateTime";
+		codec = kp_batch_codec(&h) < 5 ? codecs[kp_batch_codec(&h)] :
+		    "unknown";
 		if (json) {
 			char tmp[640];
 
@@ -167,14 +176,8 @@ dump_log(const char *path, const uint8_t *p, size_t len, bool data,
 			    h.base_offset, kp_batch_last_offset(&h),
 			    h.records_count, h.base_sequence, h.producer_id,
 			    h.producer_epoch, h.partition_leader_epoch,
-			    h.attributes & KP_BATCH_ATTR_TRANSACTIONAL ?
-			    "true" : "false", h.attributes &
-			    KP_BATCH_ATTR_CONTROL ? "true" : "false", pos,
-			    h.attributes & KP_BATCH_ATTR_LOG_APPEND_TIME ?
-			    "LogAppendTime" : "CreateTime", h.max_timestamp,
-			    total, h.magic, kp_batch_codec(&h) < 5 ?
-			    codecs[kp_batch_codec(&h)] : "unknown", h.crc,
-			    valid ? "true" : "false");
+			    txn, ctl, pos, tstype, h.max_timestamp, total,
+			    h.magic, codec, h.crc, valid ? "true" : "false");
 			kp_buf_put(&jb, tmp, strlen(tmp));
 		} else
 			printf("baseOffset: %" PRId64 " lastOffset: %" PRId64
@@ -189,14 +192,8 @@ dump_log(const char *path, const uint8_t *p, size_t len, bool data,
 			    h.base_sequence + h.last_offset_delta,
 			    h.producer_id, h.producer_epoch,
 			    h.partition_leader_epoch,
-			    h.attributes & KP_BATCH_ATTR_TRANSACTIONAL ?
-			    "true" : "false", h.attributes &
-			    KP_BATCH_ATTR_CONTROL ? "true" : "false", pos,
-			    h.attributes & KP_BATCH_ATTR_LOG_APPEND_TIME ?
-			    "LogAppendTime" : "CreateTime", h.max_timestamp,
-			    total, h.magic, kp_batch_codec(&h) < 5 ?
-			    codecs[kp_batch_codec(&h)] : "unknown", h.crc,
-			    valid ? "true" : "false");
+			    txn, ctl, pos, tstype, h.max_timestamp, total,
+			    h.magic, codec, h.crc, valid ? "true" : "false");
 		if (!valid) {
 			warnx("%s: batch at position %zu (offset %" PRId64
 			    "): CRC mismatch", path, pos, h.base_offset);
@@ -293,13 +290,13 @@ kt_dump(struct kt *kt, int argc, char **argv)
 		close(fd);
 		if (ends_with(argv[i], ".timeindex"))
 			r = dump_index(argv[i], p, (size_t)sb.st_size, true,
-			    kt->json);
+			    kt->g.json);
 		else if (ends_with(argv[i], ".index"))
 			r = dump_index(argv[i], p, (size_t)sb.st_size, false,
-			    kt->json);
+			    kt->g.json);
 		else
 			r = dump_log(argv[i], p ? p : (const uint8_t *)"",
-			    (size_t)sb.st_size, data, kt->json);
+			    (size_t)sb.st_size, data, kt->g.json);
 		if (r != 0)
 			rc = r;
 		if (p != NULL)

@@ -6,12 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kp_cli.h"
 #include "kp_client.h"
 
 struct kt {
-	const char		*brokers;
-	int			 timeout_ms;
-	bool			 json;		/* --json */
+	struct kp_cli_global	 g;		/* options before the command */
 	bool			 table;		/* human table (a terminal) */
 	struct kp_client	*c;
 };
@@ -28,16 +27,7 @@ int	kt_offsets(struct kt *, int, char **);
 int	kt_trim(struct kt *, int, char **);
 int	kt_dump(struct kt *, int, char **);
 
-/* Print rows of columns aligned (tables on a terminal). */
-struct kt_table {
-	char	**cells;
-	size_t	  ncols, nrows, cap;
-};
-
-void	kt_table_init(struct kt_table *, size_t ncols);
-/* Add one row of ncols strings (copied). */
-void	kt_table_row(struct kt_table *, ...);
-void	kt_table_print(struct kt_table *);
-void	kt_table_release(struct kt_table *);
+/* Tables (kp_table) aligned on stdout; exits if one ran out of memory. */
+void	kt_table_print(struct kp_table *);
 
 #endif

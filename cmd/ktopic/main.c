@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ktopic.h"
+#include "kp_cli.h"
 
 static void
 usage(FILE *fp)
@@ -32,96 +33,28 @@ usage(FILE *fp)
 struct kp_client *
 kt_client(struct kt *kt)
 {
-	struct kp_client_opts co = { 0 };
 	char why[512];
 
 	if (kt->c != NULL)
 		return kt->c;
-	co.brokers = kt->brokers ? kt->brokers : getenv("KPIPE_BROKERS");
-	co.client_id = "ktopic";
-	co.timeout_ms = kt->timeout_ms;
-	if ((kt->c = kp_client_new(&co, why, sizeof(why))) == NULL)
+	if ((kt->c = kp_cli_client_new(&kt->g, "ktopic", why,
+	    sizeof(why))) == NULL)
 		errx(EX_UNAVAILABLE, "%s", why);
 	return kt->c;
 }
 
 void
-kt_table_init(struct kt_table *t, size_t ncols)
+kt_table_print(struct kp_table *t)
 {
-	memset(t, 0, sizeof(*t));
-	t->ncols = ncols;
+	if (kp_table_print(t, stdout, true) < 0)
+		errx(EX_OSERR, "table: out of memory");
 }
-
-void
-kt_table_row(struct kt_table *t, ...)
-{
-	va_list ap;
-	size_t i;
-
-	if ((t->nrows + 1) * t->ncols > t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : t->ncols * 16;
-		char **v;
-
-		while (ncap < (t->nrows + 1) * t->ncols)
-			ncap *= 2;
-		if ((v = reallocarray(t->cells, ncap, sizeof(*v))) == NULL)
-			err(EX_OSERR, "reallocarray");
-		t->cells = v;
-		t->cap = ncap;
-	}
-	va_start(ap, t);
-	for (i = 0; i < t->ncols; i++) {
-		const char *s = va_arg(ap, const char *);
-
-		if ((t->cells[t->nrows * t->ncols + i] = strdup(s ? s : "")) ==
-		    NULL)
-			err(EX_OSERR, "strdup");
-	}
-	va_end(ap);
-	t->nrows++;
-}
-
-void
-kt_table_print(struct kt_table *t)
-{
-	size_t w[16] = { 0 }, r, i, n;
-
-	for (r = 0; r < t->nrows; r++)
-		for (i = 0; i < t->ncols && i < 16; i++) {
-			n = strlen(t->cells[r * t->ncols + i]);
-			if (n > w[i])
-				w[i] = n;
-		}
-	for (r = 0; r < t->nrows; r++) {
-		for (i = 0; i < t->ncols; i++) {
-			const char *s = t->cells[r * t->ncols + i];
-
-			if (i + 1 == t->ncols)
-				printf("%s\n", s);
-			else
-				printf("%-*s  ", (int)w[i < 16 ? i : 15], s);
-		}
-	}
-}
-
-void
-kt_table_release(struct kt_table *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cells[i]);
-	free(t->cells);
-	memset(t, 0, sizeof(*t));
-}
-
-enum { OPT_JSON = 256, OPT_TIMEOUT };
 
 static const struct option longopts[] = {
 	{ "broker",	required_argument, NULL, 'b' },
 	{ "help",	no_argument,	   NULL, 'h' },
-	{ "json",	no_argument,	   NULL, OPT_JSON },
-	{ "timeout-ms",	required_argument, NULL, OPT_TIMEOUT },
+	{ "json",	no_argument,	   NULL, KP_CLI_OPT_JSON },
+	{ "timeout-ms",	required_argument, NULL, KP_CLI_OPT_TIMEOUT },
 	{ "version",	no_argument,	   NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -144,45 +77,30 @@ int
 main(int argc, char *argv[])
 {
 	struct kt kt;
-	const char *es;
+	char why[1024];
 	size_t i;
-	int ch, rc;
+	int ci, rc;
 
 	memset(&kt, 0, sizeof(kt));
-	kt.timeout_ms = 30000;
-	/* "+": options stop at the command; it has its own */
-	while ((ch = getopt_long(argc, argv, "+b:hV", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'b':
-			kt.brokers = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("ktopic %s\n", KP_VERSION);
-			return 0;
-		case OPT_JSON:
-			kt.json = true;
-			break;
-		case OPT_TIMEOUT:
-			kt.timeout_ms = (int)strtonum(optarg, 1, INT32_MAX,
-			    &es);
-			if (es != NULL)
-				errx(EX_USAGE, "timeout '%s': %s", optarg, es);
-			break;
-		default:
-			usage(stderr);
-			return EX_USAGE;
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0) {
+	switch (kp_cli_global_parse(argc, argv, longopts, &kt.g, &ci,
+	    why, sizeof(why))) {
+	case KP_CLI_HELP:
+		usage(stdout);
+		return 0;
+	case KP_CLI_VERSION:
+		printf("ktopic %s\n", KP_VERSION);
+		return 0;
+	case KP_CLI_BADARG:
+		errx(EX_USAGE, "%s", why);
+	case KP_CLI_USAGE:
 		usage(stderr);
 		return EX_USAGE;
+	case KP_CLI_RUN:
+		break;
 	}
-	kt.table = isatty(1) && !kt.json;
+	argc -= ci;
+	argv += ci;
+	kt.table = isatty(1) && !kt.g.json;
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[0], cmds[i].name) == 0)
 			break;
