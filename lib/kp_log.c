@@ -426,8 +426,13 @@ recover(struct kp_log *l, int64_t now, struct kp_log_recovery *rec)
 			kp_segment_close(s);
 			goto fail;
 		}
-		if (kp_fsync_dir(l->dir) < 0)
-			goto fail;
+		/*
+		 * No kp_fsync_dir here: the checkpoint write at the end
+		 * syncs this directory after its rename, which makes the
+		 * new segment's names durable too.  A crash before that
+		 * finds no segment (or one without its indexes) and
+		 * makes them again.
+		 */
 	}
 	rec->segments = l->nseg;
 	l->log_start = ls > l->segs[0]->base ? ls : l->segs[0]->base;
