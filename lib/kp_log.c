@@ -328,6 +328,7 @@ recover(struct kp_log *l, int64_t now, struct kp_log_recovery *rec)
 	int64_t *bases = NULL, rp = 0, ls = 0, hw = -1, co = 0;
 	struct clean_state cs = { -1, -1, -1, -1, -1 };
 	size_t nb = 0;
+	bool loaded_clean = false;
 
 	if (!l->rdonly && tidy_dir(l, rec) < 0)
 		return -1;
@@ -357,8 +358,10 @@ recover(struct kp_log *l, int64_t now, struct kp_log_recovery *rec)
 			rec->indexes_rebuilt++;
 		if (i + 1 == nb && cs.base == s->base && cs.next == rp &&
 		    kp_segment_load_clean(s, cs.size, cs.next, cs.max_ts,
-		    cs.max_ts_offset) == 1)
+		    cs.max_ts_offset) == 1) {
+			loaded_clean = true;
 			break;	/* closed cleanly: no need to read it all */
+		}
 		if (kp_segment_scan(s, rp, &sc) < 0)
 			goto fail;
 		/* after a full scan the indexes are fresh either way */
@@ -423,8 +426,13 @@ recover(struct kp_log *l, int64_t now, struct kp_log_recovery *rec)
 			kp_segment_close(s);
 			goto fail;
 		}
-		if (kp_fsync_dir(l->dir) < 0)
-			goto fail;
+		/*
+		 * No kp_fsync_dir here: the checkpoint write at the end
+		 * syncs this directory after its rename, which makes the
+		 * new segment's names durable too.  A crash before that
+		 * finds no segment (or one without its indexes) and
+		 * makes them again.
+		 */
 	}
 	rec->segments = l->nseg;
 	l->log_start = ls > l->segs[0]->base ? ls : l->segs[0]->base;
@@ -446,6 +454,17 @@ recover(struct kp_log *l, int64_t now, struct kp_log_recovery *rec)
 	    rec->leftovers_removed == 0 && !rec->short_of_checkpoint;
 	if (l->rdonly)
 		return 0;
+	/*
+	 * A clean close left a checkpoint that already says all this, and
+	 * rewriting it costs two fsyncs per partition at startup.  Its
+	 * clean_* fields may stay: they only vouch for the active segment
+	 * while it has exactly that size with no index entry past it, and
+	 * everything that could rewrite bytes below that size (truncate,
+	 * roll, delete) writes a checkpoint without them first or after.
+	 */
+	if (loaded_clean && rec->clean && l->recovery_point == rp &&
+	    l->log_start == ls && l->hw == hw && l->cleaner_offset == co)
+		return kp_log_flush(l);
 	/*
 	 * What recovery kept is now known good; make it durable before
 	 * moving the recovery point past it.

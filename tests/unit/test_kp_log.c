@@ -434,8 +434,19 @@ test_clean_close(void)
 	ok(l != NULL && rec.clean && kp_log_end_offset(l) == 200, "reopen from the clean state");
 	kp_log_max_timestamp(l, &ts, &off);
 	ok(ts == NOW + 1909 && off == 199, "largest timestamp from the clean state");
-	ok(!file_has(ck, "clean_size="), "and the claim is withdrawn while open");
+	ok(file_has(ck, "clean_size=") && file_has(ck, "clean_next=200"),
+	    "an unchanged clean open leaves the checkpoint as it was");
 	is_int(lt_append(l, 10, 200, NOW, 30, NOW, NULL), KP_NONE, "append after a clean open");
+	{
+		/* a crash now: the grown segment no longer matches the claim */
+		struct kp_log *r = kp_log_open(dir, &c, KP_LOG_RDONLY, NOW, &rec);
+
+		ok(r != NULL && rec.batches_checked > 0 &&
+		    kp_log_end_offset(r) == 210,
+		    "the stale claim is not trusted after an append (%lld checked)",
+		    (long long)rec.batches_checked);
+		kp_log_close(r);
+	}
 	kp_log_close(l);
 	snprintf(p, sizeof(p), "%s/%020d.log", dir, 0);
 	f = fopen(p, "ab");
