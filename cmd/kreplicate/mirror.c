@@ -101,27 +101,17 @@ add_topic(struct mirror *m, const char *src, const char *prefix)
 		err(EX_OSERR, "strdup");
 }
 
-/*
- * Topics matching a pattern (the whole name, as Kafka's include lists),
- * leaving out internal topics and, with a prefix, topics that already
- * carry it: they are mirrors themselves when both clusters are one.
- */
-static void
-match_topics(struct mirror *m, char **pats, size_t npat, const char *prefix)
+/* Each pattern must match a whole name, as Kafka's include lists. */
+static regex_t *
+compile_patterns(char **pats, size_t npat)
 {
-	const struct kp_topic_meta *t;
 	regex_t *re;
-	size_t n, i, k;
-	char *full;
+	char why[256], *full;
+	int rc;
 
-	if (npat == 0)
-		return;
-	if ((re = calloc(npat, sizeof(*re))) == NULL)
+	if ((re = calloc(npat + 1, sizeof(*re))) == NULL)
 		err(EX_OSERR, "calloc");
-	for (k = 0; k < npat; k++) {
-		char why[256];
-		int rc;
-
+	for (size_t k = 0; k < npat; k++) {
 		if (asprintf(&full, "^(%s)$", pats[k]) < 0)
 			err(EX_OSERR, "asprintf");
 		if ((rc = regcomp(&re[k], full, REG_EXTENDED | REG_NOSUB)) !=
@@ -131,10 +121,25 @@ match_topics(struct mirror *m, char **pats, size_t npat, const char *prefix)
 		}
 		free(full);
 	}
+	return re;
+}
+
+/*
+ * Source topics matching a pattern, leaving out internal topics and,
+ * with a prefix, topics that already carry it: they are mirrors
+ * themselves when both clusters are one.
+ */
+static void
+match_topics(struct mirror *m, regex_t *re, size_t npat, const char *prefix)
+{
+	const struct kp_topic_meta *t;
+	size_t n, i, k;
+
+	if (npat == 0)
+		return;
 	if (kp_client_metadata(m->src, NULL, 0, false) < 0)
 		errx(EX_UNAVAILABLE, "source: %s", kp_client_error(m->src));
 	t = kp_client_topics(m->src, &n);
-	/* names first: add_topic does not touch the cache, but be plain */
 	for (i = 0; i < n; i++) {
 		if (t[i].internal || strncmp(t[i].name, "__", 2) == 0)
 			continue;
@@ -147,9 +152,6 @@ match_topics(struct mirror *m, char **pats, size_t npat, const char *prefix)
 				break;
 			}
 	}
-	for (k = 0; k < npat; k++)
-		regfree(&re[k]);
-	free(re);
 }
 
 /* Every source topic must exist; learn its partition count. */
@@ -1028,6 +1030,7 @@ kr_mirror(struct kr *kr, int argc, char **argv)
 	struct mirror m;
 	struct kp_cli_global tg;
 	struct sigaction sa;
+	regex_t *re;
 	const char *to = NULL, *prefix = NULL;
 	char **pats = NULL, why[512];
 	size_t npat = 0;
@@ -1079,9 +1082,13 @@ kr_mirror(struct kr *kr, int argc, char **argv)
 		errx(EX_USAGE, "mirror: --to names the target cluster");
 	if (argc == 0 && npat == 0)
 		errx(EX_USAGE, "mirror: no topic or --pattern");
+	re = compile_patterns(pats, npat);
 	m.retries = 5;
 	m.timeout_ms = kr->g.timeout_ms;
-	m.src = kr_client(kr);
+	if ((kr->c = kp_cli_client_new(&kr->g, "kreplicate", why,
+	    sizeof(why))) == NULL)
+		errx(EX_UNAVAILABLE, "source: %s", why);
+	m.src = kr->c;
 	tg = kr->g;
 	tg.brokers = to;
 	if ((m.dst = kp_cli_client_new(&tg, "kreplicate", why,
@@ -1093,7 +1100,10 @@ kr_mirror(struct kr *kr, int argc, char **argv)
 	kp_progress_init(&m.prog, isatty(2));
 	for (int i = 0; i < argc; i++)
 		add_topic(&m, argv[i], prefix);
-	match_topics(&m, pats, npat, prefix);
+	match_topics(&m, re, npat, prefix);
+	for (size_t k = 0; k < npat; k++)
+		regfree(&re[k]);
+	free(re);
 	free(pats);
 	if (m.nt == 0) {
 		warnx("mirror: no source topic matches");
