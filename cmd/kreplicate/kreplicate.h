@@ -13,7 +13,7 @@ struct kr {
 	struct kp_client	*c;		/* the cluster of -b */
 };
 
-/* Connect to -b (or $KPIPE_BROKERS) on first use; exits 69 when none answers. */
+/* Connect to -b or $KPIPE_BROKERS on first use; exits 69 if none answers. */
 struct kp_client *kr_client(struct kr *);
 
 int	kr_status(struct kr *, int, char **);

@@ -27,7 +27,7 @@
  * acknowledgement and the commit copies those records again on restart:
  * at-least-once, never a gap.
  */
-#define BATCH_MAX		(512 << 10)	/* record bytes per target batch */
+#define BATCH_MAX		(512 << 10)	/* record bytes per batch */
 #define MAX_BATCH_INFLATE	(256u << 20)
 #define DEFAULT_GROUP		"kreplicate-mirror"
 
@@ -66,7 +66,7 @@ struct mirror {
 	size_t			 np;
 	struct kp_arena		 arena;
 	struct kp_buf		 body;
-	struct kp_buf		 out;		/* finished batches of a round */
+	struct kp_buf		 out;		/* a round's finished batches */
 	struct kp_record_header	*hs;		/* header scratch */
 	size_t			 hcap;
 	struct kp_progress	 prog;
@@ -204,7 +204,8 @@ create_target(struct mirror *m, const struct mtopic *mt)
 		goto fail;
 	e = resp.n_topics == 1 ? resp.topics[0].error_code : KP_INVALID_REQUEST;
 	if (e != 0 && e != KP_TOPIC_ALREADY_EXISTS) {
-		warnx("target: create topic '%s': %s", mt->dst, kp_kerr_name(e));
+		warnx("target: create topic '%s': %s", mt->dst,
+		    kp_kerr_name(e));
 		return kp_cli_exit_for(e);
 	}
 	return 0;
@@ -325,12 +326,13 @@ fetch_committed(struct mirror *m)
 			if (kp_conn_exchange(k, KP_API_OFFSET_FETCH, v,
 			    &kp_msg_offset_fetch_req, &rq,
 			    &kp_msg_offset_fetch_resp, &rs, &m->arena,
-			    &m->body) == 0 && rs.error_code == 0)
-				break;
-			if (k != NULL && rs.error_code != 0)
+			    &m->body) == 0) {
+				if (rs.error_code == 0)
+					break;
 				kp_client_seterr(m->src, rs.error_code,
 				    "group '%s': OffsetFetch: %s", m->group,
 				    kp_kerr_name(rs.error_code));
+			}
 		}
 		m->coord = NULL;
 		if (attempt >= m->retries) {
@@ -366,9 +368,12 @@ resolve(struct mirror *m, bool only_out_of_range)
 
 	for (i = 0; i < m->np; i = j) {
 		struct mtopic *mt = m->p[i].t;
+		bool any = !only_out_of_range;
 
 		for (j = i; j < m->np && m->p[j].t == mt; j++)
-			;
+			any = any || m->p[j].oor;
+		if (!any)
+			continue;
 		n = j - i;
 		ids = calloc(n, sizeof(*ids));
 		lo = calloc(n, sizeof(*lo));
@@ -412,6 +417,17 @@ resolve(struct mirror *m, bool only_out_of_range)
 	return 0;
 }
 
+/* The first partition's error in a commit's answer, 0 when none. */
+static int16_t
+commit_error(const struct kp_offset_commit_resp *rs)
+{
+	for (int32_t t = 0; t < rs->n_topics; t++)
+		for (int32_t j = 0; j < rs->topics[t].n_partitions; j++)
+			if (rs->topics[t].partitions[j].error_code != 0)
+				return rs->topics[t].partitions[j].error_code;
+	return 0;
+}
+
 /*
  * OffsetCommit outside any generation, as kgroup reset: the group stays
  * empty, which is why only one mirror may use a group at a time.
@@ -426,6 +442,7 @@ commit(struct mirror *m)
 	struct kp_conn *k;
 	size_t i, nt = 0, np = 0;
 	int16_t v, e = 0;
+	bool done = false;
 	int rc = 0;
 
 	ts = calloc(m->np + 1, sizeof(*ts));
@@ -473,15 +490,7 @@ commit(struct mirror *m)
 			    &kp_msg_offset_commit_req, &rq,
 			    &kp_msg_offset_commit_resp, &rs, &m->arena,
 			    &m->body) == 0) {
-				for (int32_t t = 0; t < rs.n_topics; t++)
-					for (int32_t j = 0;
-					    j < rs.topics[t].n_partitions; j++)
-						if (rs.topics[t].partitions[j].
-						    error_code != 0)
-							e = rs.topics[t].
-							    partitions[j].
-							    error_code;
-				if (e == 0)
+				if ((done = (e = commit_error(&rs)) == 0))
 					break;
 				kp_client_seterr(m->src, e, "group '%s': "
 				    "commit: %s%s", m->group, kp_kerr_name(e),
@@ -498,7 +507,7 @@ commit(struct mirror *m)
 			break;
 		kp_client_backoff(attempt);
 	}
-	if (e != 0 || (e == 0 && rs.n_topics == 0)) {
+	if (!done) {
 		warnx("source: %s", kp_client_error(m->src));
 		rc = e == KP_UNKNOWN_MEMBER_ID ? EX_TEMPFAIL :
 		    kp_cli_exit_for(kp_client_kerr(m->src));
@@ -604,7 +613,7 @@ skip:
 	return 0;
 }
 
-/* One Fetch to a source leader for its partitions. 0, -1 to retry, or exit code. */
+/* One Fetch from a source leader. 0, -1 to retry, or an exit code. */
 static int
 fetch_from(struct mirror *m, int32_t node, bool *oor)
 {
@@ -721,7 +730,7 @@ fetch_round(struct mirror *m)
 		bool retry = false;
 
 		ns = 0;
-		for (i = 0; i < m->np && rc <= 0; i++) {
+		for (i = 0; i < m->np && rc == 0; i++) {
 			int32_t leader;
 
 			tm = kp_client_topic(m->src, m->p[i].t->src);
@@ -889,8 +898,6 @@ produce_round(struct mirror *m)
 	if ((seen = calloc(m->np + 1, sizeof(*seen))) == NULL)
 		err(EX_OSERR, "calloc");
 	for (int attempt = 0;; attempt++) {
-		bool retry = false;
-
 		ns = 0;
 		for (i = 0; i < m->np && rc == 0; i++) {
 			int32_t leader;
@@ -902,7 +909,6 @@ produce_round(struct mirror *m)
 				    KP_LEADER_NOT_AVAILABLE, "topic '%s' "
 				    "partition %d: no leader", m->p[i].t->dst,
 				    m->p[i].id);
-				retry = true;
 				continue;
 			}
 			for (j = 0; j < ns && seen[j] != leader; j++)
@@ -910,10 +916,8 @@ produce_round(struct mirror *m)
 			if (j < ns)
 				continue;
 			seen[ns++] = leader;
-			if ((rc = produce_to(m, leader)) < 0) {
-				retry = true;
-				rc = 0;
-			}
+			if ((rc = produce_to(m, leader)) < 0)
+				rc = 0;	/* still pending: retried below */
 		}
 		if (rc != 0)
 			break;
@@ -921,7 +925,6 @@ produce_round(struct mirror *m)
 			left += m->p[i].pending;
 		if (left == 0)
 			break;
-		(void)retry;
 		if (attempt >= m->retries) {
 			warnx("target: %s", kp_client_error(m->dst));
 			rc = kp_cli_exit_for(kp_client_kerr(m->dst));
@@ -1082,6 +1085,11 @@ kr_mirror(struct kr *kr, int argc, char **argv)
 		errx(EX_USAGE, "mirror: --to names the target cluster");
 	if (argc == 0 && npat == 0)
 		errx(EX_USAGE, "mirror: no topic or --pattern");
+	/* the same addresses and names: every copy would be copied again */
+	if ((prefix == NULL || *prefix == '\0') && kr->g.brokers != NULL &&
+	    strcmp(kr->g.brokers, to) == 0)
+		errx(EX_USAGE, "mirror: source and target are the same; "
+		    "use --prefix");
 	re = compile_patterns(pats, npat);
 	m.retries = 5;
 	m.timeout_ms = kr->g.timeout_ms;

@@ -32,6 +32,9 @@ load '/usr/lib/bats/bats-assert/load'
 	assert_equal "$status" 64
 	run --separate-stderr kreplicate mirror --to x --from sometime t
 	assert_equal "$status" 64
+	run --separate-stderr kreplicate mirror -b unix:/x --to unix:/x t
+	assert_equal "$status" 64
+	assert_equal "$stderr" "kreplicate: mirror: source and target are the same; use --prefix"
 	# a bad pattern is found before any broker is contacted
 	run --separate-stderr kreplicate -b unix:/nonexistent mirror --to x --pattern '(' t
 	assert_equal "$status" 64
