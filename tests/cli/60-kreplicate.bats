@@ -336,3 +336,15 @@ produce() {
 	run timeout 10 kgroup -b "$SRC" --json describe kreplicate-mirror
 	assert_output --partial '"current_offset":1,'
 }
+
+@test "mirror: gzip batches on the source are copied record for record" {
+	timeout 10 ktopic -b "$SRC" create -p 3 t
+	records | head -n 300 | timeout 20 kproduce -b "$SRC" -t t -f json -z gzip
+	run --separate-stderr timeout 30 kreplicate mirror -b "$SRC" --to "$DST" -e t
+	assert_success
+	dump "$SRC" t >"$BATS_TEST_TMPDIR/src"
+	dump "$DST" t >"$BATS_TEST_TMPDIR/dst"
+	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/dst")" 300
+	cmp "$BATS_TEST_TMPDIR/src" "$BATS_TEST_TMPDIR/dst" ||
+	    fail "$(diff "$BATS_TEST_TMPDIR/src" "$BATS_TEST_TMPDIR/dst" | head -5)"
+}
