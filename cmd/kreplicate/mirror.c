@@ -984,8 +984,16 @@ run(struct mirror *m)
 	while (!stopping) {
 		if ((rc = fetch_round(m)) != 0)
 			break;
-		/* a signal now still lets this round's records through */
-		if ((rc = produce_round(m)) != 0 || (rc = commit(m)) != 0)
+		/*
+		 * A signal now still lets this round's records through. When
+		 * the target fails, what it did acknowledge is committed all
+		 * the same, so a restart copies no more than it must.
+		 */
+		if ((rc = produce_round(m)) != 0) {
+			(void)commit(m);
+			break;
+		}
+		if ((rc = commit(m)) != 0)
 			break;
 		if (kp_progress_tick(&m->prog, line, sizeof(line)))
 			fprintf(stderr, "\r%s", line);
