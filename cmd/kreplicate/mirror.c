@@ -570,8 +570,14 @@ take_records(struct mirror *m, struct mpart *p, const uint8_t *buf,
 	int rc;
 
 	while (len > 0) {
-		total = kp_batch_header_decode(buf, len, &h);
-		if (total <= 0 || (size_t)total > len)
+		if ((total = kp_batch_header_decode(buf, len, &h)) < 0) {
+			/* skipping it would lose records; waiting, hang */
+			warnx("source: topic '%s' partition %d offset %" PRId64
+			    ": corrupt record batch", p->t->src, p->id,
+			    p->next);
+			return EX_DATAERR;
+		}
+		if (total == 0 || (size_t)total > len)
 			break;	/* a partial batch ends a fetch answer */
 		if (kp_batch_last_offset(&h) < p->next ||
 		    (h.attributes & KP_BATCH_ATTR_CONTROL))
