@@ -1048,7 +1048,7 @@ kr_mirror(struct kr *kr, int argc, char **argv)
 	struct kp_cli_global tg;
 	struct sigaction sa;
 	regex_t *re;
-	const char *to = NULL, *prefix = NULL;
+	const char *to = NULL, *prefix = NULL, *src;
 	char **pats = NULL, why[512];
 	size_t npat = 0;
 	int ch, rc;
@@ -1100,8 +1100,9 @@ kr_mirror(struct kr *kr, int argc, char **argv)
 	if (argc == 0 && npat == 0)
 		errx(EX_USAGE, "mirror: no topic or --pattern");
 	/* the same addresses and names: every copy would be copied again */
-	if ((prefix == NULL || *prefix == '\0') && kr->g.brokers != NULL &&
-	    strcmp(kr->g.brokers, to) == 0)
+	src = kr->g.brokers ? kr->g.brokers : getenv("KPIPE_BROKERS");
+	if ((prefix == NULL || *prefix == '\0') && src != NULL &&
+	    strcmp(src, to) == 0)
 		errx(EX_USAGE, "mirror: source and target are the same; "
 		    "use --prefix");
 	re = compile_patterns(pats, npat);

@@ -35,6 +35,8 @@ load '/usr/lib/bats/bats-assert/load'
 	run --separate-stderr kreplicate mirror -b unix:/x --to unix:/x t
 	assert_equal "$status" 64
 	assert_equal "$stderr" "kreplicate: mirror: source and target are the same; use --prefix"
+	KPIPE_BROKERS=unix:/x run --separate-stderr kreplicate mirror --to unix:/x t
+	assert_equal "$status" 64
 	# a bad pattern is found before any broker is contacted
 	run --separate-stderr kreplicate -b unix:/nonexistent mirror --to x --pattern '(' t
 	assert_equal "$status" 64
