@@ -1,75 +1,117 @@
-/* main.c -- kreplicate: cluster replication admin; says plainly that it is not built yet */
+/* main.c -- kreplicate: replication status of a cluster, mirroring between clusters */
 #include <err.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
-/*
- * The command names are known now so that a typo is a usage error (64)
- * while a real command gets an honest "not implemented" (69) instead of
- * output that looks like a healthy cluster.
- */
-static const char *const commands[] = {
-	"elect", "mirror", "reassign", "status",
-};
+#include "kreplicate.h"
 
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: kreplicate [-hV] command [argument ...]\n");
+	fprintf(fp,
+	    "usage: kreplicate [-hV] [-b brokers] [--json] [--timeout-ms ms] "
+	    "command [args]\n"
+	    "       kreplicate status [--under-replicated] [topic ...]\n"
+	    "       kreplicate mirror [-e] [-b brokers] --to brokers "
+	    "[--from earliest | latest] [--group group] [--prefix prefix] "
+	    "[--pattern regex] [topic ...]\n"
+	    "       kreplicate reassign [args]\n"
+	    "       kreplicate elect [args]\n");
 }
 
-static int
-known_command(const char *name)
+struct kp_client *
+kr_client(struct kr *kr)
 {
-	size_t i;
+	char why[512];
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i], name) == 0)
-			return 1;
-	return 0;
+	if (kr->c != NULL)
+		return kr->c;
+	if ((kr->c = kp_cli_client_new(&kr->g, "kreplicate", why,
+	    sizeof(why))) == NULL)
+		errx(EX_UNAVAILABLE, "%s", why);
+	return kr->c;
 }
+
+/*
+ * Moving replicas and electing leaders need brokers that replicate,
+ * which kbroker does not do yet: say so rather than pretend.
+ */
+static int
+kr_unbuilt(struct kr *kr, int argc, char **argv)
+{
+	(void)kr, (void)argc;
+	warnx("%s: needs cluster mode (several replicating brokers), which is "
+	    "not implemented in this release", argv[0]);
+	return EX_UNAVAILABLE;
+}
+
+static const struct option longopts[] = {
+	{ "broker",	required_argument, NULL, 'b' },
+	{ "help",	no_argument,	   NULL, 'h' },
+	{ "json",	no_argument,	   NULL, KP_CLI_OPT_JSON },
+	{ "timeout-ms",	required_argument, NULL, KP_CLI_OPT_TIMEOUT },
+	{ "version",	no_argument,	   NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct {
+	const char	*name;
+	int		(*fn)(struct kr *, int, char **);
+} cmds[] = {
+	{ "elect",	kr_unbuilt },
+	{ "mirror",	kr_mirror },
+	{ "reassign",	kr_unbuilt },
+	{ "status",	kr_status },
+};
 
 int
-main(int argc, char **argv)
+main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "help",	no_argument,	NULL,	'h' },
-		{ "version",	no_argument,	NULL,	'V' },
-		{ NULL,		0,		NULL,	0 },
-	};
-	int ch;
+	struct kr kr;
+	char why[1024];
+	size_t i;
+	int ci, rc;
 
 	/* getopt(3) prefixes its messages with argv[0]: use the bare name */
 	argv[0] = (char *)getprogname();
-
-	/* "+": options after the command belong to the command. */
-	while ((ch = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			usage(stdout);
-			return fclose(stdout) == 0 ? 0 : EX_IOERR;
-		case 'V':
-			printf("kreplicate %s\n", KP_VERSION);
-			return fclose(stdout) == 0 ? 0 : EX_IOERR;
-		default:
-			usage(stderr);
-			return EX_USAGE;
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc < 1) {
+	memset(&kr, 0, sizeof(kr));
+	switch (kp_cli_global_parse(argc, argv, longopts, &kr.g, &ci,
+	    why, sizeof(why))) {
+	case KP_CLI_HELP:
+		usage(stdout);
+		return fclose(stdout) == 0 ? 0 : EX_IOERR;
+	case KP_CLI_VERSION:
+		printf("kreplicate %s\n", KP_VERSION);
+		return fclose(stdout) == 0 ? 0 : EX_IOERR;
+	case KP_CLI_BADARG:
+		errx(EX_USAGE, "%s", why);
+	case KP_CLI_USAGE:
 		usage(stderr);
 		return EX_USAGE;
+	case KP_CLI_RUN:
+		break;
 	}
-	if (!known_command(argv[0])) {
+	argc -= ci;
+	argv += ci;
+	kr.table = isatty(1) && !kr.g.json;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			break;
+	if (i == sizeof(cmds) / sizeof(cmds[0])) {
 		warnx("unknown command '%s'", argv[0]);
 		usage(stderr);
 		return EX_USAGE;
 	}
-	warnx("replication and mirroring are not implemented in this release");
-	return EX_UNAVAILABLE;
+	optind = 0;	/* GNU getopt: start over for the command */
+	rc = cmds[i].fn(&kr, argc, argv);
+	kp_client_free(kr.c);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		warn("stdout");
+		return EX_IOERR;
+	}
+	return rc;
 }
