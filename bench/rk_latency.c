@@ -102,6 +102,12 @@ client(rd_kafka_type_t type, const struct opts *o)
 
 	set(conf, "bootstrap.servers", o->brokers);
 	set(conf, "log_level", "3");
+	/*
+	 * librdkafka leaves Nagle on by default; the Java client and
+	 * redis_latency, the peer, turn it off, and a latency measurement
+	 * must not wait on delayed ACKs.
+	 */
+	set(conf, "socket.nagle.disable", "true");
 	if (type == RD_KAFKA_PRODUCER) {
 		set(conf, "linger.ms", o->linger);
 		set(conf, "acks", o->acks);

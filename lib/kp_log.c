@@ -986,6 +986,7 @@ kp_log_read(struct kp_log *l, int64_t offset, size_t max_bytes,
 			end += n;
 			last = l2;
 		}
+		kp_segment_hint(s, last + 1, end);
 		out->fd = s->fd;
 		out->pos = (off_t)pos;
 		out->len = (size_t)(end - pos);

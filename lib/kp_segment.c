@@ -25,6 +25,24 @@ kp_segment_path(char *buf, size_t len, const char *dir, int64_t base,
 }
 
 static void
+hints_clear(struct kp_segment *s)
+{
+	for (int k = 0; k < 2; k++) {
+		s->hint_off[k] = INT64_MAX;
+		s->hint_pos[k] = 0;
+	}
+}
+
+void
+kp_segment_hint(struct kp_segment *s, int64_t offset, int64_t pos)
+{
+	if (pos <= s->size) {
+		s->hint_off[1] = offset;
+		s->hint_pos[1] = pos;
+	}
+}
+
+static void
 reset_state(struct kp_segment *s)
 {
 	s->size = 0;
@@ -33,6 +51,7 @@ reset_state(struct kp_segment *s)
 	s->max_ts_offset = -1;
 	s->first_ts = -1;
 	s->since_index = 0;
+	hints_clear(s);
 }
 
 struct kp_segment *
@@ -406,6 +425,8 @@ kp_segment_append(struct kp_segment *s, const uint8_t *buf, size_t len)
 		if (index_batch(s, s->size + (int64_t)off,
 		    kp_batch_last_offset(&h), h.max_timestamp, n) < 0)
 			goto fail;
+		s->hint_off[0] = h.base_offset;
+		s->hint_pos[0] = s->size + (int64_t)off;
 		s->next_offset = kp_batch_last_offset(&h) + 1;
 		off += (size_t)n;
 	}
@@ -423,6 +444,7 @@ fail:
 	s->max_ts_offset = old_tso;
 	s->first_ts = old_first;
 	s->since_index = old_since;
+	hints_clear(s);
 	errno = e;
 	return -1;
 }
@@ -505,6 +527,10 @@ kp_segment_find(struct kp_segment *s, int64_t offset, int64_t *base,
 	ssize_t i = kp_index_lookup(&s->oi, offset);
 	int64_t pos = i >= 0 ? s->oi.val[i] : 0;
 
+	for (int k = 0; k < 2; k++)
+		if (s->hint_off[k] <= offset && s->hint_pos[k] > pos &&
+		    s->hint_pos[k] <= s->size)
+			pos = s->hint_pos[k];
 	errno = 0;
 	while (pos < s->size) {
 		int64_t n = kp_segment_header_at(s, pos, base, last, NULL);
@@ -559,6 +585,7 @@ kp_segment_truncate_offset(struct kp_segment *s, int64_t offset)
 	if (ftruncate(s->fd, (off_t)pos) < 0)
 		return -1;
 	s->dirty = true;
+	hints_clear(s);
 	k = kp_index_lower_bound(&s->oi, offset);
 	while (k > 0 && s->oi.val[k - 1] >= pos)
 		k--;

@@ -36,6 +36,15 @@ struct kp_segment {
 	bool		 idx_unsynced;	/* index files written, not synced */
 	struct kp_index	 oi;		/* .index */
 	struct kp_index	 ti;		/* .timeindex */
+	/*
+	 * Batch boundaries remembered so a consumer tailing the log finds
+	 * its offset without reading headers from the last index entry: at
+	 * [0] the last appended batch, at [1] the end of the last read.
+	 * Every batch before hint_pos[k] ends below hint_off[k];
+	 * hint_off[k] is INT64_MAX when unset.
+	 */
+	int64_t		 hint_off[2];
+	int64_t		 hint_pos[2];
 };
 
 /* What kp_segment_scan found. */
@@ -63,6 +72,12 @@ struct kp_segment *kp_segment_open(const char *, int64_t, int64_t, int64_t,
  */
 struct kp_segment *kp_segment_open_tagged(const char *, int64_t,
 	    const char *, int64_t, int64_t, bool, bool, int64_t);
+/*
+ * Remember that every batch before byte pos ends below offset (a read
+ * ended there), so a later kp_segment_find at or past offset can start at
+ * pos. pos must be a batch boundary.
+ */
+void	 kp_segment_hint(struct kp_segment *, int64_t, int64_t);
 /* Close the files; NULL is ok. */
 void	 kp_segment_close(struct kp_segment *);
 /* Close and unlink .log then the indexes. 0 or -1 with errno. */

@@ -353,6 +353,81 @@ test_truncate_and_raw(void)
 	lt_rmrf(d2);
 }
 
+/*
+ * kp_log_read starts its header walk at a remembered batch boundary when
+ * it can (the last append, the end of the last read). With a sparse index
+ * every wrong boundary shows as a slice that does not start at the batch
+ * holding the offset; random appends, reads and truncations against a
+ * model of where each offset's batch starts.
+ */
+static void
+test_read_hints(void)
+{
+	struct kp_logconf c;
+	struct kp_log *l;
+	struct kp_buf b;
+	char dir[PATH_MAX];
+	int64_t base_of[4096];	/* offset -> its batch's base offset */
+	int64_t end = 0;
+	unsigned seed = 7;
+	int bad = 0, reads = 0, truncs = 0;
+
+	lt_conf(&c);
+	c.index_interval_bytes = 1 << 20;	/* the index never helps */
+	lt_tmpdir(dir, sizeof(dir), "hint");
+	l = kp_log_open(dir, &c, 0, NOW, NULL);
+	kp_buf_init(&b);
+	for (int step = 0; step < 4000 && end < 4000 && l != NULL; step++) {
+		int op = (int)(rand_r(&seed) % 10);
+
+		if (op < 5 || end == 0) {
+			int n = 1 + (int)(rand_r(&seed) % 5);
+
+			if (lt_append(l, n, 0, NOW, (int)(rand_r(&seed) % 50),
+			    NOW, NULL) != KP_NONE) {
+				bad++;
+				break;
+			}
+			for (int i = 0; i < n; i++)
+				base_of[end + i] = end;
+			end += n;
+		} else if (op < 9) {
+			int64_t off = (int64_t)(rand_r(&seed) % (unsigned)end);
+			int64_t maxo = off + 1 + (int64_t)(rand_r(&seed) %
+			    (unsigned)(end - off));
+			size_t maxb = 1 + rand_r(&seed) % 600;
+			struct kp_log_slice sl;
+			struct kp_batch_header h;
+
+			reads++;
+			kp_buf_reset(&b);
+			if (kp_log_read(l, off, maxb, maxo, &sl) != KP_NONE ||
+			    (sl.len > 0 && (kp_log_slice_load(&sl, &b) < 0 ||
+			    kp_batch_header_decode(b.data, b.len, &h) <= 0 ||
+			    h.base_offset != base_of[off] ||
+			    sl.first_offset != base_of[off] ||
+			    sl.next_offset > maxo)))
+				bad++;
+		} else {
+			int64_t to = (int64_t)(rand_r(&seed) % (unsigned)end);
+
+			truncs++;
+			if (kp_log_truncate(l, to) != 0) {
+				bad++;
+				continue;
+			}
+			if ((end = kp_log_end_offset(l)) != base_of[to])
+				bad++;	/* to's batch goes whole */
+		}
+	}
+	ok(l != NULL && bad == 0 && reads > 1000 && truncs > 100,
+	    "%d random reads and %d truncations: every slice starts at its "
+	    "offset's batch", reads, truncs);
+	kp_buf_release(&b);
+	kp_log_close(l);
+	lt_rmrf(dir);
+}
+
 static void
 test_flush_policies(void)
 {
@@ -514,5 +589,6 @@ main(void)
 	test_roll_and_indexes();
 	test_retention();
 	test_truncate_and_raw();
+	test_read_hints();
 	return tap_done();
 }
