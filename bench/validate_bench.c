@@ -21,13 +21,15 @@ struct shape {
 	ssize_t		 klen;		/* -1 null */
 	ssize_t		 vlen;
 	int		 headers;
+	int		 mixed;		/* value 20-299 B, timestamps jitter */
 };
 
 static const struct shape shapes[] = {
-	{ "null key, 100 B value (log_bench)", 1000, -1, 100, 0 },
-	{ "8 B key, 10 B value", 1000, 8, 10, 0 },
-	{ "16 B key, 200 B value, 2 headers", 1000, 16, 200, 2 },
-	{ "null key, 1000 B value", 500, -1, 1000, 0 },
+	{ "null key, 100 B value (log_bench)", 1000, -1, 100, 0, 0 },
+	{ "8 B key, 10 B value", 1000, 8, 10, 0, 0 },
+	{ "16 B key, 200 B value, 2 headers", 1000, 16, 200, 2, 0 },
+	{ "null key, 1000 B value", 500, -1, 1000, 0, 0 },
+	{ "8 B key, 20-299 B value, jitter", 1000, 8, 0, 0, 1 },
 };
 
 static double
@@ -51,11 +53,18 @@ make_batch(const struct shape *s, struct kp_buf *out)
 
 	memset(val, 'x', sizeof(val));
 	kp_batch_builder_init(&b, KP_CODEC_NONE, -1, -1, -1);
-	for (int i = 0; i < s->records; i++)
-		if (kp_batch_builder_add(&b, 1700000000000LL + i * 3,
+	srandom(1);
+	for (int i = 0; i < s->records; i++) {
+		/* mixed: one- and two-byte lengths and deltas interleaved */
+		ssize_t vlen = s->mixed ? 20 + random() % 280 : s->vlen;
+		int64_t ts = 1700000000000LL + (s->mixed ?
+		    random() % 100 : i * 3);
+
+		if (kp_batch_builder_add(&b, ts,
 		    s->klen < 0 ? NULL : val, s->klen,
-		    val, s->vlen, hd, (size_t)s->headers) < 0)
+		    val, vlen, hd, (size_t)s->headers) < 0)
 			errx(EX_SOFTWARE, "builder");
+	}
 	if (kp_batch_builder_finish(&b, out) < 0)
 		errx(EX_SOFTWARE, "builder finish");
 	kp_batch_builder_release(&b);
