@@ -123,11 +123,12 @@ kp_batch_validate(const uint8_t *p, size_t len, size_t max_uncompressed)
 /*
  * The varint readers of the validation walk: the same acceptance as
  * kp_read_varint / kp_read_varlong (at most 5 bytes and 32 bits; at most
- * 10 bytes, the tenth holding bit 63 only), inlined with a one-byte fast
- * path, since a 100-byte record is a dozen varints. 0, or -1 malformed.
+ * 10 bytes, the tenth holding bit 63 only), inlined with a one- and
+ * two-byte fast path, since a 100-byte record is a dozen varints. The
+ * get_u* ones leave the zigzag encoding on. 0, or -1 malformed.
  */
 static inline int
-get_varint(const uint8_t **pp, const uint8_t *end, int32_t *v)
+get_uvarint(const uint8_t **pp, const uint8_t *end, uint32_t *up)
 {
 	const uint8_t *p = *pp;
 	uint32_t u = 0;
@@ -135,14 +136,14 @@ get_varint(const uint8_t **pp, const uint8_t *end, int32_t *v)
 
 	if (end - p >= 2) {	/* one or two bytes: nearly every field */
 		if (p[0] < 0x80) {
-			u = p[0];
+			*up = p[0];
 			*pp = p + 1;
-			goto done;
+			return 0;
 		}
 		if (p[1] < 0x80) {
-			u = (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
+			*up = (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
 			*pp = p + 2;
-			goto done;
+			return 0;
 		}
 	}
 	for (i = 0; i < 5; i++) {
@@ -158,13 +159,12 @@ get_varint(const uint8_t **pp, const uint8_t *end, int32_t *v)
 			break;
 	}
 	*pp = p;
-done:
-	*v = (int32_t)((u >> 1) ^ -(u & 1));
+	*up = u;
 	return 0;
 }
 
 static inline int
-get_varlong(const uint8_t **pp, const uint8_t *end, int64_t *v)
+get_uvarlong(const uint8_t **pp, const uint8_t *end, uint64_t *up)
 {
 	const uint8_t *p = *pp;
 	uint64_t u = 0;
@@ -172,14 +172,14 @@ get_varlong(const uint8_t **pp, const uint8_t *end, int64_t *v)
 
 	if (end - p >= 2) {
 		if (p[0] < 0x80) {
-			u = p[0];
+			*up = p[0];
 			*pp = p + 1;
-			goto done;
+			return 0;
 		}
 		if (p[1] < 0x80) {
-			u = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+			*up = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
 			*pp = p + 2;
-			goto done;
+			return 0;
 		}
 	}
 	for (i = 0; i < 10; i++) {
@@ -195,8 +195,41 @@ get_varlong(const uint8_t **pp, const uint8_t *end, int64_t *v)
 			break;
 	}
 	*pp = p;
-done:
-	*v = (int64_t)((u >> 1) ^ -(u & 1));
+	*up = u;
+	return 0;
+}
+
+static inline int32_t
+unzig32(uint32_t u)
+{
+	return (int32_t)((u >> 1) ^ -(u & 1));
+}
+
+static inline int64_t
+unzig64(uint64_t u)
+{
+	return (int64_t)((u >> 1) ^ -(u & 1));
+}
+
+static inline int
+get_varint(const uint8_t **pp, const uint8_t *end, int32_t *v)
+{
+	uint32_t u;
+
+	if (get_uvarint(pp, end, &u) < 0)
+		return -1;
+	*v = unzig32(u);
+	return 0;
+}
+
+static inline int
+get_varlong(const uint8_t **pp, const uint8_t *end, int64_t *v)
+{
+	uint64_t u;
+
+	if (get_uvarlong(pp, end, &u) < 0)
+		return -1;
+	*v = unzig64(u);
 	return 0;
 }
 
@@ -217,6 +250,199 @@ skip_bytes(const uint8_t **pp, const uint8_t *end, int32_t min)
 }
 
 /*
+ * The careful walk of one record at *pp, every read bounded by the
+ * record's end: the last records of a batch, where a read past the
+ * record could run off the buffer. 0 or -1.
+ */
+static int
+record_check_careful(const uint8_t **pp, const uint8_t *end,
+    const struct kp_batch_header *h, int32_t *next_delta, int64_t *mx)
+{
+	const uint8_t *rend, *q, *p = *pp;
+	int32_t rlen, od, hc;
+	int64_t tsd, ts;
+
+	if (get_varint(&p, end, &rlen) < 0 ||
+	    rlen < RECORD_MIN_SIZE - 1 ||
+	    (size_t)rlen > (size_t)(end - p))
+		return -1;
+	rend = p + rlen;
+	q = p + 1;	/* attributes: rlen >= 6 holds it */
+	if (get_varlong(&q, rend, &tsd) < 0 ||
+	    get_varint(&q, rend, &od) < 0 || od < *next_delta ||
+	    od > h->last_offset_delta)
+		return -1;
+	if (skip_bytes(&q, rend, -1) < 0 ||	/* key */
+	    skip_bytes(&q, rend, -1) < 0 ||	/* value */
+	    get_varint(&q, rend, &hc) < 0 || hc < 0 ||
+	    (size_t)hc > (size_t)(rend - q) / 2)
+		return -1;
+	for (; hc > 0; hc--)	/* a null header key is invalid */
+		if (skip_bytes(&q, rend, 0) < 0 ||
+		    skip_bytes(&q, rend, -1) < 0)
+			return -1;
+	if (q != rend)
+		return -1;
+	*next_delta = od + 1;
+	ts = add64(h->base_timestamp, tsd);
+	if (ts > *mx)
+		*mx = ts;
+	*pp = rend;
+	return 0;
+}
+
+/*
+ * The fast walk reads a varint's first two bytes with no bound, and
+ * lets a malformed field carry the cursor past its record's end (never
+ * further than this, which the record must leave before the buffer's
+ * end): see record_check_fast.
+ */
+#define FAST_SLACK	16
+
+/*
+ * A varint, zigzag left on, with room for two bytes at *pp (one or two
+ * bytes: nearly every field of a record); longer ones are read by
+ * get_uvarint up to the buffer's end, which gives what it gives up to a
+ * nearer bound whenever the varint ends before that bound.
+ */
+static inline int
+fast_uvarint(const uint8_t **pp, const uint8_t *end, uint32_t *up)
+{
+	const uint8_t *p = *pp;
+	uint32_t u = p[0];
+
+	if (u < 0x80) {
+		*pp = p + 1;
+	} else if (p[1] < 0x80) {
+		/* (b0 & 0x7f) | b1 << 7, as b0 has its top bit set */
+		u += ((uint32_t)p[1] << 7) - 0x80;
+		*pp = p + 2;
+	} else
+		return get_uvarint(pp, end, up);
+	*up = u;
+	return 0;
+}
+
+static inline int
+fast_uvarlong(const uint8_t **pp, const uint8_t *end, uint64_t *up)
+{
+	const uint8_t *p = *pp;
+	uint64_t u = p[0];
+
+	if (u < 0x80) {
+		*pp = p + 1;
+	} else if (p[1] < 0x80) {
+		u += ((uint64_t)p[1] << 7) - 0x80;
+		*pp = p + 2;
+	} else
+		return get_uvarlong(pp, end, up);
+	*up = u;
+	return 0;
+}
+
+/*
+ * Lengths are checked in zigzag form, saving the decode: a length n >= 0
+ * is u = 2n, and n = -1 (null) is u = 1; every other odd u is below -1.
+ * *pp moves past the n bytes. rend - *pp may be negative here (a varint
+ * ran past the record), and is compared signed.
+ */
+static inline int
+fast_skip_nullable(const uint8_t **pp, const uint8_t *end,
+    const uint8_t *rend)
+{
+	uint32_t u;
+
+	if (fast_uvarint(pp, end, &u) < 0)
+		return -1;
+	if (u & 1)
+		return u == 1 ? 0 : -1;
+	if ((ptrdiff_t)(u >> 1) > rend - *pp)
+		return -1;
+	*pp += u >> 1;
+	return 0;
+}
+
+/* The same for a header key: null (or any odd u) is invalid. */
+static inline int
+fast_skip_key(const uint8_t **pp, const uint8_t *end, const uint8_t *rend)
+{
+	uint32_t u;
+
+	if (fast_uvarint(pp, end, &u) < 0 || (u & 1) ||
+	    (ptrdiff_t)(u >> 1) > rend - *pp)
+		return -1;
+	*pp += u >> 1;
+	return 0;
+}
+
+/*
+ * One record with FAST_SLACK bytes after it in the buffer: 1 and *pp
+ * past it, 0 when it lies nearer the end (the careful walk takes it), or
+ * -1 when malformed. Varints read up to the buffer's end, not the
+ * record's, so a field crossing rend goes unnoticed where it happens;
+ * but the cursor q never moves back, every skip is checked against rend
+ * (signed: q may be past it) and the record must end exactly at rend, so
+ * the record is accepted only when every field lay inside it, read what
+ * the careful walk reads, and passed its checks. Between two skip checks
+ * q runs at most 12 bytes past rend (attributes ending 5 before it, a
+ * 10-byte timestampDelta, a 5-byte offsetDelta, two bytes of a key
+ * length), within FAST_SLACK.
+ */
+static inline int
+record_check_fast(const uint8_t **pp, const uint8_t *end,
+    const struct kp_batch_header *h, int32_t *next_delta, int64_t *mx)
+{
+	const uint8_t *rend, *q, *p = *pp;
+	uint32_t u;
+	uint64_t tsu;
+	int32_t od;
+	int64_t ts;
+
+	/* length >= 6: u even (not negative) and at least 12 */
+	if (fast_uvarint(&p, end, &u) < 0 || (u & 1) ||
+	    u < 2 * (RECORD_MIN_SIZE - 1))
+		return -1;
+	if ((ptrdiff_t)(u >> 1) > end - FAST_SLACK - p)
+		return 0;
+	rend = p + (u >> 1);
+	/*
+	 * The next record starts at rend whatever this one's fields say, so
+	 * the walk to it depends on the length varint alone: the field
+	 * parse, a dozen dependent loads, runs off that chain (q),
+	 * overlapping the next records'.
+	 */
+	*pp = rend;
+	q = p + 1;	/* attributes: rlen >= 6 holds it */
+	if (fast_uvarlong(&q, end, &tsu) < 0 || fast_uvarint(&q, end, &u) < 0)
+		return -1;
+	/* an odd u is a negative offsetDelta, below next_delta >= 0 */
+	od = (int32_t)(u >> 1);
+	if ((u & 1) || od < *next_delta || od > h->last_offset_delta)
+		return -1;
+	if (fast_skip_nullable(&q, end, rend) < 0 ||	/* key */
+	    fast_skip_nullable(&q, end, rend) < 0 ||	/* value */
+	    fast_uvarint(&q, end, &u) < 0)		/* headers count */
+		return -1;
+	if (u != 0) {
+		int32_t hc = (int32_t)(u >> 1);
+
+		if ((u & 1) || hc > (rend - q) / 2)
+			return -1;
+		for (; hc > 0; hc--)
+			if (fast_skip_key(&q, end, rend) < 0 ||
+			    fast_skip_nullable(&q, end, rend) < 0)
+				return -1;
+	}
+	if (q != rend)
+		return -1;
+	*next_delta = od + 1;
+	ts = add64(h->base_timestamp, unzig64(tsu));
+	if (ts > *mx)
+		*mx = ts;
+	return 1;
+}
+
+/*
  * One pass over uncompressed records, checking what kp_batch_iter_next
  * and kp_record_header_next check (lengths, offset deltas, varints,
  * headers filling each record exactly, nothing after the last record),
@@ -227,9 +453,9 @@ records_check(const struct kp_batch_header *h, const uint8_t *p, size_t len,
     int64_t *max_ts)
 {
 	const uint8_t *end;
-	bool lat = h->attributes & KP_BATCH_ATTR_LOG_APPEND_TIME;
-	int64_t best = h->max_timestamp;
-	int32_t next_delta = 0;
+	int64_t mx = INT64_MIN;
+	int32_t i = 0, next_delta = 0;
+	int r;
 
 	/* never trust the count beyond what the bytes can hold */
 	if (h->records_count < 0 ||
@@ -238,50 +464,21 @@ records_check(const struct kp_batch_header *h, const uint8_t *p, size_t len,
 	if (h->records_count == 0)	/* p may be NULL: an empty inflate */
 		return len == 0 ? 0 : -1;
 	end = p + len;
-	/*
-	 * The next record starts at rend whatever its fields say, so the
-	 * walk to it depends on the length varint alone: the field parse,
-	 * a dozen dependent loads, runs off that chain (q), overlapping the
-	 * next records'.
-	 */
-	for (int32_t i = 0; i < h->records_count; i++) {
-		const uint8_t *rend, *q;
-		int32_t rlen, od, hc;
-		int64_t tsd;
-
-		if (get_varint(&p, end, &rlen) < 0 ||
-		    rlen < RECORD_MIN_SIZE - 1 ||
-		    (size_t)rlen > (size_t)(end - p))
+	/* record_check_fast leaves p at least FAST_SLACK before end */
+	for (; len >= FAST_SLACK && i < h->records_count; i++) {
+		if ((r = record_check_fast(&p, end, h, &next_delta, &mx)) < 0)
 			return -1;
-		rend = p + rlen;
-		q = p + 1;	/* attributes: rlen >= 6 holds it */
-		p = rend;
-		if (get_varlong(&q, rend, &tsd) < 0 ||
-		    get_varint(&q, rend, &od) < 0 || od < next_delta ||
-		    od > h->last_offset_delta)
-			return -1;
-		if (skip_bytes(&q, rend, -1) < 0 ||	/* key */
-		    skip_bytes(&q, rend, -1) < 0 ||	/* value */
-		    get_varint(&q, rend, &hc) < 0 || hc < 0 ||
-		    (size_t)hc > (size_t)(rend - q) / 2)
-			return -1;
-		for (; hc > 0; hc--)	/* a null header key is invalid */
-			if (skip_bytes(&q, rend, 0) < 0 ||
-			    skip_bytes(&q, rend, -1) < 0)
-				return -1;
-		if (q != rend)
-			return -1;
-		next_delta = od + 1;
-		if (!lat) {
-			int64_t ts = add64(h->base_timestamp, tsd);
-
-			if (i == 0 || ts > best)
-				best = ts;
-		}
+		if (r == 0)
+			break;
 	}
+	for (; i < h->records_count; i++)
+		if (record_check_careful(&p, end, h, &next_delta, &mx) < 0)
+			return -1;
 	if (p != end)
 		return -1;
-	*max_ts = best;
+	/* records_count >= 1 here, so mx is the first or a larger one */
+	*max_ts = h->attributes & KP_BATCH_ATTR_LOG_APPEND_TIME ?
+	    h->max_timestamp : mx;
 	return 0;
 }
 
