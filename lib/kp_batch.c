@@ -256,7 +256,7 @@ skip_bytes(const uint8_t **pp, const uint8_t *end, int32_t min)
  */
 static int
 record_check_careful(const uint8_t **pp, const uint8_t *end,
-    const struct kp_batch_header *h, int32_t *next_delta, int64_t *mx)
+    const struct kp_batch_header *h, int64_t *next_delta, int64_t *mx)
 {
 	const uint8_t *rend, *q, *p = *pp;
 	int32_t rlen, od, hc;
@@ -341,10 +341,29 @@ fast_uvarlong(const uint8_t **pp, const uint8_t *end, uint64_t *up)
 }
 
 /*
- * Lengths are checked in zigzag form, saving the decode: a length n >= 0
- * is u = 2n, and n = -1 (null) is u = 1; every other odd u is below -1.
- * *pp moves past the n bytes. rend - *pp may be negative here (a varint
- * ran past the record), and is compared signed.
+ * A zigzag value n >= 0 as itself, every negative one as 2^31 or more:
+ * one unsigned compare then checks both n >= 0 and an upper bound.
+ */
+static inline uint32_t
+unzig_nonneg(uint32_t u)
+{
+	return u >> 1 | u << 31;
+}
+
+/*
+ * Whether n more bytes from q stay within rend, q being anywhere up to
+ * FAST_SLACK past it: in integers, since q + n may point nowhere.
+ */
+static inline bool
+fits(const uint8_t *q, uint32_t n, const uint8_t *rend)
+{
+	return (uintptr_t)q + n <= (uintptr_t)rend;
+}
+
+/*
+ * A length-prefixed field at *pp, *pp moving past its bytes. The length
+ * is checked in zigzag form, saving the decode: n >= 0 is u = 2n, null
+ * (n = -1) is u = 1, and any other odd u is below -1.
  */
 static inline int
 fast_skip_nullable(const uint8_t **pp, const uint8_t *end,
@@ -354,9 +373,9 @@ fast_skip_nullable(const uint8_t **pp, const uint8_t *end,
 
 	if (fast_uvarint(pp, end, &u) < 0)
 		return -1;
-	if (u & 1)
-		return u == 1 ? 0 : -1;
-	if ((ptrdiff_t)(u >> 1) > rend - *pp)
+	if (u == 1)		/* null: the most common key */
+		return 0;
+	if ((u & 1) || !fits(*pp, u >> 1, rend))
 		return -1;
 	*pp += u >> 1;
 	return 0;
@@ -369,77 +388,83 @@ fast_skip_key(const uint8_t **pp, const uint8_t *end, const uint8_t *rend)
 	uint32_t u;
 
 	if (fast_uvarint(pp, end, &u) < 0 || (u & 1) ||
-	    (ptrdiff_t)(u >> 1) > rend - *pp)
+	    !fits(*pp, u >> 1, rend))
 		return -1;
 	*pp += u >> 1;
 	return 0;
 }
 
 /*
- * One record with FAST_SLACK bytes after it in the buffer: 1 and *pp
- * past it, 0 when it lies nearer the end (the careful walk takes it), or
- * -1 when malformed. Varints read up to the buffer's end, not the
- * record's, so a field crossing rend goes unnoticed where it happens;
- * but the cursor q never moves back, every skip is checked against rend
- * (signed: q may be past it) and the record must end exactly at rend, so
- * the record is accepted only when every field lay inside it, read what
- * the careful walk reads, and passed its checks. Between two skip checks
- * q runs at most 12 bytes past rend (attributes ending 5 before it, a
- * 10-byte timestampDelta, a 5-byte offsetDelta, two bytes of a key
- * length), within FAST_SLACK.
+ * The fast walk: records with FAST_SLACK bytes after them in the buffer.
+ * Returns how many it checked, *pp past them (the careful walk takes the
+ * rest, bad lengths too, and rejects them), or -1 when one is malformed.
+ * Varints read up to the buffer's end, not the record's, so a field
+ * crossing rend goes unnoticed where it happens; but the cursor q never
+ * moves back, every skip is checked against rend (q may be past it) and
+ * the record must end exactly at rend, so a record passes only when
+ * every field lay inside it, read what the careful walk reads, and
+ * passed its checks. Between two skip checks q runs at most 12 bytes
+ * past rend (attributes ending 5 before it, a 10-byte timestampDelta, a
+ * 5-byte offsetDelta, two bytes of a key length), within FAST_SLACK.
  */
-static inline int
-record_check_fast(const uint8_t **pp, const uint8_t *end,
-    const struct kp_batch_header *h, int32_t *next_delta, int64_t *mx)
+static int32_t
+records_check_fast(const struct kp_batch_header *h, const uint8_t **pp,
+    const uint8_t *end, int64_t *next_delta, int64_t *mx)
 {
-	const uint8_t *rend, *q, *p = *pp;
-	uint32_t u;
+	const uint8_t *rend, *q, *p = *pp, *fend = end - FAST_SLACK;
+	const int64_t last = h->last_offset_delta, base = h->base_timestamp;
+	int64_t next = *next_delta, best = *mx, ts;
+	int32_t i, n = h->records_count;
+	uint32_t u, rlen, od;
 	uint64_t tsu;
-	int32_t od;
-	int64_t ts;
 
-	/* length >= 6: u even (not negative) and at least 12 */
-	if (fast_uvarint(&p, end, &u) < 0 || (u & 1) ||
-	    u < 2 * (RECORD_MIN_SIZE - 1))
-		return -1;
-	if ((ptrdiff_t)(u >> 1) > end - FAST_SLACK - p)
-		return 0;
-	rend = p + (u >> 1);
-	/*
-	 * The next record starts at rend whatever this one's fields say, so
-	 * the walk to it depends on the length varint alone: the field
-	 * parse, a dozen dependent loads, runs off that chain (q),
-	 * overlapping the next records'.
-	 */
-	*pp = rend;
-	q = p + 1;	/* attributes: rlen >= 6 holds it */
-	if (fast_uvarlong(&q, end, &tsu) < 0 || fast_uvarint(&q, end, &u) < 0)
-		return -1;
-	/* an odd u is a negative offsetDelta, below next_delta >= 0 */
-	od = (int32_t)(u >> 1);
-	if ((u & 1) || od < *next_delta || od > h->last_offset_delta)
-		return -1;
-	if (fast_skip_nullable(&q, end, rend) < 0 ||	/* key */
-	    fast_skip_nullable(&q, end, rend) < 0 ||	/* value */
-	    fast_uvarint(&q, end, &u) < 0)		/* headers count */
-		return -1;
-	if (u != 0) {
-		int32_t hc = (int32_t)(u >> 1);
-
-		if ((u & 1) || hc > (rend - q) / 2)
+	for (i = 0; i < n; i++) {
+		q = p;
+		if (fast_uvarint(&q, end, &u) < 0)
 			return -1;
-		for (; hc > 0; hc--)
-			if (fast_skip_key(&q, end, rend) < 0 ||
-			    fast_skip_nullable(&q, end, rend) < 0)
+		rlen = unzig_nonneg(u);
+		if (rlen < RECORD_MIN_SIZE - 1 || !fits(q, rlen, fend))
+			break;
+		/*
+		 * The next record starts at rend whatever this one's fields
+		 * say, so the walk to it depends on the length varint
+		 * alone: the field parse, a dozen dependent loads, runs off
+		 * that chain (q), overlapping the next records'.
+		 */
+		rend = q + rlen;
+		p = rend;
+		q++;		/* attributes: rlen >= 6 holds it */
+		if (fast_uvarlong(&q, end, &tsu) < 0 ||
+		    fast_uvarint(&q, end, &u) < 0)
+			return -1;
+		od = unzig_nonneg(u);
+		if (od < next || od > last)
+			return -1;
+		if (fast_skip_nullable(&q, end, rend) < 0 ||	/* key */
+		    fast_skip_nullable(&q, end, rend) < 0 ||	/* value */
+		    fast_uvarint(&q, end, &u) < 0)		/* headers */
+			return -1;
+		if (u != 0) {
+			uint32_t hc = unzig_nonneg(u);
+
+			/* each header takes two bytes at least */
+			if (q > rend || hc > (size_t)(rend - q) / 2)
 				return -1;
+			for (; hc > 0; hc--)
+				if (fast_skip_key(&q, end, rend) < 0 ||
+				    fast_skip_nullable(&q, end, rend) < 0)
+					return -1;
+		}
+		if (q != rend)
+			return -1;
+		next = (int64_t)od + 1;
+		ts = add64(base, unzig64(tsu));
+		best = ts > best ? ts : best;
 	}
-	if (q != rend)
-		return -1;
-	*next_delta = od + 1;
-	ts = add64(h->base_timestamp, unzig64(tsu));
-	if (ts > *mx)
-		*mx = ts;
-	return 1;
+	*pp = p;
+	*next_delta = next;
+	*mx = best;
+	return i;
 }
 
 /*
@@ -453,9 +478,8 @@ records_check(const struct kp_batch_header *h, const uint8_t *p, size_t len,
     int64_t *max_ts)
 {
 	const uint8_t *end;
-	int64_t mx = INT64_MIN;
-	int32_t i = 0, next_delta = 0;
-	int r;
+	int64_t mx = INT64_MIN, next_delta = 0;
+	int32_t i = 0;
 
 	/* never trust the count beyond what the bytes can hold */
 	if (h->records_count < 0 ||
@@ -465,12 +489,9 @@ records_check(const struct kp_batch_header *h, const uint8_t *p, size_t len,
 		return len == 0 ? 0 : -1;
 	end = p + len;
 	/* record_check_fast leaves p at least FAST_SLACK before end */
-	for (; len >= FAST_SLACK && i < h->records_count; i++) {
-		if ((r = record_check_fast(&p, end, h, &next_delta, &mx)) < 0)
-			return -1;
-		if (r == 0)
-			break;
-	}
+	if (len >= FAST_SLACK &&
+	    (i = records_check_fast(h, &p, end, &next_delta, &mx)) < 0)
+		return -1;
 	for (; i < h->records_count; i++)
 		if (record_check_careful(&p, end, h, &next_delta, &mx) < 0)
 			return -1;
