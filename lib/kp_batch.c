@@ -373,9 +373,9 @@ fast_skip_nullable(const uint8_t **pp, const uint8_t *end,
 
 	if (fast_uvarint(pp, end, &u) < 0)
 		return -1;
-	if (u == 1)		/* null: the most common key */
-		return 0;
-	if ((u & 1) || !fits(*pp, u >> 1, rend))
+	if (u & 1)
+		return u == 1 ? 0 : -1;
+	if (!fits(*pp, u >> 1, rend))
 		return -1;
 	*pp += u >> 1;
 	return 0;
