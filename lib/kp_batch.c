@@ -295,7 +295,7 @@ record_check_careful(const uint8_t **pp, const uint8_t *end,
  * The fast walk reads a varint's first two bytes with no bound, and
  * lets a malformed field carry the cursor past its record's end (never
  * further than this, which the record must leave before the buffer's
- * end): see record_check_fast.
+ * end): see records_check_fast.
  */
 #define FAST_SLACK	16
 
@@ -361,9 +361,12 @@ fits(const uint8_t *q, uint32_t n, const uint8_t *rend)
 }
 
 /*
- * A length-prefixed field at *pp, *pp moving past its bytes. The length
- * is checked in zigzag form, saving the decode: n >= 0 is u = 2n, null
- * (n = -1) is u = 1, and any other odd u is below -1.
+ * A length-prefixed field at *pp, *pp moving past its bytes and left
+ * within rend. The length is checked in zigzag form, saving the decode:
+ * n >= 0 is u = 2n, null (n = -1) is u = 1, and any other odd u is below
+ * -1. A null field has its length checked against rend too: a varint of
+ * up to 5 bytes that ran past rend would otherwise carry the next read
+ * further than FAST_SLACK allows.
  */
 static inline int
 fast_skip_nullable(const uint8_t **pp, const uint8_t *end,
@@ -374,7 +377,7 @@ fast_skip_nullable(const uint8_t **pp, const uint8_t *end,
 	if (fast_uvarint(pp, end, &u) < 0)
 		return -1;
 	if (u & 1)
-		return u == 1 ? 0 : -1;
+		return u == 1 && *pp <= rend ? 0 : -1;
 	if (!fits(*pp, u >> 1, rend))
 		return -1;
 	*pp += u >> 1;
@@ -400,12 +403,15 @@ fast_skip_key(const uint8_t **pp, const uint8_t *end, const uint8_t *rend)
  * rest, bad lengths too, and rejects them), or -1 when one is malformed.
  * Varints read up to the buffer's end, not the record's, so a field
  * crossing rend goes unnoticed where it happens; but the cursor q never
- * moves back, every skip is checked against rend (q may be past it) and
- * the record must end exactly at rend, so a record passes only when
- * every field lay inside it, read what the careful walk reads, and
- * passed its checks. Between two skip checks q runs at most 12 bytes
- * past rend (attributes ending 5 before it, a 10-byte timestampDelta, a
- * 5-byte offsetDelta, two bytes of a key length), within FAST_SLACK.
+ * moves back, every length field is checked against rend (q may be past
+ * it), and the record must end exactly at rend, so a record passes only
+ * when every field lay inside it, read what the careful walk reads, and
+ * passed its checks. Reads without a bound go furthest before the key:
+ * from the attributes, ending 5 bytes before rend at the latest, a
+ * 10-byte timestampDelta and a 5-byte offsetDelta reach rend + 10, and
+ * the key length's two bytes rend + 11, inside FAST_SLACK. After each
+ * length field q is back within rend, and the header count, at most 5
+ * bytes, is checked before any header is read.
  */
 static int32_t
 records_check_fast(const struct kp_batch_header *h, const uint8_t **pp,
@@ -488,7 +494,7 @@ records_check(const struct kp_batch_header *h, const uint8_t *p, size_t len,
 	if (h->records_count == 0)	/* p may be NULL: an empty inflate */
 		return len == 0 ? 0 : -1;
 	end = p + len;
-	/* record_check_fast leaves p at least FAST_SLACK before end */
+	/* records_check_fast leaves p at least FAST_SLACK before end */
 	if (len >= FAST_SLACK &&
 	    (i = records_check_fast(h, &p, end, &next_delta, &mx)) < 0)
 		return -1;
