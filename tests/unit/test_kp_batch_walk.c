@@ -274,8 +274,9 @@ reframe(struct kp_buf *b)
 
 /*
  * Seeded damage after the fact: bit flips, random bytes, inserted and
- * deleted bytes, a truncation; mostly in the records, now and then in
- * the header fields the walk reads (attributes to recordsCount).
+ * deleted bytes, padded (overlong) varints, a truncation; mostly in the
+ * records, now and then in the header fields the walk reads (attributes
+ * to recordsCount).
  */
 static void
 mutate(struct kp_buf *b)
@@ -288,9 +289,16 @@ mutate(struct kp_buf *b)
 		if (b->len <= lo)
 			return;
 		at = lo + below((uint32_t)(b->len - lo));
-		switch (below(5)) {
+		switch (below(6)) {
 		case 0:
 			b->data[at] ^= (uint8_t)(1u << below(8));
+			break;
+		case 5:		/* a varint's last byte one longer: padded */
+			kp_buf_put_i8(b, 0);
+			memmove(b->data + at + 2, b->data + at + 1,
+			    b->len - at - 2);
+			b->data[at] |= 0x80;
+			b->data[at + 1] = 0;
 			break;
 		case 1:
 			b->data[at] = (uint8_t)rnd();
