@@ -123,11 +123,12 @@ kp_batch_validate(const uint8_t *p, size_t len, size_t max_uncompressed)
 /*
  * The varint readers of the validation walk: the same acceptance as
  * kp_read_varint / kp_read_varlong (at most 5 bytes and 32 bits; at most
- * 10 bytes, the tenth holding bit 63 only), inlined with a one-byte fast
- * path, since a 100-byte record is a dozen varints. 0, or -1 malformed.
+ * 10 bytes, the tenth holding bit 63 only), inlined with a one- and
+ * two-byte fast path, since a 100-byte record is a dozen varints. The
+ * get_u* ones leave the zigzag encoding on. 0, or -1 malformed.
  */
 static inline int
-get_varint(const uint8_t **pp, const uint8_t *end, int32_t *v)
+get_uvarint(const uint8_t **pp, const uint8_t *end, uint32_t *up)
 {
 	const uint8_t *p = *pp;
 	uint32_t u = 0;
@@ -135,14 +136,14 @@ get_varint(const uint8_t **pp, const uint8_t *end, int32_t *v)
 
 	if (end - p >= 2) {	/* one or two bytes: nearly every field */
 		if (p[0] < 0x80) {
-			u = p[0];
+			*up = p[0];
 			*pp = p + 1;
-			goto done;
+			return 0;
 		}
 		if (p[1] < 0x80) {
-			u = (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
+			*up = (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
 			*pp = p + 2;
-			goto done;
+			return 0;
 		}
 	}
 	for (i = 0; i < 5; i++) {
@@ -158,13 +159,12 @@ get_varint(const uint8_t **pp, const uint8_t *end, int32_t *v)
 			break;
 	}
 	*pp = p;
-done:
-	*v = (int32_t)((u >> 1) ^ -(u & 1));
+	*up = u;
 	return 0;
 }
 
 static inline int
-get_varlong(const uint8_t **pp, const uint8_t *end, int64_t *v)
+get_uvarlong(const uint8_t **pp, const uint8_t *end, uint64_t *up)
 {
 	const uint8_t *p = *pp;
 	uint64_t u = 0;
@@ -172,14 +172,14 @@ get_varlong(const uint8_t **pp, const uint8_t *end, int64_t *v)
 
 	if (end - p >= 2) {
 		if (p[0] < 0x80) {
-			u = p[0];
+			*up = p[0];
 			*pp = p + 1;
-			goto done;
+			return 0;
 		}
 		if (p[1] < 0x80) {
-			u = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+			*up = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
 			*pp = p + 2;
-			goto done;
+			return 0;
 		}
 	}
 	for (i = 0; i < 10; i++) {
@@ -195,8 +195,41 @@ get_varlong(const uint8_t **pp, const uint8_t *end, int64_t *v)
 			break;
 	}
 	*pp = p;
-done:
-	*v = (int64_t)((u >> 1) ^ -(u & 1));
+	*up = u;
+	return 0;
+}
+
+static inline int32_t
+unzig32(uint32_t u)
+{
+	return (int32_t)((u >> 1) ^ -(u & 1));
+}
+
+static inline int64_t
+unzig64(uint64_t u)
+{
+	return (int64_t)((u >> 1) ^ -(u & 1));
+}
+
+static inline int
+get_varint(const uint8_t **pp, const uint8_t *end, int32_t *v)
+{
+	uint32_t u;
+
+	if (get_uvarint(pp, end, &u) < 0)
+		return -1;
+	*v = unzig32(u);
+	return 0;
+}
+
+static inline int
+get_varlong(const uint8_t **pp, const uint8_t *end, int64_t *v)
+{
+	uint64_t u;
+
+	if (get_uvarlong(pp, end, &u) < 0)
+		return -1;
+	*v = unzig64(u);
 	return 0;
 }
 
@@ -217,6 +250,230 @@ skip_bytes(const uint8_t **pp, const uint8_t *end, int32_t min)
 }
 
 /*
+ * The careful walk of one record at *pp, every read bounded by the
+ * record's end: the last records of a batch, where a read past the
+ * record could run off the buffer. 0 or -1.
+ */
+static int
+record_check_careful(const uint8_t **pp, const uint8_t *end,
+    const struct kp_batch_header *h, int64_t *next_delta, int64_t *mx)
+{
+	const uint8_t *rend, *q, *p = *pp;
+	int32_t rlen, od, hc;
+	int64_t tsd, ts;
+
+	if (get_varint(&p, end, &rlen) < 0 ||
+	    rlen < RECORD_MIN_SIZE - 1 ||
+	    (size_t)rlen > (size_t)(end - p))
+		return -1;
+	rend = p + rlen;
+	q = p + 1;	/* attributes: rlen >= 6 holds it */
+	if (get_varlong(&q, rend, &tsd) < 0 ||
+	    get_varint(&q, rend, &od) < 0 || od < *next_delta ||
+	    od > h->last_offset_delta)
+		return -1;
+	if (skip_bytes(&q, rend, -1) < 0 ||	/* key */
+	    skip_bytes(&q, rend, -1) < 0 ||	/* value */
+	    get_varint(&q, rend, &hc) < 0 || hc < 0 ||
+	    (size_t)hc > (size_t)(rend - q) / 2)
+		return -1;
+	for (; hc > 0; hc--)	/* a null header key is invalid */
+		if (skip_bytes(&q, rend, 0) < 0 ||
+		    skip_bytes(&q, rend, -1) < 0)
+			return -1;
+	if (q != rend)
+		return -1;
+	*next_delta = od + 1;
+	ts = add64(h->base_timestamp, tsd);
+	if (ts > *mx)
+		*mx = ts;
+	*pp = rend;
+	return 0;
+}
+
+/*
+ * The fast walk reads a varint's first two bytes with no bound, and
+ * lets a malformed field carry the cursor past its record's end (never
+ * further than this, which the record must leave before the buffer's
+ * end): see records_check_fast.
+ */
+#define FAST_SLACK	16
+
+/*
+ * A varint, zigzag left on, with room for two bytes at *pp (one or two
+ * bytes: nearly every field of a record); longer ones are read by
+ * get_uvarint up to the buffer's end, which gives what it gives up to a
+ * nearer bound whenever the varint ends before that bound.
+ */
+static inline int
+fast_uvarint(const uint8_t **pp, const uint8_t *end, uint32_t *up)
+{
+	const uint8_t *p = *pp;
+	uint32_t u = p[0];
+
+	if (u < 0x80) {
+		*pp = p + 1;
+	} else if (p[1] < 0x80) {
+		/* (b0 & 0x7f) | b1 << 7, as b0 has its top bit set */
+		u += ((uint32_t)p[1] << 7) - 0x80;
+		*pp = p + 2;
+	} else
+		return get_uvarint(pp, end, up);
+	*up = u;
+	return 0;
+}
+
+static inline int
+fast_uvarlong(const uint8_t **pp, const uint8_t *end, uint64_t *up)
+{
+	const uint8_t *p = *pp;
+	uint64_t u = p[0];
+
+	if (u < 0x80) {
+		*pp = p + 1;
+	} else if (p[1] < 0x80) {
+		u += ((uint64_t)p[1] << 7) - 0x80;
+		*pp = p + 2;
+	} else
+		return get_uvarlong(pp, end, up);
+	*up = u;
+	return 0;
+}
+
+/*
+ * A zigzag value n >= 0 as itself, every negative one as 2^31 or more:
+ * one unsigned compare then checks both n >= 0 and an upper bound.
+ */
+static inline uint32_t
+unzig_nonneg(uint32_t u)
+{
+	return u >> 1 | u << 31;
+}
+
+/*
+ * Whether n more bytes from q stay within rend, q being anywhere up to
+ * FAST_SLACK past it: in integers, since q + n may point nowhere.
+ */
+static inline bool
+fits(const uint8_t *q, uint32_t n, const uint8_t *rend)
+{
+	return (uintptr_t)q + n <= (uintptr_t)rend;
+}
+
+/*
+ * A length-prefixed field at *pp, *pp moving past its bytes and left
+ * within rend. The length is checked in zigzag form, saving the decode:
+ * n >= 0 is u = 2n, null (n = -1) is u = 1, and any other odd u is below
+ * -1. A null field has its length checked against rend too: a varint of
+ * up to 5 bytes that ran past rend would otherwise carry the next read
+ * further than FAST_SLACK allows.
+ */
+static inline int
+fast_skip_nullable(const uint8_t **pp, const uint8_t *end,
+    const uint8_t *rend)
+{
+	uint32_t u;
+
+	if (fast_uvarint(pp, end, &u) < 0)
+		return -1;
+	if (u & 1)
+		return u == 1 && *pp <= rend ? 0 : -1;
+	if (!fits(*pp, u >> 1, rend))
+		return -1;
+	*pp += u >> 1;
+	return 0;
+}
+
+/* The same for a header key: null (or any odd u) is invalid. */
+static inline int
+fast_skip_key(const uint8_t **pp, const uint8_t *end, const uint8_t *rend)
+{
+	uint32_t u;
+
+	if (fast_uvarint(pp, end, &u) < 0 || (u & 1) ||
+	    !fits(*pp, u >> 1, rend))
+		return -1;
+	*pp += u >> 1;
+	return 0;
+}
+
+/*
+ * The fast walk: records with FAST_SLACK bytes after them in the buffer.
+ * Returns how many it checked, *pp past them (the careful walk takes the
+ * rest, bad lengths too, and rejects them), or -1 when one is malformed.
+ * Varints read up to the buffer's end, not the record's, so a field
+ * crossing rend goes unnoticed where it happens; but the cursor q never
+ * moves back, every length field is checked against rend (q may be past
+ * it), and the record must end exactly at rend, so a record passes only
+ * when every field lay inside it, read what the careful walk reads, and
+ * passed its checks. Reads without a bound go furthest before the key:
+ * from the attributes, ending 5 bytes before rend at the latest, a
+ * 10-byte timestampDelta and a 5-byte offsetDelta reach rend + 10, and
+ * the key length's two bytes rend + 11, inside FAST_SLACK. After each
+ * length field q is back within rend, and the header count, at most 5
+ * bytes, is checked before any header is read.
+ */
+static int32_t
+records_check_fast(const struct kp_batch_header *h, const uint8_t **pp,
+    const uint8_t *end, int64_t *next_delta, int64_t *mx)
+{
+	const uint8_t *rend, *q, *p = *pp, *fend = end - FAST_SLACK;
+	const int64_t last = h->last_offset_delta, base = h->base_timestamp;
+	int64_t next = *next_delta, best = *mx, ts;
+	int32_t i, n = h->records_count;
+	uint32_t u, rlen, od;
+	uint64_t tsu;
+
+	for (i = 0; i < n; i++) {
+		q = p;
+		if (fast_uvarint(&q, end, &u) < 0)
+			return -1;
+		rlen = unzig_nonneg(u);
+		if (rlen < RECORD_MIN_SIZE - 1 || !fits(q, rlen, fend))
+			break;
+		/*
+		 * The next record starts at rend whatever this one's fields
+		 * say, so the walk to it depends on the length varint
+		 * alone: the field parse, a dozen dependent loads, runs off
+		 * that chain (q), overlapping the next records'.
+		 */
+		rend = q + rlen;
+		p = rend;
+		q++;		/* attributes: rlen >= 6 holds it */
+		if (fast_uvarlong(&q, end, &tsu) < 0 ||
+		    fast_uvarint(&q, end, &u) < 0)
+			return -1;
+		od = unzig_nonneg(u);
+		if (od < next || od > last)
+			return -1;
+		if (fast_skip_nullable(&q, end, rend) < 0 ||	/* key */
+		    fast_skip_nullable(&q, end, rend) < 0 ||	/* value */
+		    fast_uvarint(&q, end, &u) < 0)		/* headers */
+			return -1;
+		if (u != 0) {
+			uint32_t hc = unzig_nonneg(u);
+
+			/* each header takes two bytes at least */
+			if (q > rend || hc > (size_t)(rend - q) / 2)
+				return -1;
+			for (; hc > 0; hc--)
+				if (fast_skip_key(&q, end, rend) < 0 ||
+				    fast_skip_nullable(&q, end, rend) < 0)
+					return -1;
+		}
+		if (q != rend)
+			return -1;
+		next = (int64_t)od + 1;
+		ts = add64(base, unzig64(tsu));
+		best = ts > best ? ts : best;
+	}
+	*pp = p;
+	*next_delta = next;
+	*mx = best;
+	return i;
+}
+
+/*
  * One pass over uncompressed records, checking what kp_batch_iter_next
  * and kp_record_header_next check (lengths, offset deltas, varints,
  * headers filling each record exactly, nothing after the last record),
@@ -227,9 +484,8 @@ records_check(const struct kp_batch_header *h, const uint8_t *p, size_t len,
     int64_t *max_ts)
 {
 	const uint8_t *end;
-	bool lat = h->attributes & KP_BATCH_ATTR_LOG_APPEND_TIME;
-	int64_t best = h->max_timestamp;
-	int32_t next_delta = 0;
+	int64_t mx = INT64_MIN, next_delta = 0;
+	int32_t i = 0;
 
 	/* never trust the count beyond what the bytes can hold */
 	if (h->records_count < 0 ||
@@ -238,50 +494,18 @@ records_check(const struct kp_batch_header *h, const uint8_t *p, size_t len,
 	if (h->records_count == 0)	/* p may be NULL: an empty inflate */
 		return len == 0 ? 0 : -1;
 	end = p + len;
-	/*
-	 * The next record starts at rend whatever its fields say, so the
-	 * walk to it depends on the length varint alone: the field parse,
-	 * a dozen dependent loads, runs off that chain (q), overlapping the
-	 * next records'.
-	 */
-	for (int32_t i = 0; i < h->records_count; i++) {
-		const uint8_t *rend, *q;
-		int32_t rlen, od, hc;
-		int64_t tsd;
-
-		if (get_varint(&p, end, &rlen) < 0 ||
-		    rlen < RECORD_MIN_SIZE - 1 ||
-		    (size_t)rlen > (size_t)(end - p))
+	/* records_check_fast leaves p at least FAST_SLACK before end */
+	if (len >= FAST_SLACK &&
+	    (i = records_check_fast(h, &p, end, &next_delta, &mx)) < 0)
+		return -1;
+	for (; i < h->records_count; i++)
+		if (record_check_careful(&p, end, h, &next_delta, &mx) < 0)
 			return -1;
-		rend = p + rlen;
-		q = p + 1;	/* attributes: rlen >= 6 holds it */
-		p = rend;
-		if (get_varlong(&q, rend, &tsd) < 0 ||
-		    get_varint(&q, rend, &od) < 0 || od < next_delta ||
-		    od > h->last_offset_delta)
-			return -1;
-		if (skip_bytes(&q, rend, -1) < 0 ||	/* key */
-		    skip_bytes(&q, rend, -1) < 0 ||	/* value */
-		    get_varint(&q, rend, &hc) < 0 || hc < 0 ||
-		    (size_t)hc > (size_t)(rend - q) / 2)
-			return -1;
-		for (; hc > 0; hc--)	/* a null header key is invalid */
-			if (skip_bytes(&q, rend, 0) < 0 ||
-			    skip_bytes(&q, rend, -1) < 0)
-				return -1;
-		if (q != rend)
-			return -1;
-		next_delta = od + 1;
-		if (!lat) {
-			int64_t ts = add64(h->base_timestamp, tsd);
-
-			if (i == 0 || ts > best)
-				best = ts;
-		}
-	}
 	if (p != end)
 		return -1;
-	*max_ts = best;
+	/* records_count >= 1 here, so mx is the first or a larger one */
+	*max_ts = h->attributes & KP_BATCH_ATTR_LOG_APPEND_TIME ?
+	    h->max_timestamp : mx;
 	return 0;
 }
 
