@@ -10,20 +10,39 @@
 /* zlib counts in uInt; feed it at most this much at a time. */
 #define CHUNK_MAX	(1u << 30)
 
+static void
+put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/*
+ * One gzip member as zlib's deflateInit2(15 + 16) writes it, what Kafka's
+ * GZIPOutputStream and librdkafka read: the same 10-byte header (no
+ * name, no mtime, OS Unix), raw deflate, then CRC-32 and ISIZE. We frame
+ * it so the CRC is kp_crc32's, not zlib's slower one.
+ */
 int
 kp_gzip_compress(const void *src, size_t len, struct kp_buf *out)
 {
+	static const uint8_t hdr[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
 	z_stream zs;
-	size_t start = out->len, room;
+	size_t start = out->len, room, total = len;
+	uint8_t trailer[8];
 	int rc;
 
 	memset(&zs, 0, sizeof(zs));
-	/* 15 + 16: gzip wrapper, as Kafka's GZIPOutputStream writes */
-	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8,
 	    Z_DEFAULT_STRATEGY) != Z_OK) {
 		errno = ENOMEM;
 		return -1;
 	}
+	if (kp_buf_reserve(out, sizeof(hdr)) != 0)
+		goto fail;
+	kp_buf_put(out, hdr, sizeof(hdr));
 	zs.next_in = (Bytef *)(uintptr_t)src;
 	do {
 		if (zs.avail_in == 0 && len > 0) {
@@ -42,6 +61,11 @@ kp_gzip_compress(const void *src, size_t len, struct kp_buf *out)
 		if (rc == Z_STREAM_ERROR)
 			goto fail;
 	} while (rc != Z_STREAM_END);
+	put_le32(trailer, kp_crc32(0, src, total));
+	put_le32(trailer + 4, (uint32_t)total);
+	if (kp_buf_reserve(out, sizeof(trailer)) != 0)
+		goto fail;
+	kp_buf_put(out, trailer, sizeof(trailer));
 	deflateEnd(&zs);
 	return 0;
 fail:
@@ -116,6 +140,7 @@ struct inflater {
 	z_stream	 zs;
 	const uint8_t	*p, *end;	/* input not yet consumed */
 	size_t		 max, got;
+	size_t		 first;		/* room for the first call, or 0 */
 	struct kp_buf	*out;
 };
 
@@ -128,16 +153,21 @@ struct inflater {
 static int
 inflate_stream(struct inflater *in, uint32_t *crc, size_t *produced)
 {
+	const uint8_t *was;
 	size_t room, lim, n;
 	int rc;
 
 	*produced = 0;
 	for (;;) {
 		n = (size_t)(in->end - in->p);
+		was = in->p;
 		in->zs.next_in = (Bytef *)(uintptr_t)in->p;
 		in->zs.avail_in = n > CHUNK_MAX ? CHUNK_MAX : (uInt)n;
 		/* grow with the output so far, never past max + 1 */
 		room = in->got < 4096 ? 4096 : in->got;
+		if (in->first > room)
+			room = in->first;
+		in->first = 0;
 		lim = in->max - in->got;
 		if (lim < SIZE_MAX)
 			lim++;
@@ -149,7 +179,12 @@ inflate_stream(struct inflater *in, uint32_t *crc, size_t *produced)
 			return ENOMEM;
 		in->zs.next_out = in->out->data + in->out->len;
 		in->zs.avail_out = (uInt)room;
-		rc = inflate(&in->zs, Z_NO_FLUSH);
+		/*
+		 * Z_FINISH: a stream done in one call needs no sliding window,
+		 * so zlib neither allocates nor fills one; otherwise it says
+		 * Z_BUF_ERROR where Z_NO_FLUSH would say Z_OK.
+		 */
+		rc = inflate(&in->zs, Z_FINISH);
 		n = room - in->zs.avail_out;
 		if (crc != NULL)
 			*crc = kp_crc32(*crc, in->out->data + in->out->len, n);
@@ -166,9 +201,28 @@ inflate_stream(struct inflater *in, uint32_t *crc, size_t *produced)
 		if (rc != Z_OK && rc != Z_BUF_ERROR)
 			return EBADMSG;
 		/* no progress possible: input ended mid-stream */
-		if (rc == Z_BUF_ERROR && in->p == in->end)
+		if (n == 0 && in->p == was)
 			return EBADMSG;
 	}
+}
+
+/*
+ * Room for the first inflate call from the ISIZE at the very end of the
+ * input (the last member's, so it is only a hint): all of it in one call,
+ * writing straight into out, spares the growing steps and zlib's window
+ * copies. Not trusted beyond max nor beyond deflate's best ratio (1032:1),
+ * so a lying trailer costs no more memory than a true one could.
+ */
+static size_t
+size_hint(const struct inflater *in, uint32_t isize)
+{
+	size_t left = (size_t)(in->end - in->p);
+
+	if (isize > in->max - in->got)
+		return 0;
+	if (left < SIZE_MAX / 1032 && isize > 1032 * left)
+		return 0;
+	return isize;
 }
 
 /*
@@ -185,6 +239,8 @@ member(struct inflater *in)
 	int gz, e;
 
 	gz = left >= 2 && in->p[0] == 0x1f && in->p[1] == 0x8b;
+	if (gz && left >= 18)
+		in->first = size_hint(in, le32(in->end - 4));
 	if (gz) {
 		if ((hlen = gzip_header(in->p, left)) == 0)
 			return EBADMSG;
