@@ -1,4 +1,4 @@
-/* kp_crc32.c -- CRC-32 (IEEE): carry-less multiplication folding or slicing-by-8 */
+/* kp_crc32.c -- CRC-32 (IEEE): carry-less multiplication folding (AVX-512 or SSE) or slicing-by-8 */
 #include <pthread.h>
 #include <string.h>
 
@@ -13,7 +13,7 @@
 #define POLY_N	0x04c11db7u	/* the same, normal bit order */
 
 static uint32_t table[8][256];
-static bool use_clmul;
+static bool use_clmul, use_avx512;
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -23,6 +23,7 @@ crc_init(void)
 	int i, j, k;
 
 	use_clmul = kp_crc32_clmul_available();
+	use_avx512 = kp_crc32_avx512_available();
 
 	for (i = 0; i < 256; i++) {
 		c = (uint32_t)i;
@@ -93,7 +94,7 @@ struct fold_k {
 	uint64_t	lo, hi;
 };
 
-static struct fold_k fold_k[4];	/* T = 128, 256, 384, 512 */
+static struct fold_k fold_k[5];	/* T = 128, 256, 384, 512, 1024 */
 static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
 
 static uint32_t
@@ -121,8 +122,8 @@ xpow_mod(unsigned n)
 static void
 fold_init(void)
 {
-	for (int i = 0; i < 4; i++) {
-		unsigned t = 128 * (unsigned)(i + 1);
+	for (int i = 0; i < 5; i++) {
+		unsigned t = i < 4 ? 128 * (unsigned)(i + 1) : 1024;
 
 		fold_k[i].lo = reflect32(xpow_mod(t + 31));
 		fold_k[i].hi = reflect32(xpow_mod(t - 33));
@@ -194,6 +195,93 @@ kp_crc32_clmul_available(void)
 	return __builtin_cpu_supports("pclmul") &&
 	    __builtin_cpu_supports("sse2");
 }
+
+#ifdef __x86_64__
+/*
+ * The same folding four 128-bit lanes to a 512-bit register (VPCLMULQDQ),
+ * two registers 128 bytes apart: a quarter of the instructions per byte.
+ */
+#define AVX512_TARGET	"avx512f,avx512vl,avx512bw,vpclmulqdq,pclmul"
+
+__attribute__((target(AVX512_TARGET))) static __m512i
+fold512(__m512i x, __m512i k, __m512i next)
+{
+	return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(x, k, 0x00),
+	    _mm512_clmulepi64_epi128(x, k, 0x11), next, 0x96);
+}
+
+__attribute__((target(AVX512_TARGET))) static __m512i
+fold_k512(int t)
+{
+	return _mm512_broadcast_i32x4(_mm_set_epi64x((long long)fold_k[t].hi,
+	    (long long)fold_k[t].lo));
+}
+
+__attribute__((target(AVX512_TARGET))) uint32_t
+kp_crc32_avx512(uint32_t crc, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	uint32_t c = ~crc;
+	uint8_t tmp[16];
+	__m512i x0, x1, k;
+	__m128i r;
+
+	pthread_once(&crc_once, crc_init);
+	if (buf == NULL)
+		return 0;
+	if (len < 256)
+		return kp_crc32_clmul(crc, buf, len);
+	pthread_once(&fold_once, fold_init);
+	x0 = _mm512_xor_si512(_mm512_loadu_si512(p),
+	    _mm512_castsi128_si512(_mm_cvtsi32_si128((int)c)));
+	x1 = _mm512_loadu_si512(p + 64);
+	p += 128;
+	len -= 128;
+	k = fold_k512(4);
+	for (; len >= 128; p += 128, len -= 128) {
+		x0 = fold512(x0, k, _mm512_loadu_si512(p));
+		x1 = fold512(x1, k, _mm512_loadu_si512(p + 64));
+	}
+	k = fold_k512(3);
+	x0 = fold512(x0, k, x1);
+	if (len >= 64) {
+		x0 = fold512(x0, k, _mm512_loadu_si512(p));
+		p += 64;
+		len -= 64;
+	}
+	/* four 128-bit lanes, earliest first, down to one */
+	r = fold(_mm512_extracti32x4_epi32(x0, 0), fold_k_vec(2),
+	    fold(_mm512_extracti32x4_epi32(x0, 1), fold_k_vec(1),
+	    fold(_mm512_extracti32x4_epi32(x0, 2), fold_k_vec(0),
+	    _mm512_extracti32x4_epi32(x0, 3))));
+	for (; len >= 16; p += 16, len -= 16)
+		r = fold(r, fold_k_vec(0), _mm_loadu_si128((const __m128i *)p));
+	_mm_storeu_si128((__m128i *)tmp, r);
+	return ~sw_raw(sw_raw(0, tmp, sizeof(tmp)), p, len);
+}
+
+bool
+kp_crc32_avx512_available(void)
+{
+	return __builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512vl") &&
+	    __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("vpclmulqdq") &&
+	    __builtin_cpu_supports("pclmul");
+}
+#else
+uint32_t
+kp_crc32_avx512(uint32_t crc, const void *buf, size_t len)
+{
+	return kp_crc32_clmul(crc, buf, len);
+}
+
+bool
+kp_crc32_avx512_available(void)
+{
+	return false;
+}
+#endif
 #else
 uint32_t
 kp_crc32_clmul(uint32_t crc, const void *buf, size_t len)
@@ -206,12 +294,26 @@ kp_crc32_clmul_available(void)
 {
 	return false;
 }
+
+uint32_t
+kp_crc32_avx512(uint32_t crc, const void *buf, size_t len)
+{
+	return kp_crc32_sw(crc, buf, len);
+}
+
+bool
+kp_crc32_avx512_available(void)
+{
+	return false;
+}
 #endif
 
 uint32_t
 kp_crc32(uint32_t crc, const void *buf, size_t len)
 {
 	pthread_once(&crc_once, crc_init);
+	if (use_avx512)
+		return kp_crc32_avx512(crc, buf, len);
 	return use_clmul ? kp_crc32_clmul(crc, buf, len) :
 	    kp_crc32_sw(crc, buf, len);
 }

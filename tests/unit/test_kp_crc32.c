@@ -13,15 +13,20 @@ static const struct {
 } paths[] = {
 	{ "table", kp_crc32_sw },
 	{ "clmul", kp_crc32_clmul },
+	{ "avx512", kp_crc32_avx512 },
 	{ "dispatch", kp_crc32 },
 };
 #define NPATHS	(sizeof(paths) / sizeof(paths[0]))
 
-/* The clmul path only where the CPU has it; the others everywhere. */
+/* The folding paths only where the CPU has them; the others everywhere. */
 static int
 usable(size_t i)
 {
-	return paths[i].fn != kp_crc32_clmul || kp_crc32_clmul_available();
+	if (paths[i].fn == kp_crc32_clmul)
+		return kp_crc32_clmul_available();
+	if (paths[i].fn == kp_crc32_avx512)
+		return kp_crc32_avx512_available();
+	return 1;
 }
 
 static void
@@ -58,14 +63,16 @@ test_vectors(void)
 		is_int(fn(fn(0, "1234", 4), "56789", 5), 0xcbf43926u,
 		    "%s: check value in two pieces", name);
 	}
-	ok(1, "clmul path %s on this CPU",
-	    kp_crc32_clmul_available() ? "available" : "not available");
+	ok(1, "clmul path %s, avx512 path %s on this CPU",
+	    kp_crc32_clmul_available() ? "available" : "not available",
+	    kp_crc32_avx512_available() ? "available" : "not available");
 }
 
 /*
  * Every length 0..4096 at every alignment 0..63 agrees with zlib, on
  * every path: the clmul path switches from the table at 128 bytes and
- * folds 64, then 16 bytes a round, so this crosses each step everywhere.
+ * folds 64, then 16 bytes a round, the avx512 one starts at 256 and folds
+ * 128, 64, then 16, so this crosses each step everywhere.
  */
 static void
 test_every_length(void)
