@@ -109,11 +109,71 @@ fg_compare(const uint8_t *p, size_t n, size_t max)
 
 /* Generous and tight output bounds, so EFBIG meets every path too. */
 static inline void
-fuzz_gzip_one(const uint8_t *p, size_t n)
+fg_bounds(const uint8_t *p, size_t n)
 {
 	fg_compare(p, n, 1 << 20);
 	fg_compare(p, n, n);
 	fg_compare(p, n, 0);
+}
+
+static inline void
+fg_le32(struct kp_buf *b, uint32_t v)
+{
+	uint8_t le[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+	    (uint8_t)(v >> 24) };
+
+	kp_buf_put(b, le, 4);
+}
+
+/*
+ * Mutants almost never carry a right CRC-32, so most would stop at the
+ * trailer. When the input starts with a raw deflate stream, wrap that in
+ * a gzip member with the true trailer (from zlib) and compare that too,
+ * alone and twice over: the accept path meets arbitrary deflate data.
+ */
+static inline void
+fg_wrapped(const uint8_t *p, size_t n)
+{
+	static const uint8_t hdr[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
+	struct kp_buf out, m;
+	z_stream zs;
+	size_t used;
+	int rc;
+
+	kp_buf_init(&out);
+	memset(&zs, 0, sizeof(zs));
+	if (inflateInit2(&zs, -15) != Z_OK || kp_buf_reserve(&out, 1 << 20))
+		abort();
+	zs.next_in = (Bytef *)(uintptr_t)p;
+	zs.avail_in = (uInt)n;
+	zs.next_out = out.data;
+	zs.avail_out = 1 << 20;
+	rc = inflate(&zs, Z_FINISH);
+	used = n - zs.avail_in;
+	out.len = (1 << 20) - zs.avail_out;
+	inflateEnd(&zs);
+	if (rc == Z_STREAM_END) {
+		kp_buf_init(&m);
+		kp_buf_put(&m, hdr, sizeof(hdr));
+		kp_buf_put(&m, p, used);
+		fg_le32(&m, (uint32_t)crc32_z(0, out.data, out.len));
+		fg_le32(&m, (uint32_t)out.len);
+		fg_must(!m.err);
+		fg_bounds(m.data, m.len);
+		kp_buf_reserve(&m, m.len);
+		kp_buf_put(&m, m.data, m.len);
+		fg_must(!m.err);
+		fg_bounds(m.data, m.len);
+		kp_buf_release(&m);
+	}
+	kp_buf_release(&out);
+}
+
+static inline void
+fuzz_gzip_one(const uint8_t *p, size_t n)
+{
+	fg_bounds(p, n);
+	fg_wrapped(p, n);
 }
 
 #endif
