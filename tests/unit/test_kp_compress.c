@@ -206,7 +206,7 @@ static void
 test_trailer(void)
 {
 	uint8_t src[3000];
-	struct kp_buf z;
+	struct kp_buf z, out;
 	int bad = 0;
 
 	fill(src, sizeof(src), 22);
@@ -230,6 +230,17 @@ test_trailer(void)
 	kp_buf_reset(&z);
 	gz_member(&z, src, 0, 0, 0, 0);
 	ok(inflates_to(&z, src, 0), "an empty member inflates to nothing");
+
+	/* ISIZE sizes the first inflate call, but only as far as deflate's
+	 * 1032:1 could ever reach from this input */
+	kp_buf_reset(&z);
+	gz_member(&z, src, 100, 0, 0, 0xfffffff0u - 100);
+	kp_buf_init(&out);
+	errno = 0;
+	ok(kp_gzip_decompress(z.data, z.len, SIZE_MAX, &out) == -1 &&
+	    errno == EBADMSG && out.cap <= 1032 * z.len + 4096,
+	    "a trailer claiming 4 GB costs %zu bytes, not 4 GB", out.cap);
+	kp_buf_release(&out);
 	kp_buf_release(&z);
 }
 
