@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fuzz_gzip.h"
 #include "fuzz_json.h"
 #include "fuzz_recovery.h"
 #include "tap.h"
@@ -45,6 +46,12 @@ static void
 run_json(const uint8_t *p, size_t n)
 {
 	fuzz_json_lines(p, n);
+}
+
+static void
+run_gzip(const uint8_t *p, size_t n)
+{
+	fuzz_gzip_one(p, n);
 }
 
 static void
@@ -133,6 +140,9 @@ main(void)
 	    "fuzz_json seeds found");
 	ok(replay_dir(top, "corpus", "fuzz_recovery", run_recovery) >= 8,
 	    "fuzz_recovery seeds found");
+	ok(replay_dir(top, "corpus", "fuzz_gzip", run_gzip) >= 8,
+	    "fuzz_gzip seeds found");
+	replay_dir(top, "regress", "fuzz_gzip", run_gzip);
 	replay_dir(top, "regress", "fuzz_json", run_json);
 	replay_dir(top, "regress", "fuzz_recovery", run_recovery);
 
