@@ -52,12 +52,18 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 	}
 	idem = h.producer_id >= 0 && h.base_sequence >= 0;
 	if (idem) {
-		if (!kp_batch_crc_ok(records->ptr, (size_t)records->len)) {
+		rc = kb_pstate_check(b, log, h.producer_id, h.producer_epoch,
+		    h.base_sequence, h.last_offset_delta + 1, &dup);
+		/*
+		 * A corrupt batch is refused as corrupt whatever its sequence
+		 * says. An in-order one gets its CRC checked by the append,
+		 * so only the answers given without appending check it here.
+		 */
+		if (rc != KP_NONE &&
+		    !kp_batch_crc_ok(records->ptr, (size_t)records->len)) {
 			pr->error_code = KP_CORRUPT_MESSAGE;
 			return;
 		}
-		rc = kb_pstate_check(b, log, h.producer_id, h.producer_epoch,
-		    h.base_sequence, h.last_offset_delta + 1, &dup);
 		if (rc == KP_DUPLICATE_SEQUENCE_NUMBER) {
 			/* A retry of a batch we have: success, same offset. */
 			if (kb_durable_wanted(b, acks) &&
