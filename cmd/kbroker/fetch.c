@@ -126,17 +126,15 @@ handle_fetch(struct kb_req *req)
 	if (kp_fetch_req_decode(req->body, req->body_len, v, &rq,
 	    req->arena) == -1)
 		return KB_CLOSE;
-	nt = rq.n_topics < 0 ? 0 : rq.n_topics;
 	max_bytes = rq.max_bytes > 0 ? (size_t)rq.max_bytes : 0;
-	plans = kp_arena_calloc(req->arena, nt ? (size_t)nt : 1,
-	    sizeof(*plans));
+	plans = kb_resp_array(req->arena, rq.n_topics, &nt, sizeof(*plans));
 	if (plans == NULL)
 		return KB_CLOSE;
 	for (int32_t i = 0; i < nt; i++) {
 		struct kp_fetch_req_topic *t = &rq.topics[i];
-		int32_t np = t->n_partitions < 0 ? 0 : t->n_partitions;
+		int32_t np;
 
-		plans[i] = kp_arena_calloc(req->arena, np ? (size_t)np : 1,
+		plans[i] = kb_resp_array(req->arena, t->n_partitions, &np,
 		    sizeof(**plans));
 		if (plans[i] == NULL)
 			return KB_CLOSE;

@@ -8,6 +8,7 @@
 #include "kp_proto_produce.h"
 #include "kp_store.h"
 #include "kbroker.h"
+#include "resp_array.h"
 
 /*
  * One partition's records: exactly one magic-2 batch (Produce v3+,
@@ -123,26 +124,23 @@ handle_produce(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	kp_produce_resp_init(&rs);
-	rs.n_responses = rq.n_topic_data < 0 ? 0 : rq.n_topic_data;
-	rs.responses = kp_arena_calloc(req->arena,
-	    rs.n_responses ? (size_t)rs.n_responses : 1, sizeof(*rs.responses));
+	rs.responses = kb_resp_array(req->arena, rq.n_topic_data,
+	    &rs.n_responses, sizeof(*rs.responses));
 	if (rs.responses == NULL)
 		return KB_CLOSE;
 	for (int32_t i = 0; i < rs.n_responses; i++) {
 		struct kp_produce_req_topic_produce_data *td = &rq.topic_data[i];
 		struct kp_produce_resp_topic_produce_response *tr =
 		    &rs.responses[i];
-		int32_t np = td->n_partition_data < 0 ? 0 :
-		    td->n_partition_data;
 
 		kp_produce_resp_topic_produce_response_init(tr);
 		tr->name = td->name;
-		tr->n_partition_responses = np;
-		tr->partition_responses = kp_arena_calloc(req->arena,
-		    np ? (size_t)np : 1, sizeof(*tr->partition_responses));
+		tr->partition_responses = kb_resp_array(req->arena,
+		    td->n_partition_data, &tr->n_partition_responses,
+		    sizeof(*tr->partition_responses));
 		if (tr->partition_responses == NULL)
 			return KB_CLOSE;
-		for (int32_t j = 0; j < np; j++) {
+		for (int32_t j = 0; j < tr->n_partition_responses; j++) {
 			struct kp_produce_req_partition_produce_data *pd =
 			    &td->partition_data[j];
 			struct kp_produce_resp_partition_produce_response *pr =
