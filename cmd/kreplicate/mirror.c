@@ -296,6 +296,44 @@ coordinator(struct mirror *m)
 	return m->coord = k;	/* one broker reached by another address */
 }
 
+/*
+ * One exchange with the group's coordinator at the highest version in
+ * [vmin, vmax]; -1 (the error on m->src) when there is none or it fails.
+ */
+static int
+coord_call(struct mirror *m, int16_t api, int16_t vmin, int16_t vmax,
+    const struct kp_msg *qm, const void *q, const struct kp_msg *rm, void *r)
+{
+	struct kp_conn *k;
+	int16_t v;
+
+	if ((k = coordinator(m)) == NULL ||
+	    (v = kp_conn_version(k, api, vmin, vmax)) < 0)
+		return -1;
+	kp_arena_reset(&m->arena);
+	return kp_conn_exchange(k, api, v, qm, q, rm, r, &m->arena, &m->body);
+}
+
+/* The leader of a partition as last known, -1 when none. */
+static int32_t
+part_leader(const struct kp_client *c, const char *topic, int32_t id)
+{
+	const struct kp_topic_meta *t = kp_client_topic(c, topic);
+
+	return t && id < t->nparts ? t->parts[id].leader : -1;
+}
+
+/* Whether node is not yet among seen[0..*ns); adds it. */
+static bool
+first_visit(int32_t *seen, size_t *ns, int32_t node)
+{
+	for (size_t j = 0; j < *ns; j++)
+		if (seen[j] == node)
+			return false;
+	seen[(*ns)++] = node;
+	return true;
+}
+
 static struct mpart *
 find_part(struct mirror *m, const struct kp_str *topic, bool dst, int32_t id)
 {
@@ -312,27 +350,20 @@ fetch_committed(struct mirror *m)
 {
 	struct kp_offset_fetch_req rq;
 	struct kp_offset_fetch_resp rs;
-	struct kp_conn *k;
-	int16_t v;
 
+	kp_offset_fetch_req_init(&rq);
+	rq.group_id.ptr = m->group;
+	rq.group_id.len = (int32_t)strlen(m->group);
+	rq.n_topics = -1;
 	for (int attempt = 0;; attempt++) {
-		if ((k = coordinator(m)) != NULL &&
-		    (v = kp_conn_version(k, KP_API_OFFSET_FETCH, 2, 5)) >= 0) {
-			kp_offset_fetch_req_init(&rq);
-			rq.group_id.ptr = m->group;
-			rq.group_id.len = (int32_t)strlen(m->group);
-			rq.n_topics = -1;
-			kp_arena_reset(&m->arena);
-			if (kp_conn_exchange(k, KP_API_OFFSET_FETCH, v,
-			    &kp_msg_offset_fetch_req, &rq,
-			    &kp_msg_offset_fetch_resp, &rs, &m->arena,
-			    &m->body) == 0) {
-				if (rs.error_code == 0)
-					break;
-				kp_client_seterr(m->src, rs.error_code,
-				    "group '%s': OffsetFetch: %s", m->group,
-				    kp_kerr_name(rs.error_code));
-			}
+		if (coord_call(m, KP_API_OFFSET_FETCH, 2, 5,
+		    &kp_msg_offset_fetch_req, &rq, &kp_msg_offset_fetch_resp,
+		    &rs) == 0) {
+			if (rs.error_code == 0)
+				break;
+			kp_client_seterr(m->src, rs.error_code,
+			    "group '%s': OffsetFetch: %s", m->group,
+			    kp_kerr_name(rs.error_code));
 		}
 		m->coord = NULL;
 		if (attempt >= m->retries) {
@@ -439,9 +470,8 @@ commit(struct mirror *m)
 	struct kp_offset_commit_resp rs;
 	struct kp_offset_commit_req_topic *ts;
 	struct kp_offset_commit_req_partition *pp;
-	struct kp_conn *k;
 	size_t i, nt = 0, np = 0;
-	int16_t v, e = 0;
+	int16_t e = 0;
 	bool done = false;
 	int rc = 0;
 
@@ -483,24 +513,18 @@ commit(struct mirror *m)
 	rq.n_topics = (int32_t)nt;
 	for (int attempt = 0;; attempt++) {
 		e = 0;
-		if ((k = coordinator(m)) != NULL &&
-		    (v = kp_conn_version(k, KP_API_OFFSET_COMMIT, 2, 7)) >= 0) {
-			kp_arena_reset(&m->arena);
-			if (kp_conn_exchange(k, KP_API_OFFSET_COMMIT, v,
-			    &kp_msg_offset_commit_req, &rq,
-			    &kp_msg_offset_commit_resp, &rs, &m->arena,
-			    &m->body) == 0) {
-				if ((done = (e = commit_error(&rs)) == 0))
-					break;
-				kp_client_seterr(m->src, e, "group '%s': "
-				    "commit: %s%s", m->group, kp_kerr_name(e),
-				    e == KP_UNKNOWN_MEMBER_ID ? " (the group "
-				    "has active members: one mirror per "
-				    "group)" : "");
-				if (!kp_kerr_retriable(e) &&
-				    e != KP_COORDINATOR_LOAD_IN_PROGRESS)
-					break;
-			}
+		if (coord_call(m, KP_API_OFFSET_COMMIT, 2, 7,
+		    &kp_msg_offset_commit_req, &rq, &kp_msg_offset_commit_resp,
+		    &rs) == 0) {
+			if ((done = (e = commit_error(&rs)) == 0))
+				break;
+			kp_client_seterr(m->src, e, "group '%s': commit: %s%s",
+			    m->group, kp_kerr_name(e),
+			    e == KP_UNKNOWN_MEMBER_ID ? " (the group has "
+			    "active members: one mirror per group)" : "");
+			if (!kp_kerr_retriable(e) &&
+			    e != KP_COORDINATOR_LOAD_IN_PROGRESS)
+				break;
 		}
 		m->coord = NULL;
 		if (attempt >= m->retries)
@@ -529,11 +553,12 @@ static int
 copy_record(struct mirror *m, struct mpart *p, const struct kp_record *r)
 {
 	struct kp_record_header_iter hi;
-	size_t n = 0;
+	size_t n = 0, kv;
 
-	if (p->bb.count > 0 && kp_batch_builder_size(&p->bb) +
-	    (size_t)(r->key.len > 0 ? r->key.len : 0) +
-	    (size_t)(r->value.len > 0 ? r->value.len : 0) +
+	/* null keys and values have length -1 */
+	kv = (size_t)(r->key.len > 0 ? r->key.len : 0) +
+	    (size_t)(r->value.len > 0 ? r->value.len : 0);
+	if (p->bb.count > 0 && kp_batch_builder_size(&p->bb) + kv +
 	    r->headers_len > BATCH_MAX)
 		return -1;
 	if (r->header_count > 0 && (size_t)r->header_count > m->hcap) {
@@ -553,8 +578,7 @@ copy_record(struct mirror *m, struct mpart *p, const struct kp_record *r)
 	    r->value.ptr, r->value.len, m->hs, n) < 0)
 		err(EX_OSERR, "record batch");
 	p->next = r->offset + 1;
-	kp_progress_add(&m->prog, 1, (uint64_t)(r->key.len > 0 ? r->key.len :
-	    0) + (uint64_t)(r->value.len > 0 ? r->value.len : 0));
+	kp_progress_add(&m->prog, 1, kv);
 	return 0;
 }
 
@@ -623,7 +647,6 @@ skip:
 static int
 fetch_from(struct mirror *m, int32_t node, bool *oor)
 {
-	const struct kp_topic_meta *tm;
 	struct kp_fetch_req req;
 	struct kp_fetch_resp resp;
 	struct kp_fetch_req_topic *ft;
@@ -643,9 +666,7 @@ fetch_from(struct mirror *m, int32_t node, bool *oor)
 	for (i = 0; i < m->np; i++) {
 		struct mpart *p = &m->p[i];
 
-		tm = kp_client_topic(m->src, p->t->src);
-		if (tm == NULL || p->id >= tm->nparts ||
-		    tm->parts[p->id].leader != node)
+		if (part_leader(m->src, p->t->src, p->id) != node)
 			continue;
 		kp_fetch_req_partition_init(&fp[n]);
 		fp[n].partition = p->id;
@@ -724,9 +745,8 @@ out:
 static int
 fetch_round(struct mirror *m)
 {
-	const struct kp_topic_meta *tm;
 	int32_t *seen;
-	size_t i, j, ns;
+	size_t i, ns;
 	bool oor = false;
 	int rc = 0;
 
@@ -737,20 +757,15 @@ fetch_round(struct mirror *m)
 
 		ns = 0;
 		for (i = 0; i < m->np && rc == 0; i++) {
-			int32_t leader;
+			int32_t leader = part_leader(m->src, m->p[i].t->src,
+			    m->p[i].id);
 
-			tm = kp_client_topic(m->src, m->p[i].t->src);
-			leader = tm && m->p[i].id < tm->nparts ?
-			    tm->parts[m->p[i].id].leader : -1;
 			if (leader < 0) {
 				retry = true;
 				continue;
 			}
-			for (j = 0; j < ns && seen[j] != leader; j++)
-				;
-			if (j < ns)
+			if (!first_visit(seen, &ns, leader))
 				continue;
-			seen[ns++] = leader;
 			if ((rc = fetch_from(m, leader, &oor)) < 0) {
 				retry = true;
 				rc = 0;
@@ -783,9 +798,7 @@ fetch_round(struct mirror *m)
 static int32_t
 target_leader(struct mirror *m, const struct mpart *p)
 {
-	const struct kp_topic_meta *t = kp_client_topic(m->dst, p->t->dst);
-
-	return t && p->id < t->nparts ? t->parts[p->id].leader : -1;
+	return part_leader(m->dst, p->t->dst, p->id);
 }
 
 /* One Produce (acks=all) to a target leader. 0, -1 to retry, or exit code. */
@@ -882,7 +895,7 @@ static int
 produce_round(struct mirror *m)
 {
 	int32_t *seen;
-	size_t i, j, ns, left;
+	size_t i, ns, left;
 	int rc = 0;
 
 	kp_buf_reset(&m->out);
@@ -917,11 +930,8 @@ produce_round(struct mirror *m)
 				    m->p[i].id);
 				continue;
 			}
-			for (j = 0; j < ns && seen[j] != leader; j++)
-				;
-			if (j < ns)
+			if (!first_visit(seen, &ns, leader))
 				continue;
-			seen[ns++] = leader;
 			if ((rc = produce_to(m, leader)) < 0)
 				rc = 0;	/* still pending: retried below */
 		}

@@ -68,23 +68,23 @@ health(const struct kp_partition_meta *pm, bool *under, bool *offline)
 /*
  * High watermarks of the partitions that have a leader (-1 for the
  * others, or when the leader does not answer: status is about replicas,
- * an unreadable offset is no reason to fail).
+ * an unreadable offset is no reason to fail). name is not t's own: the
+ * lookup may refresh the cache t lives in.
  */
 static void
-watermarks(struct kp_client *c, const struct kp_topic_meta *t, int64_t *hw)
+watermarks(struct kp_client *c, const char *name,
+    const struct kp_topic_meta *t, int64_t *hw)
 {
 	int32_t *pids;
 	int64_t *lo, *hi;
 	size_t n = 0;
-	char *name;
 
 	for (int32_t p = 0; p < t->nparts; p++)
 		hw[p] = -1;
 	pids = calloc((size_t)t->nparts + 1, sizeof(*pids));
 	lo = calloc((size_t)t->nparts + 1, sizeof(*lo));
 	hi = calloc((size_t)t->nparts + 1, sizeof(*hi));
-	name = strdup(t->name);	/* t may be refreshed under us */
-	if (pids == NULL || lo == NULL || hi == NULL || name == NULL)
+	if (pids == NULL || lo == NULL || hi == NULL)
 		err(EX_OSERR, "calloc");
 	for (int32_t p = 0; p < t->nparts; p++)
 		if (t->parts[p].leader >= 0 && t->parts[p].err == 0)
@@ -96,38 +96,30 @@ watermarks(struct kp_client *c, const struct kp_topic_meta *t, int64_t *hw)
 	free(pids);
 	free(lo);
 	free(hi);
-	free(name);
 }
 
 static int
-cmp_topic(const void *a, const void *b)
+cmp_name(const void *a, const void *b)
 {
-	const struct kp_topic_meta *const *x = a, *const *y = b;
-
-	return strcmp((*x)->name, (*y)->name);
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Every topic of the cluster, sorted by name: new array (caller frees). */
 static char **
 all_topics(struct kp_client *c, size_t *n)
 {
-	const struct kp_topic_meta *t, **v;
+	const struct kp_topic_meta *t;
 	char **names;
 
 	if (kp_client_metadata(c, NULL, 0, false) < 0)
 		errx(EX_UNAVAILABLE, "%s", kp_client_error(c));
 	t = kp_client_topics(c, n);
-	v = calloc(*n + 1, sizeof(*v));
-	names = calloc(*n + 1, sizeof(*names));
-	if (v == NULL || names == NULL)
+	if ((names = calloc(*n + 1, sizeof(*names))) == NULL)
 		err(EX_OSERR, "calloc");
 	for (size_t i = 0; i < *n; i++)
-		v[i] = &t[i];
-	qsort(v, *n, sizeof(*v), cmp_topic);
-	for (size_t i = 0; i < *n; i++)
-		if ((names[i] = strdup(v[i]->name)) == NULL)
+		if ((names[i] = strdup(t[i].name)) == NULL)
 			err(EX_OSERR, "strdup");
-	free(v);
+	qsort(names, *n, sizeof(*names), cmp_name);
 	return names;
 }
 
@@ -153,7 +145,7 @@ status_topic(struct kr *kr, const char *name, bool only_under,
 	np = t->nparts;
 	if ((hw = calloc((size_t)np + 1, sizeof(*hw))) == NULL)
 		err(EX_OSERR, "calloc");
-	watermarks(c, t, hw);
+	watermarks(c, name, t, hw);
 	/* ListOffsets may have refreshed the cache */
 	if ((t = kp_client_topic(c, name)) == NULL || t->nparts != np) {
 		warnx("topic '%s': changed while looked at", name);
