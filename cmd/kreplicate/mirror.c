@@ -415,7 +415,9 @@ resolve(struct mirror *m, bool only_out_of_range)
 			ids[k] = m->p[i + k].id;
 		if (kp_client_log_bounds(m->src, mt->src, ids, n, NULL, lo,
 		    hi, NULL) < 0) {
-			free(ids), free(lo), free(hi);
+			free(ids);
+			free(lo);
+			free(hi);
 			warnx("source: %s", kp_client_error(m->src));
 			return kp_cli_exit_for(kp_client_kerr(m->src));
 		}
@@ -443,7 +445,9 @@ resolve(struct mirror *m, bool only_out_of_range)
 			p->acked = p->next;
 			p->hw = -1;
 		}
-		free(ids), free(lo), free(hi);
+		free(ids);
+		free(lo);
+		free(hi);
 	}
 	return 0;
 }
