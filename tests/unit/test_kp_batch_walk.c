@@ -73,23 +73,24 @@ put_wide(struct kp_buf *b, uint64_t u, int w)
 }
 
 /*
- * A zigzag varint, now and then padded (still valid, as the readers
- * take it) or, as a flaw, a sixth byte or bits beyond 32.
+ * A zigzag varint u of at most maxw bytes, now and then padded (still
+ * valid, as the readers take it) or, as a flaw, a byte too many or, in
+ * the last byte, a bit beyond the type (top << 0..nbits-1).
  */
 static void
-put_v32(struct kp_buf *b, int32_t v, const struct style *st)
+put_zz(struct kp_buf *b, uint64_t u, int maxw, uint8_t top, uint32_t nbits,
+    const struct style *st)
 {
-	uint32_t u = (uint32_t)v << 1 ^ (uint32_t)(v >> 31);
 	int w = uwidth(u);
 
 	if (below(10) == 0)
-		w += (int)below((uint32_t)(6 - w));
+		w += (int)below((uint32_t)(maxw + 1 - w));
 	if (flaw(st)) {
 		if (below(2)) {
-			put_wide(b, u, 6);
+			put_wide(b, u, maxw + 1);
 		} else {
-			put_wide(b, u, 5);
-			b->data[b->len - 1] |= (uint8_t)(0x10 << below(3));
+			put_wide(b, u, maxw);
+			b->data[b->len - 1] |= (uint8_t)(top << below(nbits));
 		}
 		return;
 	}
@@ -97,23 +98,15 @@ put_v32(struct kp_buf *b, int32_t v, const struct style *st)
 }
 
 static void
+put_v32(struct kp_buf *b, int32_t v, const struct style *st)
+{
+	put_zz(b, (uint32_t)v << 1 ^ (uint32_t)(v >> 31), 5, 0x10, 3, st);
+}
+
+static void
 put_v64(struct kp_buf *b, int64_t v, const struct style *st)
 {
-	uint64_t u = (uint64_t)v << 1 ^ (uint64_t)(v >> 63);
-	int w = uwidth(u);
-
-	if (below(10) == 0)
-		w += (int)below((uint32_t)(11 - w));
-	if (flaw(st)) {
-		if (below(2)) {
-			put_wide(b, u, 11);
-		} else {
-			put_wide(b, u, 10);
-			b->data[b->len - 1] |= (uint8_t)(2 << below(6));
-		}
-		return;
-	}
-	put_wide(b, u, w);
+	put_zz(b, (uint64_t)v << 1 ^ (uint64_t)(v >> 63), 10, 2, 6, st);
 }
 
 /* A length class: null, empty, short, two-byte, three-byte lengths. */
