@@ -301,9 +301,10 @@ record_check_careful(const uint8_t **pp, const uint8_t *end,
 
 /*
  * A varint, zigzag left on, with room for two bytes at *pp (one or two
- * bytes: nearly every field of a record); longer ones are read by
- * get_uvarint up to the buffer's end, which gives what it gives up to a
- * nearer bound whenever the varint ends before that bound.
+ * bytes: nearly every field of a record); longer ones go to get_uvarint
+ * bounded by the buffer's end, not the record's: the same value whenever
+ * the varint ends inside the record, and the walk rejects one that does
+ * not (see records_check_fast).
  */
 static inline int
 fast_uvarint(const uint8_t **pp, const uint8_t *end, uint32_t *up)
