@@ -301,9 +301,10 @@ record_check_careful(const uint8_t **pp, const uint8_t *end,
 
 /*
  * A varint, zigzag left on, with room for two bytes at *pp (one or two
- * bytes: nearly every field of a record); longer ones are read by
- * get_uvarint up to the buffer's end, which gives what it gives up to a
- * nearer bound whenever the varint ends before that bound.
+ * bytes: nearly every field of a record); longer ones go to get_uvarint
+ * bounded by the buffer's end, not the record's: the same value whenever
+ * the varint ends inside the record, and the walk rejects one that does
+ * not (see records_check_fast).
  */
 static inline int
 fast_uvarint(const uint8_t **pp, const uint8_t *end, uint32_t *up)
@@ -362,36 +363,24 @@ fits(const uint8_t *q, uint32_t n, const uint8_t *rend)
 
 /*
  * A length-prefixed field at *pp, *pp moving past its bytes and left
- * within rend. The length is checked in zigzag form, saving the decode:
- * n >= 0 is u = 2n, null (n = -1) is u = 1, and any other odd u is below
- * -1. A null field has its length checked against rend too: a varint of
- * up to 5 bytes that ran past rend would otherwise carry the next read
- * further than FAST_SLACK allows.
+ * within rend; nullable false for a header key, which may not be null.
+ * The length is checked in zigzag form, saving the decode: n >= 0 is
+ * u = 2n, null (n = -1) is u = 1, and any other odd u is below -1. A
+ * null field has its length checked against rend too: a varint of up to
+ * 5 bytes that ran past rend would otherwise carry the next read further
+ * than FAST_SLACK allows.
  */
 static inline int
-fast_skip_nullable(const uint8_t **pp, const uint8_t *end,
-    const uint8_t *rend)
+fast_skip(const uint8_t **pp, const uint8_t *end, const uint8_t *rend,
+    bool nullable)
 {
 	uint32_t u;
 
 	if (fast_uvarint(pp, end, &u) < 0)
 		return -1;
 	if (u & 1)
-		return u == 1 && *pp <= rend ? 0 : -1;
+		return nullable && u == 1 && *pp <= rend ? 0 : -1;
 	if (!fits(*pp, u >> 1, rend))
-		return -1;
-	*pp += u >> 1;
-	return 0;
-}
-
-/* The same for a header key: null (or any odd u) is invalid. */
-static inline int
-fast_skip_key(const uint8_t **pp, const uint8_t *end, const uint8_t *rend)
-{
-	uint32_t u;
-
-	if (fast_uvarint(pp, end, &u) < 0 || (u & 1) ||
-	    !fits(*pp, u >> 1, rend))
 		return -1;
 	*pp += u >> 1;
 	return 0;
@@ -446,8 +435,8 @@ records_check_fast(const struct kp_batch_header *h, const uint8_t **pp,
 		od = unzig_nonneg(u);
 		if (od < next || od > last)
 			return -1;
-		if (fast_skip_nullable(&q, end, rend) < 0 ||	/* key */
-		    fast_skip_nullable(&q, end, rend) < 0 ||	/* value */
+		if (fast_skip(&q, end, rend, true) < 0 ||	/* key */
+		    fast_skip(&q, end, rend, true) < 0 ||	/* value */
 		    fast_uvarint(&q, end, &u) < 0)		/* headers */
 			return -1;
 		if (u != 0) {
@@ -457,8 +446,8 @@ records_check_fast(const struct kp_batch_header *h, const uint8_t **pp,
 			if (q > rend || hc > (size_t)(rend - q) / 2)
 				return -1;
 			for (; hc > 0; hc--)
-				if (fast_skip_key(&q, end, rend) < 0 ||
-				    fast_skip_nullable(&q, end, rend) < 0)
+				if (fast_skip(&q, end, rend, false) < 0 ||
+				    fast_skip(&q, end, rend, true) < 0)
 					return -1;
 		}
 		if (q != rend)

@@ -8,12 +8,15 @@
 #include "kp_batch.h"
 #include "kp_compress.h"
 #include "kp_err.h"
+#include "kp_wire.h"
 
 /*
  * The spec: kp_batch_validate_ts and the walk under it as they were
- * before the fast path (git 82ca022, lib/kp_batch.c), copied unchanged
- * but for the ref_ names. Every input must get the same answer from
- * both: the same error, the same max timestamp.
+ * before the fast path (git 82ca022, lib/kp_batch.c), but reading with
+ * kp_wire's varint readers (the same acceptance) where the lib inlines
+ * its own: a second implementation, not a copy of the lib's. Every
+ * input must get the same answer from both: the same error, the same
+ * max timestamp.
  */
 #define REF_RECORD_MIN_SIZE	7
 
@@ -23,94 +26,16 @@ ref_add64(int64_t a, int64_t b)
 	return (int64_t)((uint64_t)a + (uint64_t)b);
 }
 
-static inline int
-ref_get_varint(const uint8_t **pp, const uint8_t *end, int32_t *v)
-{
-	const uint8_t *p = *pp;
-	uint32_t u = 0;
-	unsigned i;
-
-	if (end - p >= 2) {	/* one or two bytes: nearly every field */
-		if (p[0] < 0x80) {
-			u = p[0];
-			*pp = p + 1;
-			goto done;
-		}
-		if (p[1] < 0x80) {
-			u = (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
-			*pp = p + 2;
-			goto done;
-		}
-	}
-	for (i = 0; i < 5; i++) {
-		uint8_t b;
-
-		if (p >= end)
-			return -1;
-		b = *p++;
-		if (i == 4 && b > 0x0f)	/* beyond 32 bits, or a 6th byte */
-			return -1;
-		u |= (uint32_t)(b & 0x7f) << (7 * i);
-		if ((b & 0x80) == 0)
-			break;
-	}
-	*pp = p;
-done:
-	*v = (int32_t)((u >> 1) ^ -(u & 1));
-	return 0;
-}
-
-static inline int
-ref_get_varlong(const uint8_t **pp, const uint8_t *end, int64_t *v)
-{
-	const uint8_t *p = *pp;
-	uint64_t u = 0;
-	unsigned i;
-
-	if (end - p >= 2) {
-		if (p[0] < 0x80) {
-			u = p[0];
-			*pp = p + 1;
-			goto done;
-		}
-		if (p[1] < 0x80) {
-			u = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
-			*pp = p + 2;
-			goto done;
-		}
-	}
-	for (i = 0; i < 10; i++) {
-		uint8_t b;
-
-		if (p >= end)
-			return -1;
-		b = *p++;
-		if (i == 9 && b > 1)	/* beyond 64 bits, or an 11th byte */
-			return -1;
-		u |= (uint64_t)(b & 0x7f) << (7 * i);
-		if ((b & 0x80) == 0)
-			break;
-	}
-	*pp = p;
-done:
-	*v = (int64_t)((u >> 1) ^ -(u & 1));
-	return 0;
-}
-
 /* A nullable length-prefixed field (key, value, header value). */
-static inline int
-ref_skip_bytes(const uint8_t **pp, const uint8_t *end, int32_t min)
+static inline void
+ref_skip_bytes(struct kp_reader *r, int32_t min)
 {
-	int32_t n;
+	int32_t n = kp_read_varint(r);
 
-	if (ref_get_varint(pp, end, &n) < 0 || n < min)
-		return -1;
-	if (n > 0) {
-		if ((size_t)n > (size_t)(end - *pp))
-			return -1;
-		*pp += n;
-	}
-	return 0;
+	if (!r->err && n < min)
+		kp_reader_fail(r, KP_EBAD);
+	else if (n > 0)
+		(void)kp_reader_take(r, (size_t)n);
 }
 
 /*
@@ -123,7 +48,7 @@ static inline int
 ref_records_check(const struct kp_batch_header *h, const uint8_t *p, size_t len,
     int64_t *max_ts)
 {
-	const uint8_t *end;
+	struct kp_reader r;
 	bool lat = h->attributes & KP_BATCH_ATTR_LOG_APPEND_TIME;
 	int64_t best = h->max_timestamp;
 	int32_t next_delta = 0;
@@ -134,39 +59,33 @@ ref_records_check(const struct kp_batch_header *h, const uint8_t *p, size_t len,
 		return -1;
 	if (h->records_count == 0)	/* p may be NULL: an empty inflate */
 		return len == 0 ? 0 : -1;
-	end = p + len;
-	/*
-	 * The next record starts at rend whatever its fields say, so the
-	 * walk to it depends on the length varint alone: the field parse,
-	 * a dozen dependent loads, runs off that chain (q), overlapping the
-	 * next records'.
-	 */
+	kp_reader_init(&r, p, len);
 	for (int32_t i = 0; i < h->records_count; i++) {
-		const uint8_t *rend, *q;
+		struct kp_reader rec;
+		const uint8_t *body;
 		int32_t rlen, od, hc;
 		int64_t tsd;
 
-		if (ref_get_varint(&p, end, &rlen) < 0 ||
-		    rlen < REF_RECORD_MIN_SIZE - 1 ||
-		    (size_t)rlen > (size_t)(end - p))
+		rlen = kp_read_varint(&r);
+		if (r.err || rlen < REF_RECORD_MIN_SIZE - 1 ||
+		    (body = kp_reader_take(&r, (size_t)rlen)) == NULL)
 			return -1;
-		rend = p + rlen;
-		q = p + 1;	/* attributes: rlen >= 6 holds it */
-		p = rend;
-		if (ref_get_varlong(&q, rend, &tsd) < 0 ||
-		    ref_get_varint(&q, rend, &od) < 0 || od < next_delta ||
-		    od > h->last_offset_delta)
+		kp_reader_init(&rec, body, (size_t)rlen);
+		(void)kp_read_i8(&rec);		/* attributes */
+		tsd = kp_read_varlong(&rec);
+		od = kp_read_varint(&rec);
+		if (rec.err || od < next_delta || od > h->last_offset_delta)
 			return -1;
-		if (ref_skip_bytes(&q, rend, -1) < 0 ||	/* key */
-		    ref_skip_bytes(&q, rend, -1) < 0 ||	/* value */
-		    ref_get_varint(&q, rend, &hc) < 0 || hc < 0 ||
-		    (size_t)hc > (size_t)(rend - q) / 2)
+		ref_skip_bytes(&rec, -1);		/* key */
+		ref_skip_bytes(&rec, -1);		/* value */
+		hc = kp_read_varint(&rec);
+		if (rec.err || hc < 0 || (size_t)hc > kp_reader_left(&rec) / 2)
 			return -1;
-		for (; hc > 0; hc--)	/* a null header key is invalid */
-			if (ref_skip_bytes(&q, rend, 0) < 0 ||
-			    ref_skip_bytes(&q, rend, -1) < 0)
-				return -1;
-		if (q != rend)
+		for (; hc > 0 && !rec.err; hc--) {	/* a null key is invalid */
+			ref_skip_bytes(&rec, 0);
+			ref_skip_bytes(&rec, -1);
+		}
+		if (rec.err || kp_reader_left(&rec) != 0)
 			return -1;
 		next_delta = od + 1;
 		if (!lat) {
@@ -176,7 +95,7 @@ ref_records_check(const struct kp_batch_header *h, const uint8_t *p, size_t len,
 				best = ts;
 		}
 	}
-	if (p != end)
+	if (kp_reader_left(&r) != 0)
 		return -1;
 	*max_ts = best;
 	return 0;

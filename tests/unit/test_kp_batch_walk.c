@@ -73,23 +73,24 @@ put_wide(struct kp_buf *b, uint64_t u, int w)
 }
 
 /*
- * A zigzag varint, now and then padded (still valid, as the readers
- * take it) or, as a flaw, a sixth byte or bits beyond 32.
+ * A zigzag varint u of at most maxw bytes, now and then padded (still
+ * valid, as the readers take it) or, as a flaw, a byte too many or, in
+ * the last byte, a bit beyond the type (top << 0..nbits-1).
  */
 static void
-put_v32(struct kp_buf *b, int32_t v, const struct style *st)
+put_zz(struct kp_buf *b, uint64_t u, int maxw, uint8_t top, uint32_t nbits,
+    const struct style *st)
 {
-	uint32_t u = (uint32_t)v << 1 ^ (uint32_t)(v >> 31);
 	int w = uwidth(u);
 
 	if (below(10) == 0)
-		w += (int)below((uint32_t)(6 - w));
+		w += (int)below((uint32_t)(maxw + 1 - w));
 	if (flaw(st)) {
 		if (below(2)) {
-			put_wide(b, u, 6);
+			put_wide(b, u, maxw + 1);
 		} else {
-			put_wide(b, u, 5);
-			b->data[b->len - 1] |= (uint8_t)(0x10 << below(3));
+			put_wide(b, u, maxw);
+			b->data[b->len - 1] |= (uint8_t)(top << below(nbits));
 		}
 		return;
 	}
@@ -97,23 +98,15 @@ put_v32(struct kp_buf *b, int32_t v, const struct style *st)
 }
 
 static void
+put_v32(struct kp_buf *b, int32_t v, const struct style *st)
+{
+	put_zz(b, (uint32_t)v << 1 ^ (uint32_t)(v >> 31), 5, 0x10, 3, st);
+}
+
+static void
 put_v64(struct kp_buf *b, int64_t v, const struct style *st)
 {
-	uint64_t u = (uint64_t)v << 1 ^ (uint64_t)(v >> 63);
-	int w = uwidth(u);
-
-	if (below(10) == 0)
-		w += (int)below((uint32_t)(11 - w));
-	if (flaw(st)) {
-		if (below(2)) {
-			put_wide(b, u, 11);
-		} else {
-			put_wide(b, u, 10);
-			b->data[b->len - 1] |= (uint8_t)(2 << below(6));
-		}
-		return;
-	}
-	put_wide(b, u, w);
+	put_zz(b, (uint64_t)v << 1 ^ (uint64_t)(v >> 63), 10, 2, 6, st);
 }
 
 /* A length class: null, empty, short, two-byte, three-byte lengths. */
@@ -207,6 +200,26 @@ put_record(struct kp_buf *out, int32_t od, const struct style *st)
 	kp_buf_release(&r);
 }
 
+/* A v2 batch header for count records; reframe fills batchLength, CRC. */
+static void
+put_header(struct kp_buf *b, int64_t base_offset, int32_t epoch,
+    int16_t attr, int32_t count, int64_t base_ts, int64_t max_ts)
+{
+	kp_buf_put_i64(b, base_offset);
+	kp_buf_put_i32(b, 0);			/* batchLength */
+	kp_buf_put_i32(b, epoch);		/* partitionLeaderEpoch */
+	kp_buf_put_i8(b, KP_BATCH_MAGIC);
+	kp_buf_put_i32(b, 0);			/* crc */
+	kp_buf_put_i16(b, attr);
+	kp_buf_put_i32(b, count - 1);		/* lastOffsetDelta */
+	kp_buf_put_i64(b, base_ts);
+	kp_buf_put_i64(b, max_ts);
+	kp_buf_put_i64(b, -1);			/* producerId */
+	kp_buf_put_i16(b, -1);			/* producerEpoch */
+	kp_buf_put_i32(b, -1);			/* baseSequence */
+	kp_buf_put_i32(b, count);		/* recordsCount */
+}
+
 /*
  * A batch of records drawn in style st: valid unless a flaw was
  * planted. gzip now and then, LogAppendTime now and then.
@@ -217,7 +230,8 @@ make_batch(struct kp_buf *out, struct style *st)
 	static const int64_t bases[] = { 1700000000000LL, 0, -5,
 	    INT64_MAX, INT64_MIN, 1LL << 62 };
 	struct kp_buf recs;
-	int32_t n, count;
+	int64_t base_offset, base_ts, max_ts;
+	int32_t n, count, epoch;
 	int16_t attr = 0;
 	int gz = below(16) == 0;
 
@@ -242,20 +256,13 @@ make_batch(struct kp_buf *out, struct style *st)
 	count = n;
 	if (flaw(st))
 		count += (int32_t)below(5) - 2;
+	/* drawn one by one: the order of a call's arguments is unspecified */
+	base_offset = (int64_t)below(1000);
+	epoch = (int32_t)below(3) - 1;
+	base_ts = bases[below(6)];
+	max_ts = (int64_t)rnd64();
 	kp_buf_reset(out);
-	kp_buf_put_i64(out, (int64_t)below(1000));	/* baseOffset */
-	kp_buf_put_i32(out, 0);			/* batchLength, below */
-	kp_buf_put_i32(out, (int32_t)below(3) - 1);	/* leader epoch */
-	kp_buf_put_i8(out, KP_BATCH_MAGIC);
-	kp_buf_put_i32(out, 0);			/* crc, below */
-	kp_buf_put_i16(out, attr);
-	kp_buf_put_i32(out, count - 1);		/* lastOffsetDelta */
-	kp_buf_put_i64(out, bases[below(6)]);		/* baseTimestamp */
-	kp_buf_put_i64(out, (int64_t)rnd64());		/* maxTimestamp */
-	kp_buf_put_i64(out, -1);
-	kp_buf_put_i16(out, -1);
-	kp_buf_put_i32(out, -1);
-	kp_buf_put_i32(out, count);			/* recordsCount */
+	put_header(out, base_offset, epoch, attr, count, base_ts, max_ts);
 	if (gz)
 		kp_gzip_compress(recs.data, recs.len, out);
 	else
@@ -429,19 +436,7 @@ test_tail_lengths(void)
 		}
 		for (size_t cut = 0; cut <= recs.len; cut++) {
 			kp_buf_reset(&b);
-			kp_buf_put_i64(&b, 0);
-			kp_buf_put_i32(&b, 0);
-			kp_buf_put_i32(&b, 0);
-			kp_buf_put_i8(&b, KP_BATCH_MAGIC);
-			kp_buf_put_i32(&b, 0);
-			kp_buf_put_i16(&b, 0);
-			kp_buf_put_i32(&b, 5);
-			kp_buf_put_i64(&b, 1000);
-			kp_buf_put_i64(&b, 0);
-			kp_buf_put_i64(&b, -1);
-			kp_buf_put_i16(&b, -1);
-			kp_buf_put_i32(&b, -1);
-			kp_buf_put_i32(&b, 6);
+			put_header(&b, 0, 0, 0, 6, 1000, 0);
 			kp_buf_put(&b, recs.data, recs.len - cut);
 			reframe(&b);
 			compare(&b, &t);
@@ -483,19 +478,7 @@ test_overruns(void)
 		for (int tail = 0; tail <= 40; tail++)
 			for (int count = 1; count <= 3; count++) {
 				kp_buf_reset(&b);
-				kp_buf_put_i64(&b, 0);
-				kp_buf_put_i32(&b, 0);
-				kp_buf_put_i32(&b, 0);
-				kp_buf_put_i8(&b, KP_BATCH_MAGIC);
-				kp_buf_put_i32(&b, 0);
-				kp_buf_put_i16(&b, 0);
-				kp_buf_put_i32(&b, count - 1);
-				kp_buf_put_i64(&b, 0);
-				kp_buf_put_i64(&b, 0);
-				kp_buf_put_i64(&b, -1);
-				kp_buf_put_i16(&b, -1);
-				kp_buf_put_i32(&b, -1);
-				kp_buf_put_i32(&b, count);
+				put_header(&b, 0, 0, 0, count, 0, 0);
 				kp_buf_put_i8(&b, (int8_t)(rlen << 1));
 				kp_buf_put(&b, pat.data,
 				    (size_t)(rlen + tail) < pat.len ?
