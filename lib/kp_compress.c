@@ -10,10 +10,7 @@
 /* zlib counts in uInt; feed it at most this much at a time. */
 #define CHUNK_MAX	(1u << 30)
 
-/*
- * Compression stays on zlib's gzip wrapper: framing it ourselves with
- * kp_crc32 measured no faster (bench/gzip_bench.c), deflate dominates.
- */
+/* zlib's own gzip wrapper: deflate dominates, its CRC-32 costs little. */
 int
 kp_gzip_compress(const void *src, size_t len, struct kp_buf *out)
 {
@@ -115,40 +112,39 @@ gzip_header(const uint8_t *p, size_t len)
 	return n;
 }
 
-/* Where one member's inflation stands; got counts every member so far. */
+/* Where the inflation stands; out->len - start counts every member so far. */
 struct inflater {
 	z_stream	 zs;
 	const uint8_t	*p, *end;	/* input not yet consumed */
-	size_t		 max, got;
-	size_t		 first;		/* room for the first call, or 0 */
+	size_t		 start, max;
 	struct kp_buf	*out;
 };
 
 /*
  * Inflate one deflate (raw) or zlib stream from in->p to its end, adding
  * the CRC-32 of the output to *crc when crc is not NULL: over each chunk
- * right after inflate wrote it, while it is still in cache. Returns 0 or
- * an errno value.
+ * right after inflate wrote it, while it is still in cache. hint is room
+ * for the first call, or 0. Returns 0 or an errno value.
  */
 static int
-inflate_stream(struct inflater *in, uint32_t *crc, size_t *produced)
+inflate_stream(struct inflater *in, uint32_t *crc, size_t hint)
 {
 	const uint8_t *was;
-	size_t room, lim, n;
+	size_t room, lim, n, got;
 	int rc;
 
-	*produced = 0;
 	for (;;) {
 		n = (size_t)(in->end - in->p);
 		was = in->p;
 		in->zs.next_in = (Bytef *)(uintptr_t)in->p;
 		in->zs.avail_in = n > CHUNK_MAX ? CHUNK_MAX : (uInt)n;
 		/* grow with the output so far, never past max + 1 */
-		room = in->got < 4096 ? 4096 : in->got;
-		if (in->first > room)
-			room = in->first;
-		in->first = 0;
-		lim = in->max - in->got;
+		got = in->out->len - in->start;
+		room = got < 4096 ? 4096 : got;
+		if (hint > room)
+			room = hint;
+		hint = 0;
+		lim = in->max - got;
 		if (lim < SIZE_MAX)
 			lim++;
 		if (room > lim)
@@ -169,10 +165,8 @@ inflate_stream(struct inflater *in, uint32_t *crc, size_t *produced)
 		if (crc != NULL)
 			*crc = kp_crc32(*crc, in->out->data + in->out->len, n);
 		in->out->len += n;
-		in->got += n;
-		*produced += n;
 		in->p = in->zs.next_in;
-		if (in->got > in->max)
+		if (got + n > in->max)
 			return EFBIG;
 		if (rc == Z_STREAM_END)
 			return 0;
@@ -198,7 +192,7 @@ size_hint(const struct inflater *in, uint32_t isize)
 {
 	size_t left = (size_t)(in->end - in->p);
 
-	if (isize > in->max - in->got)
+	if (isize > in->max - (in->out->len - in->start))
 		return 0;
 	if (left < SIZE_MAX / 1032 && isize > 1032 * left)
 		return 0;
@@ -214,26 +208,27 @@ size_hint(const struct inflater *in, uint32_t isize)
 static int
 member(struct inflater *in)
 {
-	size_t left = (size_t)(in->end - in->p), hlen, produced;
+	size_t left = (size_t)(in->end - in->p), hlen, hint = 0;
+	size_t before = in->out->len;
 	uint32_t crc = 0;
 	int gz, e;
 
 	gz = left >= 2 && in->p[0] == 0x1f && in->p[1] == 0x8b;
-	if (gz && left >= 18)
-		in->first = size_hint(in, le32(in->end - 4));
 	if (gz) {
+		if (left >= 18)
+			hint = size_hint(in, le32(in->end - 4));
 		if ((hlen = gzip_header(in->p, left)) == 0)
 			return EBADMSG;
 		in->p += hlen;
 	}
 	if (inflateReset2(&in->zs, gz ? -15 : 15) != Z_OK)
 		return EBADMSG;
-	if ((e = inflate_stream(in, gz ? &crc : NULL, &produced)) != 0)
+	if ((e = inflate_stream(in, gz ? &crc : NULL, hint)) != 0)
 		return e;
 	if (!gz)
 		return 0;	/* zlib checked the Adler-32 */
 	if (in->end - in->p < 8 || le32(in->p) != crc ||
-	    le32(in->p + 4) != (uint32_t)produced)
+	    le32(in->p + 4) != (uint32_t)(in->out->len - before))
 		return EBADMSG;
 	in->p += 8;
 	return 0;
@@ -258,6 +253,7 @@ kp_gzip_decompress(const void *src, size_t len, size_t max,
 	}
 	in.p = src;
 	in.end = in.p + len;
+	in.start = start;
 	in.max = max;
 	in.out = out;
 	/* members back to back, gzip(1) style; at least one */

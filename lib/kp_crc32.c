@@ -1,8 +1,8 @@
 /* kp_crc32.c -- CRC-32 (IEEE): carry-less multiplication folding (AVX-512 or SSE) or slicing-by-8 */
 #include <pthread.h>
-#include <string.h>
 
 #include "kp_crc32.h"
+#include "kp_crctab.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -19,53 +19,16 @@ static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 static void
 crc_init(void)
 {
-	uint32_t c;
-	int i, j, k;
-
 	use_clmul = kp_crc32_clmul_available();
 	use_avx512 = kp_crc32_avx512_available();
-
-	for (i = 0; i < 256; i++) {
-		c = (uint32_t)i;
-		for (j = 0; j < 8; j++)
-			c = (c & 1) ? (c >> 1) ^ POLY : c >> 1;
-		table[0][i] = c;
-	}
-	for (i = 0; i < 256; i++) {
-		c = table[0][i];
-		for (k = 1; k < 8; k++) {
-			c = table[0][c & 0xff] ^ (c >> 8);
-			table[k][i] = c;
-		}
-	}
+	kp_crctab_init(table, POLY);
 }
 
 /* The raw register (no pre- or post-inversion) after buf; tables built. */
 static uint32_t
 sw_raw(uint32_t c, const uint8_t *p, size_t len)
 {
-	uint32_t lo, hi;
-
-	while (len > 0 && ((uintptr_t)p & 7) != 0) {
-		c = table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
-		len--;
-	}
-	while (len >= 8) {
-		/* little-endian loads, byte by byte so any host works */
-		lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
-		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
-		hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
-		    (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
-		c = table[7][lo & 0xff] ^ table[6][(lo >> 8) & 0xff] ^
-		    table[5][(lo >> 16) & 0xff] ^ table[4][lo >> 24] ^
-		    table[3][hi & 0xff] ^ table[2][(hi >> 8) & 0xff] ^
-		    table[1][(hi >> 16) & 0xff] ^ table[0][hi >> 24];
-		p += 8;
-		len -= 8;
-	}
-	while (len-- > 0)
-		c = table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
-	return c;
+	return kp_crctab_raw(table, c, p, len);
 }
 
 uint32_t
@@ -80,54 +43,18 @@ kp_crc32_sw(uint32_t crc, const void *buf, size_t len)
 #ifdef HAVE_X86
 /*
  * Four 128-bit lanes fold 64 bytes per round, each lane a multiply pair
- * that does not wait on the others, several times what any table can do.
- * Reflected bit order: bit i of a 128-bit chunk is the coefficient of
- * x^(127-i), and clmul of two 64-bit values yields x * a(x) * b(x).
- * Moving a chunk T bits further on multiplies its low qword by x^(T+64)
- * and its high qword by x^T; with the constant in the low 32 bits
- * (x^32 * r(x)) that needs r = x^(T+31) and x^(T-33) mod P (as in
- * kp_crc32c.c). The folded 128 bits are then equivalent to everything
- * before them and go through the table as data: 16 lookups per call, not
- * worth a Barrett reduction.
+ * that does not wait on the others, several times what any table can do
+ * (constants: kp_crctab.h). The folded 128 bits are then equivalent to
+ * everything before them and go through the table as data: 16 lookups
+ * per call, not worth a Barrett reduction.
  */
-struct fold_k {
-	uint64_t	lo, hi;
-};
-
-static struct fold_k fold_k[5];	/* T = 128, 256, 384, 512, 1024 */
+static struct kp_fold_k fold_k[5];	/* T = 128, 256, 384, 512, 1024 */
 static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
-
-static uint32_t
-reflect32(uint32_t v)
-{
-	uint32_t r = 0;
-
-	for (int i = 0; i < 32; i++)
-		if (v & (1u << i))
-			r |= 1u << (31 - i);
-	return r;
-}
-
-/* x^n mod P in the normal (unreflected) bit order */
-static uint32_t
-xpow_mod(unsigned n)
-{
-	uint32_t r = 1;
-
-	while (n-- > 0)
-		r = (r << 1) ^ ((r & 0x80000000u) ? POLY_N : 0);
-	return r;
-}
 
 static void
 fold_init(void)
 {
-	for (int i = 0; i < 5; i++) {
-		unsigned t = i < 4 ? 128 * (unsigned)(i + 1) : 1024;
-
-		fold_k[i].lo = reflect32(xpow_mod(t + 31));
-		fold_k[i].hi = reflect32(xpow_mod(t - 33));
-	}
+	kp_fold_k_init(fold_k, POLY_N);
 }
 
 #define CLMUL_TARGET	"pclmul,sse2"
@@ -204,13 +131,6 @@ kp_crc32_clmul_available(void)
 #define AVX512_TARGET	"avx512f,avx512vl,avx512bw,vpclmulqdq,pclmul"
 
 __attribute__((target(AVX512_TARGET))) static __m512i
-fold512(__m512i x, __m512i k, __m512i next)
-{
-	return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(x, k, 0x00),
-	    _mm512_clmulepi64_epi128(x, k, 0x11), next, 0x96);
-}
-
-__attribute__((target(AVX512_TARGET))) static __m512i
 fold_k512(int t)
 {
 	return _mm512_broadcast_i32x4(_mm_set_epi64x((long long)fold_k[t].hi,
@@ -239,13 +159,13 @@ kp_crc32_avx512(uint32_t crc, const void *buf, size_t len)
 	len -= 128;
 	k = fold_k512(4);
 	for (; len >= 128; p += 128, len -= 128) {
-		x0 = fold512(x0, k, _mm512_loadu_si512(p));
-		x1 = fold512(x1, k, _mm512_loadu_si512(p + 64));
+		x0 = kp_fold512(x0, k, _mm512_loadu_si512(p));
+		x1 = kp_fold512(x1, k, _mm512_loadu_si512(p + 64));
 	}
 	k = fold_k512(3);
-	x0 = fold512(x0, k, x1);
+	x0 = kp_fold512(x0, k, x1);
 	if (len >= 64) {
-		x0 = fold512(x0, k, _mm512_loadu_si512(p));
+		x0 = kp_fold512(x0, k, _mm512_loadu_si512(p));
 		p += 64;
 		len -= 64;
 	}

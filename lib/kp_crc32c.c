@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kp_crc32c.h"
+#include "kp_crctab.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -18,54 +19,16 @@ static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 static void
 crc_init(void)
 {
-	uint32_t c;
-	int i, j, k;
-
 	use_hw = kp_crc32c_hw_available();
 	use_avx512 = kp_crc32c_avx512_available();
-
-	for (i = 0; i < 256; i++) {
-		c = (uint32_t)i;
-		for (j = 0; j < 8; j++)
-			c = (c & 1) ? (c >> 1) ^ POLY : c >> 1;
-		table[0][i] = c;
-	}
-	for (i = 0; i < 256; i++) {
-		c = table[0][i];
-		for (k = 1; k < 8; k++) {
-			c = table[0][c & 0xff] ^ (c >> 8);
-			table[k][i] = c;
-		}
-	}
+	kp_crctab_init(table, POLY);
 }
 
 uint32_t
 kp_crc32c_sw(uint32_t crc, const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
-	uint32_t c = ~crc, lo, hi;
-
 	pthread_once(&crc_once, crc_init);
-	while (len > 0 && ((uintptr_t)p & 7) != 0) {
-		c = table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
-		len--;
-	}
-	while (len >= 8) {
-		/* little-endian loads, byte by byte so any host works */
-		lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
-		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
-		hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
-		    (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
-		c = table[7][lo & 0xff] ^ table[6][(lo >> 8) & 0xff] ^
-		    table[5][(lo >> 16) & 0xff] ^ table[4][lo >> 24] ^
-		    table[3][hi & 0xff] ^ table[2][(hi >> 8) & 0xff] ^
-		    table[1][(hi >> 16) & 0xff] ^ table[0][hi >> 24];
-		p += 8;
-		len -= 8;
-	}
-	while (len-- > 0)
-		c = table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
-	return ~c;
+	return ~kp_crctab_raw(table, ~crc, buf, len);
 }
 
 #ifdef HAVE_X86
@@ -191,64 +154,21 @@ kp_crc32c_hw(uint32_t crc, const void *buf, size_t len)
 #ifdef __x86_64__
 /*
  * Carry-less multiplication folds 64 bytes per 512-bit register and
- * instruction pair, several times what crc32q can do. Reflected
- * bit order: bit i of a 128-bit chunk is the coefficient of x^(127-i),
- * and clmul of two 64-bit values yields x * a(x) * b(x). Moving a chunk
- * T bits further on multiplies its low qword by x^(T+64) and its high
- * qword by x^T; with the constant in the low 32 bits (x^32 * r(x)) that
- * needs r = x^(T+31) and x^(T-33) mod P. The folded 128 bits are then
- * equivalent to everything before them and go through crc32q as data.
+ * instruction pair, several times what crc32q can do (constants:
+ * kp_crctab.h). The folded 128 bits are then equivalent to everything
+ * before them and go through crc32q as data.
  */
-struct fold_k {
-	uint64_t	lo, hi;
-};
-
-static struct fold_k fold_k[5];	/* T = 128, 256, 384, 512, 1024 */
-
-static uint32_t
-reflect32(uint32_t v)
-{
-	uint32_t r = 0;
-
-	for (int i = 0; i < 32; i++)
-		if (v & (1u << i))
-			r |= 1u << (31 - i);
-	return r;
-}
-
-/* x^n mod P in the normal (unreflected) bit order */
-static uint32_t
-xpow_mod(unsigned n)
-{
-	uint32_t r = 1;
-
-	while (n-- > 0)
-		r = (r << 1) ^ ((r & 0x80000000u) ? 0x1edc6f41u : 0);
-	return r;
-}
-
+static struct kp_fold_k fold_k[5];	/* T = 128, 256, 384, 512, 1024 */
 static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
 
 static void
 fold_init(void)
 {
-	static const unsigned t[5] = { 128, 256, 384, 512, 1024 };
-
-	for (int i = 0; i < 5; i++) {
-		fold_k[i].lo = reflect32(xpow_mod(t[i] + 31));
-		fold_k[i].hi = reflect32(xpow_mod(t[i] - 33));
-	}
+	kp_fold_k_init(fold_k, 0x1edc6f41u);	/* Castagnoli, normal order */
 }
 
 #define AVX512_TARGET \
 	"avx512f,avx512vl,avx512bw,vpclmulqdq,pclmul,sse4.2"
-
-__attribute__((target(AVX512_TARGET))) static __m512i
-fold512(__m512i x, __m512i k, __m512i next)
-{
-	return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(x, k, 0x00),
-	    _mm512_clmulepi64_epi128(x, k, 0x11), next, 0x96);
-}
 
 __attribute__((target(AVX512_TARGET))) static __m128i
 fold128(__m128i x, int t)
@@ -281,14 +201,14 @@ kp_crc32c_avx512(uint32_t crc, const void *buf, size_t len)
 		k = _mm512_broadcast_i32x4(_mm_set_epi64x(
 		    (long long)fold_k[4].hi, (long long)fold_k[4].lo));
 		for (; len >= 128; p += 128, len -= 128) {
-			x0 = fold512(x0, k, _mm512_loadu_si512(p));
-			x1 = fold512(x1, k, _mm512_loadu_si512(p + 64));
+			x0 = kp_fold512(x0, k, _mm512_loadu_si512(p));
+			x1 = kp_fold512(x1, k, _mm512_loadu_si512(p + 64));
 		}
 		k = _mm512_broadcast_i32x4(_mm_set_epi64x(
 		    (long long)fold_k[3].hi, (long long)fold_k[3].lo));
-		x0 = fold512(x0, k, x1);
+		x0 = kp_fold512(x0, k, x1);
 		if (len >= 64) {
-			x0 = fold512(x0, k, _mm512_loadu_si512(p));
+			x0 = kp_fold512(x0, k, _mm512_loadu_si512(p));
 			p += 64;
 			len -= 64;
 		}
