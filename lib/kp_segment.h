@@ -45,6 +45,7 @@ struct kp_segment {
 	 */
 	int64_t		 hint_off[2];
 	int64_t		 hint_pos[2];
+	int64_t		 wb_mark;	/* writeback started below this */
 };
 
 /* What kp_segment_scan found. */

@@ -134,10 +134,60 @@ test_sync_data(void)
 	lt_rmrf(dir);
 }
 
+/*
+ * Writeback is started every 8 MiB appended, so a roll's sync never finds
+ * a whole segment to write; the mark follows a truncation back.
+ */
+static void
+test_writeback(void)
+{
+	struct kp_segment *s;
+	struct kp_buf b;
+	char dir[PATH_MAX];
+	int64_t base = 0, marks = 0, last = 0;
+	int bad = 0;
+
+	lt_tmpdir(dir, sizeof(dir), "segwb");
+	kp_buf_init(&b);
+	s = kp_segment_open(dir, 0, 1 << 20, 1 << 20, true, false, 0);
+	/* 1,000 records of ~1 KiB a batch: about 1 MiB per append */
+	for (int i = 0; i < 20; i++) {
+		kp_buf_reset(&b);
+		lt_batch(&b, 1000, 0, 100 + i, 1000);
+		kp_batch_set_base_offset(b.data, base);
+		base += 1000;
+		if (kp_segment_append(s, b.data, b.len) < 0)
+			bad++;
+		if (s->wb_mark != last) {
+			marks++;
+			if (s->wb_mark != s->size || s->wb_mark - last <
+			    ((int64_t)8 << 20))
+				bad++;
+			last = s->wb_mark;
+		}
+		if (s->size - s->wb_mark >= ((int64_t)8 << 20))
+			bad++;
+	}
+	ok(bad == 0 && marks == 2 && s->size > ((int64_t)19 << 20),
+	    "20 MiB appended: writeback started twice, 8 MiB apart (%lld)",
+	    (long long)marks);
+	ok(kp_segment_truncate_offset(s, 5000) == 0 && s->wb_mark > s->size,
+	    "truncated below the mark");
+	kp_buf_reset(&b);
+	lt_batch(&b, 1000, 0, 200, 1000);
+	kp_batch_set_base_offset(b.data, 5000);
+	ok(kp_segment_append(s, b.data, b.len) == 0 && s->wb_mark <= s->size,
+	    "the next append brings the mark back inside the file");
+	kp_segment_close(s);
+	kp_buf_release(&b);
+	lt_rmrf(dir);
+}
+
 int
 main(void)
 {
 	test_segment();
 	test_sync_data();
+	test_writeback();
 	return tap_done();
 }
