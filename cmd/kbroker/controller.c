@@ -142,6 +142,30 @@ minus(const int32_t *a, int32_t na, const int32_t *b, int32_t nb, int32_t *n)
 	return r;
 }
 
+/*
+ * The controller epoch moved past ours: another controller took office
+ * (we were paused, say). Stop controlling; if /controller is still ours,
+ * give it up so an election with the current epoch takes place.
+ */
+static void
+resign(struct kb_cluster *cl, int32_t cepoch)
+{
+	const clientid_t *id;
+	struct Stat st;
+
+	kb_log("zookeeper: controller epoch %" PRId32 " is stale: resigning",
+	    cepoch);
+	pthread_mutex_lock(&cl->mu);
+	cl->controller = false;
+	pthread_mutex_unlock(&cl->mu);
+	pthread_rwlock_rdlock(&cl->zlock);
+	id = zoo_client_id(cl->zh);
+	if (zoo_exists(cl->zh, "/controller", 0, &st) == ZOK && id != NULL &&
+	    st.ephemeralOwner == id->client_id)
+		zoo_delete(cl->zh, "/controller", st.version);
+	pthread_rwlock_unlock(&cl->zlock);
+}
+
 static void
 state_path(char *buf, size_t len, const char *topic, int32_t p)
 {
@@ -186,13 +210,8 @@ write_state(struct kb_cluster *cl, int32_t cepoch, int32_t cver,
 	if (rc != ZOK)
 		kb_debug_cl(cl, "controller: %s: %s (%d %d %d)", path,
 		    zerror(rc), res[0].err, res[1].err, n > 2 ? res[2].err : 0);
-	if (rc != ZOK && res[0].err != ZOK) {
-		kb_log("zookeeper: controller epoch %" PRId32 " is stale: "
-		    "another broker controls now", cepoch);
-		pthread_mutex_lock(&cl->mu);
-		cl->controller = false;
-		pthread_mutex_unlock(&cl->mu);
-	}
+	if (rc != ZOK && res[0].err != ZOK)
+		resign(cl, cepoch);
 	free(data);
 	return rc;
 }
@@ -392,8 +411,11 @@ delete_topic(struct kb_cluster *cl, int32_t cv, const char *topic)
 
 	/* fenced: only a controller still in office deletes */
 	zoo_check_op_init(&check, "/controller_epoch", cv);
-	if (kb_zk_multi(cl, 1, &check, &res) != ZOK)
+	if ((rc = kb_zk_multi(cl, 1, &check, &res)) != ZOK) {
+		if (rc == ZBADVERSION)
+			resign(cl, -1);
 		return;
+	}
 	snprintf(path, sizeof(path), "/brokers/topics/%s/partitions", topic);
 	rc = kb_zk_children(cl, path, false, &sv);
 	if (rc != ZOK && rc != ZNONODE)
