@@ -645,6 +645,7 @@ kb_cluster_create_topic(struct kb_broker *b, const char *name, int32_t nparts,
 		goto out;
 	t.name = (char *)name;
 	t.nparts = nparts;
+	arc4random_buf(t.id, sizeof(t.id));	/* the topic id, as Kafka's */
 	if ((t.parts = calloc((size_t)nparts, sizeof(*t.parts))) == NULL)
 		goto nomem;
 	if (assign != NULL) {
@@ -713,6 +714,37 @@ kb_cluster_delete_topic(struct kb_broker *b, const char *name)
 	rc = kb_zk_create(cl, path, NULL, ZOO_PERSISTENT);
 	if (rc == ZNODEEXISTS)
 		rc = ZOK;		/* asked already */
+	return kb_zk_kerr(rc);
+}
+
+int
+kb_cluster_set_topic_configs(struct kb_broker *b, const char *name,
+    const char *const *keys, const char *const *vals, size_t n)
+{
+	struct kb_cluster *cl;
+	char path[512], *json;
+	struct Stat st;
+	int kerr, rc;
+
+	if ((cl = connected(b, &kerr)) == NULL)
+		return kerr;
+	if (!valid_topic(name))
+		return KP_UNKNOWN_TOPIC_OR_PARTITION;
+	snprintf(path, sizeof(path), "/brokers/topics/%s", name);
+	if ((rc = kb_zk_exists(cl, path, false, &st)) != ZOK)
+		return rc == ZNONODE ? KP_UNKNOWN_TOPIC_OR_PARTITION :
+		    kb_zk_kerr(rc);
+	if ((json = config_json(keys, vals, n)) == NULL)
+		return KP_UNKNOWN_SERVER_ERROR;
+	snprintf(path, sizeof(path), "/config/topics/%s", name);
+	pthread_rwlock_rdlock(&cl->zlock);
+	rc = zoo_set(cl->zh, path, json, (int)strlen(json), -1);
+	pthread_rwlock_unlock(&cl->zlock);
+	if (rc == ZNONODE)
+		rc = kb_zk_create(cl, path, json, ZOO_PERSISTENT);
+	free(json);
+	if (rc == ZOK)
+		kb_zk_wake(cl);
 	return kb_zk_kerr(rc);
 }
 
