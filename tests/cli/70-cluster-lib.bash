@@ -9,7 +9,8 @@
 #                               zk_stop first stops every broker of every
 #                               cluster this file started
 #   cluster_start N [ARGS...]   brokers 1..N under a fresh chroot of their
-#                               own (CL_ZK = host:port/chroot), ARGS given
+#                               own (CL_ZK = host:port/chroot, which the
+#                               brokers create), ARGS given
 #                               to every broker; waits until all registered
 #   broker_start ID [ARGS...]   start (or restart: same data dir, same
 #                               port) broker ID; waits for its "listening"
@@ -192,7 +193,6 @@ cluster_start() {	# cluster_start N [ARGS...]
 	CL_ARGS="$*"
 	echo "$CL_DIR" >>"$ZK_DIR/clusters"
 	export CL_DIR CL_ZK CL_ARGS
-	"$KP_TOOLS/zk_cli" "$ZK_HOSTS" create "/${CL_ZK#*/}" || return 1
 	for id in $(seq 1 "$n"); do
 		broker_start "$id" || return 1
 	done
