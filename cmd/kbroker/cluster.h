@@ -47,6 +47,11 @@ struct kb_cl_part {
 	int32_t		*isr;
 	int32_t		 nisr;
 	int32_t		 version;	/* of the state znode, -1: no state yet */
+	/* A reassignment in progress (Kafka's adding/removing replicas): */
+	int32_t		*adding;
+	int32_t		 nadding;
+	int32_t		*removing;
+	int32_t		 nremoving;
 };
 
 struct kb_cl_topic {
@@ -54,6 +59,19 @@ struct kb_cl_topic {
 	struct kb_cl_part *parts;	/* index = partition id */
 	int32_t		 nparts;
 	bool		 deleting;	/* under /admin/delete_topics */
+	int32_t		 version;	/* of the assignment znode */
+	/*
+	 * Added by cl-serve (apply.c, metadata.c): the topic id of
+	 * /brokers/topics/<topic> ("topic_id", all zero: none known), so
+	 * every broker reports the same one; and the overrides of
+	 * /config/topics/<topic> ({"version":1,"config":{...}}), which
+	 * apply.c gives the local logs. cfg_keys NULL: configs not read
+	 * (the logs keep theirs); else ncfg pairs, possibly none.
+	 */
+	uint8_t		 id[16];
+	char		**cfg_keys;
+	char		**cfg_vals;
+	size_t		 ncfg;
 };
 
 /* An immutable snapshot; the loop frees the old one when a new one comes. */
@@ -77,6 +95,24 @@ const struct kb_cl_broker *kb_cl_broker(const struct kb_cl_view *, int32_t);
 bool	 kb_cl_in(const int32_t *, int32_t, int32_t);	/* id in a list */
 /* The loop's KB_TAG_CLUSTER event: take the newest view, then apply it. */
 void	 kb_cluster_on_event(struct kb_broker *);
+/*
+ * server.c: after the listeners are open (the registration advertises
+ * their port) connect to ZooKeeper, create the persistent paths, take the
+ * cluster id and start the session thread; -1 (logged) aborts startup.
+ * Stop closes the session (the registration goes at once) and frees the
+ * views. Both do nothing in single-node mode.
+ */
+int	 kb_cluster_start(struct kb_broker *);
+void	 kb_cluster_stop(struct kb_broker *);
+/*
+ * The function kb_cluster_on_event calls: kb_cluster_apply when apply.c
+ * is linked in (a weak reference, so the session code links without
+ * it), or one registered here instead; with neither, views are only
+ * kept.
+ */
+typedef void kb_cluster_apply_fn(struct kb_broker *,
+	    const struct kb_cl_view *, const struct kb_cl_view *);
+void	 kb_cluster_set_apply(kb_cluster_apply_fn *);
 
 /*
  * Writes, from the loop thread; each returns KP_NONE or a Kafka error
@@ -93,6 +129,13 @@ int	 kb_cluster_create_topic(struct kb_broker *, const char *,
 int	 kb_cluster_delete_topic(struct kb_broker *, const char *);
 int	 kb_cluster_add_partitions(struct kb_broker *, const char *,
 	    int32_t total);
+/*
+ * A topic's complete overrides into /config/topics/<topic> (replacing
+ * what was there); the next view carries them to every broker. KP_NONE,
+ * KP_UNKNOWN_TOPIC_OR_PARTITION or KP_REQUEST_TIMED_OUT.
+ */
+int	 kb_cluster_set_topic_configs(struct kb_broker *, const char *,
+	    const char *const *, const char *const *, size_t);
 /*
  * A leader's ISR change (Kafka's AlterPartition done the ZooKeeper way):
  * a conditional write on the state znode's version; KP_NONE, or
