@@ -187,6 +187,8 @@ kb_offsets_load(struct kb_group *G)
 		return 0;
 	G->loading = true;
 	for (int32_t p = 0; p < t->partitions; p++) {
+		if (t->logs[p] == NULL)
+			continue;	/* cluster mode: not a replica here */
 		if (load_log(G, t->logs[p], &nrec) == -1) {
 			kb_log("%s-%d: cannot read: %s", KP_OFFSETS_TOPIC, p,
 			    strerror(errno));

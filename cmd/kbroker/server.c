@@ -133,8 +133,9 @@ commit_all(struct kb_broker *b)
 
 	while ((t = kp_store_topic_next(b->store, t)) != NULL)
 		for (int32_t p = 0; p < t->partitions; p++)
-			kp_log_set_high_watermark(t->logs[p],
-			    kp_log_end_offset(t->logs[p]));
+			if (t->logs[p] != NULL)	/* cluster mode: not held here */
+				kp_log_set_high_watermark(t->logs[p],
+				    kp_log_end_offset(t->logs[p]));
 }
 
 static int
