@@ -8,6 +8,7 @@
 #include "kp_proto_admin.h"
 #include "kp_store.h"
 #include "kbroker.h"
+#include "cluster.h"
 #include "resp_array.h"
 
 #define RESOURCE_TOPIC	2
@@ -643,9 +644,16 @@ handle_delete_records(struct kb_req *req)
 			struct kp_log *log = kb_log_for(req->b, &t->name,
 			    t->partitions[j].partition_index);
 			int64_t low = -1;
+			int rc;
 
 			kp_delete_records_resp_partition_result_init(pr);
 			pr->partition_index = t->partitions[j].partition_index;
+			if ((rc = kb_cluster_check_leader_s(req->b, &t->name,
+			    pr->partition_index)) != KP_NONE) {
+				pr->error_code = (int16_t)rc;
+				pr->low_watermark = -1;
+				continue;
+			}
 			if (log == NULL) {
 				pr->error_code = KP_UNKNOWN_TOPIC_OR_PARTITION;
 				pr->low_watermark = -1;

@@ -9,6 +9,7 @@
 struct kb_broker;
 struct kb_req;
 struct kp_log;
+struct kp_str;
 
 /*
  * Cluster mode is on when zookeeper.connect is set; without it kbroker is
@@ -54,6 +55,18 @@ struct kb_cl_topic {
 	struct kb_cl_part *parts;	/* index = partition id */
 	int32_t		 nparts;
 	bool		 deleting;	/* under /admin/delete_topics */
+	/*
+	 * Added by cl-serve (apply.c, metadata.c): the topic id of
+	 * /brokers/topics/<topic> ("topic_id", all zero: none known), so
+	 * every broker reports the same one; and the overrides of
+	 * /config/topics/<topic> ({"version":1,"config":{...}}), which
+	 * apply.c gives the local logs. cfg_keys NULL: configs not read
+	 * (the logs keep theirs); else ncfg pairs, possibly none.
+	 */
+	uint8_t		 id[16];
+	char		**cfg_keys;
+	char		**cfg_vals;
+	size_t		 ncfg;
 };
 
 /* An immutable snapshot; the loop frees the old one when a new one comes. */
@@ -126,6 +139,23 @@ void	 kb_cluster_apply(struct kb_broker *, const struct kb_cl_view *,
 int	 kb_cluster_check_leader(struct kb_broker *, const char *, int32_t);
 /* The leader epoch to report for a partition (0 in single-node mode). */
 int32_t	 kb_cluster_leader_epoch(struct kb_broker *, const char *, int32_t);
+/*
+ * Added by cl-serve: the same two for a request's topic (a kp_str), and
+ * whether replication is linked in (replica.c); without it a broker
+ * refuses replication factors above 1.
+ */
+int	 kb_cluster_check_leader_s(struct kb_broker *, const struct kp_str *,
+	    int32_t);
+int32_t	 kb_cluster_leader_epoch_s(struct kb_broker *, const struct kp_str *,
+	    int32_t);
+bool	 kb_cluster_can_replicate(void);
+/*
+ * kb_cluster_check_leader_s, then the request's current leader epoch
+ * (-1: none given) against ours: KP_FENCED_LEADER_EPOCH when older,
+ * KP_UNKNOWN_LEADER_EPOCH when newer (KIP-320).
+ */
+int	 kb_cluster_serve_check(struct kb_broker *, const struct kp_str *,
+	    int32_t, int32_t);
 
 /* ---- replica.c / isr.c: replication ---- */
 

@@ -7,6 +7,7 @@
 #include "kp_proto_fetch.h"
 #include "kp_store.h"
 #include "kbroker.h"
+#include "cluster.h"
 #include "resp_array.h"
 
 #define SLICES_MAX	16	/* segment slices per partition and response */
@@ -113,6 +114,21 @@ encode_fetch(struct kb_req *req, const struct kp_fetch_req *rq,
 	return kp_fetch_resp_end(b, v, &rs);
 }
 
+/*
+ * May this fetch read the partition? A consumer reads from the leader
+ * only, at the leader epoch it knows (KIP-320). A fetch with replica_id
+ * >= 0 is a follower's: replication (cl-repl) takes it over here, one
+ * call per partition.
+ */
+static int16_t
+fetch_check(struct kb_req *req, const struct kp_fetch_req *rq,
+    const struct kp_str *topic, const struct kp_fetch_req_partition *p)
+{
+	(void)rq;
+	return (int16_t)kb_cluster_serve_check(req->b, topic, p->partition,
+	    req->hdr.api_version >= 9 ? p->current_leader_epoch : -1);
+}
+
 static int
 handle_fetch(struct kb_req *req)
 {
@@ -146,6 +162,11 @@ handle_fetch(struct kb_req *req)
 			size_t pmax, left;
 
 			pp->hwm = pp->lso = pp->log_start = -1;
+			if ((pp->error = fetch_check(req, &rq, &t->topic,
+			    p)) != KP_NONE) {
+				errors = true;
+				continue;
+			}
 			if (log == NULL) {
 				pp->error = KP_UNKNOWN_TOPIC_OR_PARTITION;
 				errors = true;
@@ -179,11 +200,11 @@ KB_API(fetch, KP_API_FETCH, 4, 11, handle_fetch)
 
 static void
 list_offset(struct kb_req *req, struct kp_log *log, int64_t ts,
-    struct kp_list_offsets_resp_partition_response *pr)
+    int32_t epoch, struct kp_list_offsets_resp_partition_response *pr)
 {
 	int64_t off = -1, t = -1;
 
-	pr->leader_epoch = 0;
+	pr->leader_epoch = epoch;
 	if (ts == -1) {				/* latest */
 		off = kp_log_high_watermark(log);
 	} else if (ts == -2) {			/* earliest */
@@ -243,16 +264,27 @@ handle_list_offsets(struct kb_req *req)
 			    &tr->partitions[j];
 			struct kp_log *log = kb_log_for(req->b, &t->name,
 			    p->partition_index);
+			int rc;
 
 			kp_list_offsets_resp_partition_response_init(pr);
 			pr->partition_index = p->partition_index;
 			pr->offset = -1;
 			pr->timestamp = -1;
 			pr->leader_epoch = -1;
-			if (log == NULL)
+			/* only the leader answers, but to a debugging
+			 * request (replica_id -2), as Kafka */
+			rc = rq.replica_id == -2 ? KP_NONE :
+			    kb_cluster_serve_check(req->b, &t->name,
+			    p->partition_index, v >= 4 ?
+			    p->current_leader_epoch : -1);
+			if (rc != KP_NONE)
+				pr->error_code = (int16_t)rc;
+			else if (log == NULL)
 				pr->error_code = KP_UNKNOWN_TOPIC_OR_PARTITION;
 			else
-				list_offset(req, log, p->timestamp, pr);
+				list_offset(req, log, p->timestamp,
+				    kb_cluster_leader_epoch_s(req->b, &t->name,
+				    p->partition_index), pr);
 		}
 	}
 	if (kp_list_offsets_resp_encode(kb_resp_buf(req->resp), v, &rs) == -1)

@@ -39,5 +39,7 @@ kb_group_of(struct kb_broker *b)
 void	kb_offsets_persist(void *, const char *, const char *, int32_t,
 	    const struct kp_coord_offset *);
 int	kb_offsets_load(struct kb_group *);
+/* Cluster mode: replay one partition this broker came to lead. */
+void	kb_offsets_load_partition(struct kb_broker *, int32_t);
 
 #endif

@@ -13,6 +13,7 @@
 #include "kbroker.h"
 #include "resp_array.h"
 #include "group.h"
+#include "cluster.h"
 
 #define METADATA_MAX	4096	/* offset.metadata.max.bytes */
 
@@ -42,7 +43,8 @@ offsets_topic(struct kb_group *G)
 	static const char *const values[] = { "compact" };
 	int rc;
 
-	if (t != NULL)
+	/* a cluster makes it through ZooKeeper (FindCoordinator) */
+	if (t != NULL || kb_cluster_mode(b))
 		return t;
 	rc = kp_store_create_topic(b->store, KP_OFFSETS_TOPIC,
 	    G->offsets_parts, names, values, 1, NULL, false, &t);
@@ -72,10 +74,21 @@ kb_offsets_persist(void *arg, const char *group, const char *topic,
 	struct kp_log *log;
 	int64_t now = kb_now_wall();
 	int rc = KP_NONE;
+	int32_t op;
 
 	if (G->loading || (t = offsets_topic(G)) == NULL)
 		return;
-	log = t->logs[kp_offsets_partition(group, t->partitions)];
+	op = kp_offsets_partition(group, t->partitions);
+	/*
+	 * In a cluster only the partition's leader writes it; a group
+	 * left over from before a leadership move is not ours to log.
+	 */
+	if ((log = t->logs[op]) == NULL ||
+	    kb_cluster_check_leader(G->b, KP_OFFSETS_TOPIC, op) != KP_NONE) {
+		kb_debug(G->b, "group '%s': %s-%d not led here, offset change "
+		    "not logged", group, KP_OFFSETS_TOPIC, op);
+		return;
+	}
 	kp_buf_init(&k);
 	kp_buf_init(&v);
 	kp_buf_init(&batch);
@@ -183,7 +196,8 @@ kb_offsets_load(struct kb_group *G)
 	struct kp_topic *t = kp_store_topic(G->b->store, KP_OFFSETS_TOPIC);
 	size_t nrec = 0;
 
-	if (t == NULL)
+	/* a cluster broker loads a partition when it comes to lead it */
+	if (t == NULL || kb_cluster_mode(G->b))
 		return 0;
 	G->loading = true;
 	for (int32_t p = 0; p < t->partitions; p++) {
@@ -200,6 +214,30 @@ kb_offsets_load(struct kb_group *G)
 	kb_log("%s: %zu batch(es) replayed, %zu group(s)", KP_OFFSETS_TOPIC,
 	    nrec, G->coord.ngroups);
 	return 0;
+}
+
+/*
+ * Cluster mode: this broker now leads __consumer_offsets partition p, so
+ * it coordinates that partition's groups: replay it (offsets committed
+ * through another coordinator meanwhile included).
+ */
+void
+kb_offsets_load_partition(struct kb_broker *b, int32_t p)
+{
+	struct kb_group *G = kb_group_of(b);
+	struct kp_log *log = kp_store_log(b->store, KP_OFFSETS_TOPIC, p);
+	size_t nrec = 0;
+
+	if (G == NULL || log == NULL)
+		return;
+	G->loading = true;
+	if (load_log(G, log, &nrec) == -1)
+		kb_log("%s-%d: cannot read: %s", KP_OFFSETS_TOPIC, p,
+		    strerror(errno));
+	G->loading = false;
+	if (nrec > 0)
+		kb_log("%s-%d: %zu batch(es) replayed", KP_OFFSETS_TOPIC, p,
+		    nrec);
 }
 
 /* ---- OffsetCommit ---- */

@@ -8,6 +8,7 @@
 #include "kp_proto_produce.h"
 #include "kp_store.h"
 #include "kbroker.h"
+#include "cluster.h"
 #include "resp_array.h"
 
 /*
@@ -18,7 +19,7 @@
  */
 static void
 produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
-    const struct kp_bytes *records,
+    int32_t epoch, const struct kp_bytes *records,
     struct kp_produce_resp_partition_produce_response *pr)
 {
 	struct kb_broker *b = req->b;
@@ -81,8 +82,9 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 			return;
 		}
 	}
+	/* the leader epoch goes into the batch: followers truncate by it */
 	rc = kp_log_append(log, (uint8_t *)(uintptr_t)records->ptr,
-	    (size_t)records->len, 0, kb_now_wall(), &info);
+	    (size_t)records->len, epoch, kb_now_wall(), &info);
 	if (rc != KP_NONE) {
 		if (rc == KP_KAFKA_STORAGE_ERROR)
 			kb_log("%s: append: %s", kp_log_dir(log),
@@ -146,6 +148,7 @@ handle_produce(struct kb_req *req)
 			struct kp_produce_resp_partition_produce_response *pr =
 			    &tr->partition_responses[j];
 			struct kp_log *log;
+			int rc;
 
 			kp_produce_resp_partition_produce_response_init(pr);
 			pr->index = pd->index;
@@ -154,12 +157,16 @@ handle_produce(struct kb_req *req)
 			pr->log_start_offset = -1;
 			if (rq.acks != 0 && rq.acks != 1 && rq.acks != -1)
 				pr->error_code = KP_INVALID_REQUIRED_ACKS;
+			else if ((rc = kb_cluster_check_leader_s(req->b,
+			    &td->name, pd->index)) != KP_NONE)
+				pr->error_code = (int16_t)rc;
 			else if ((log = kb_log_for(req->b, &td->name,
 			    pd->index)) == NULL)
 				pr->error_code = KP_UNKNOWN_TOPIC_OR_PARTITION;
 			else
 				produce_partition(req, log, rq.acks,
-				    &pd->records, pr);
+				    kb_cluster_leader_epoch_s(req->b,
+				    &td->name, pd->index), &pd->records, pr);
 			if (pr->error_code != KP_NONE) {
 				failed = true;
 				kb_debug(req->b, "%s: produce %.*s-%d: %s",
