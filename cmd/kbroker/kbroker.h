@@ -102,6 +102,7 @@ struct kb_resp {
 	size_t		 cost;		/* memory held beyond the wire bytes */
 	bool		 ready;		/* complete, may be sent */
 	bool		 parked;	/* complete, held for a sync (durable.c) */
+	bool		 hw_parked;	/* and/or for the high watermark (isr.c) */
 	/* A deferred (long-polling) request waits here: */
 	uint8_t		*req;		/* a copy of the request payload */
 	size_t		 req_len;
@@ -154,6 +155,7 @@ struct kb_broker {
 	bool		 stopping;
 	int64_t		 next_tick;
 	char		 cluster_id[32];
+	struct kb_repl	*repl;		/* isr.c, replica.c: cluster mode */
 	int64_t		 next_pid;	/* InitProducerId */
 	struct kb_pstate *pstate;	/* producer_state.c */
 	void		*group;		/* for group.c */
