@@ -426,6 +426,8 @@ loop_once(struct kb_broker *b, int timeout)
 			on_signal(b);
 		else if (tag == KB_TAG_DURABLE)
 			kb_durable_on_event(b);
+		else if (tag == KB_TAG_CLUSTER)
+			kb_cluster_on_event(b);
 		else if (tag & TAG_LISTENER) {
 			size_t li = (size_t)(tag & ~TAG_LISTENER);
 
@@ -528,6 +530,10 @@ kb_server_run(struct kb_broker *b)
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
+	if (kb_cluster_start(b) == -1) {
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
 	if (print_ready(b) == -1) {
 		rc = EX_IOERR;
 		goto out;
@@ -538,6 +544,7 @@ kb_server_run(struct kb_broker *b)
 	drain(b);
 out:
 	close_listeners(b);
+	kb_cluster_stop(b);
 	kb_fini_hooks(b);
 	if (kp_store_flush(b->store) == -1) {
 		kb_log("flush: %s", strerror(errno));
