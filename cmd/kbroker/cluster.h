@@ -149,6 +149,8 @@ int	 kb_cluster_check_leader_s(struct kb_broker *, const struct kp_str *,
 int32_t	 kb_cluster_leader_epoch_s(struct kb_broker *, const struct kp_str *,
 	    int32_t);
 bool	 kb_cluster_can_replicate(void);
+/* default.replication.factor (metadata.c; 1 unless set). */
+int16_t	 kb_cluster_default_rf(struct kb_broker *);
 /*
  * kb_cluster_check_leader_s, then the request's current leader epoch
  * (-1: none given) against ours: KP_FENCED_LEADER_EPOCH when older,
