@@ -149,6 +149,15 @@ int	 kb_cluster_check_leader_s(struct kb_broker *, const struct kp_str *,
 int32_t	 kb_cluster_leader_epoch_s(struct kb_broker *, const struct kp_str *,
 	    int32_t);
 bool	 kb_cluster_can_replicate(void);
+/*
+ * Proposed by cl-serve for zk.c (not in the contract before): write a
+ * topic's complete overrides to /config/topics/<topic>; KP_NONE or a
+ * Kafka error. The new view's cfg_keys carry them to every broker.
+ * admin.c refuses topic AlterConfigs in cluster mode while no file
+ * defines it (a weak reference).
+ */
+int	 kb_cluster_set_topic_configs(struct kb_broker *, const char *,
+	    const char *const *, const char *const *, size_t);
 /* default.replication.factor (metadata.c; 1 unless set). */
 int16_t	 kb_cluster_default_rf(struct kb_broker *);
 /*
