@@ -173,6 +173,17 @@ int32_t	 kb_cluster_leader_epoch_s(struct kb_broker *, const struct kp_str *,
 	    int32_t);
 bool	 kb_cluster_can_replicate(void);
 /*
+ * Proposed by cl-serve for zk.c (not in the contract before): write a
+ * topic's complete overrides to /config/topics/<topic>; KP_NONE or a
+ * Kafka error. The new view's cfg_keys carry them to every broker.
+ * admin.c refuses topic AlterConfigs in cluster mode while no file
+ * defines it (a weak reference).
+ */
+int	 kb_cluster_set_topic_configs(struct kb_broker *, const char *,
+	    const char *const *, const char *const *, size_t);
+/* default.replication.factor (metadata.c; 1 unless set). */
+int16_t	 kb_cluster_default_rf(struct kb_broker *);
+/*
  * kb_cluster_check_leader_s, then the request's current leader epoch
  * (-1: none given) against ours: KP_FENCED_LEADER_EPOCH when older,
  * KP_UNKNOWN_LEADER_EPOCH when newer (KIP-320).

@@ -245,7 +245,18 @@ kb_offsets_load_partition(struct kb_broker *b, int32_t p)
 static bool
 topic_known(struct kb_req *req, const struct kp_str *topic, int32_t part)
 {
-	return kb_log_for(req->b, topic, part) != NULL;
+	const struct kb_cl_view *v;
+	const struct kb_cl_topic *t;
+	char *name;
+
+	if (!kb_cluster_mode(req->b))
+		return kb_log_for(req->b, topic, part) != NULL;
+	/* a coordinator need not hold the partitions its groups consume */
+	if ((v = kb_cluster_view(req->b)) == NULL ||
+	    (name = kb_arena_str(req->arena, topic)) == NULL)
+		return false;
+	t = kb_cl_topic(v, name);
+	return t != NULL && !t->deleting && part >= 0 && part < t->nparts;
 }
 
 static int
@@ -263,9 +274,11 @@ handle_offset_commit(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	group = cstr0(req, &rq.group_id);
-	gerr = kp_coord_commit_check(&G->coord, group,
-	    rq.generation_id_or_member_epoch, cstr0(req, &rq.member_id),
-	    cstr(req, &rq.group_instance_id), kb_now_mono(), wall);
+	if ((gerr = kb_group_check_coordinator(req->b, group)) == KP_NONE)
+		gerr = kp_coord_commit_check(&G->coord, group,
+		    rq.generation_id_or_member_epoch, cstr0(req,
+		    &rq.member_id), cstr(req, &rq.group_instance_id),
+		    kb_now_mono(), wall);
 	if (v >= 2 && v <= 4 && rq.retention_time_ms >= 0)
 		expire = wall + rq.retention_time_ms;
 	kp_offset_commit_resp_init(&rs);
@@ -374,7 +387,7 @@ handle_offset_fetch(struct kb_req *req)
 {
 	struct kp_offset_fetch_req rq;
 	struct kp_offset_fetch_resp rs;
-	int16_t v = req->hdr.api_version;
+	int16_t v = req->hdr.api_version, cerr;
 	const char *group;
 
 	if (kp_offset_fetch_req_decode(req->body, req->body_len, v, &rq,
@@ -382,7 +395,11 @@ handle_offset_fetch(struct kb_req *req)
 		return KB_CLOSE;
 	group = cstr0(req, &rq.group_id);
 	kp_offset_fetch_resp_init(&rs);
-	if (rq.n_topics < 0) {
+	cerr = kb_group_check_coordinator(req->b, group);
+	rs.error_code = cerr;
+	if (cerr != KP_NONE && rq.n_topics < 0) {
+		rs.n_topics = 0;
+	} else if (rq.n_topics < 0) {
 		if (fetch_all(req, group, &rs) == -1)
 			return KB_CLOSE;
 	} else {
@@ -405,10 +422,16 @@ handle_offset_fetch(struct kb_req *req)
 			if (rt->partitions == NULL)
 				return KB_CLOSE;
 			rt->n_partitions = np;
-			for (int32_t j = 0; j < np; j++)
+			for (int32_t j = 0; j < np; j++) {
 				fill_fetched(req, group, topic,
 				    t->partition_indexes[j],
 				    &rt->partitions[j]);
+				if (cerr != KP_NONE) {
+					/* v1 has no top-level error */
+					rt->partitions[j].error_code = cerr;
+					rt->partitions[j].committed_offset = -1;
+				}
+			}
 		}
 	}
 	return kp_offset_fetch_resp_encode(kb_resp_buf(req->resp), v, &rs) ==
@@ -459,9 +482,10 @@ handle_offset_delete(struct kb_req *req)
 	kp_offset_delete_resp_init(&rs);
 	g = kp_coord_group(&G->coord, group);
 	nt = rq.n_topics < 0 ? 0 : rq.n_topics;
-	if (g == NULL)
+	rs.error_code = kb_group_check_coordinator(req->b, group);
+	if (rs.error_code == KP_NONE && g == NULL)
 		rs.error_code = KP_GROUP_ID_NOT_FOUND;
-	else if (g->state != KP_GROUP_EMPTY && (g->protocol_type == NULL ||
+	else if (rs.error_code == KP_NONE && g->state != KP_GROUP_EMPTY && (g->protocol_type == NULL ||
 	    strcmp(g->protocol_type, "consumer") != 0))
 		rs.error_code = KP_NON_EMPTY_GROUP;
 	if (rs.error_code != KP_NONE)
