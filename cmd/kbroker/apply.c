@@ -159,6 +159,9 @@ transition(struct kb_broker *b, const struct kb_cl_view *old,
 			unfollow(b, vt->name, p);
 		if (pt->nisr <= 1)
 			kp_log_set_high_watermark(log, kp_log_end_offset(log));
+		/* cl-repl: a new epoch, the followers' state, the ISR */
+		if (kb_cluster_can_replicate())
+			kb_repl_lead(b, vt->name, p, pt->leader_epoch);
 		if (!same && strcmp(vt->name, KP_OFFSETS_TOPIC) == 0)
 			kb_offsets_load_partition(b, p);
 		if (!same && op != NULL)
@@ -232,6 +235,13 @@ kb_cluster_apply(struct kb_broker *b, const struct kb_cl_view *old,
 	/* long polls on moved partitions and admin requests waiting for
 	 * this view run again */
 	b->wake = true;
+}
+
+/* zk.c calls the registered function with each new view. */
+__attribute__((constructor)) static void
+register_apply(void)
+{
+	kb_cluster_set_apply(kb_cluster_apply);
 }
 
 int
