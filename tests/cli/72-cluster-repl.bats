@@ -155,3 +155,25 @@ has_records() {	# has_records ID TOPIC-P N
 	grep -q "lag-0: ISR shrunk" "$(broker_err "$leader")"
 	grep -q "lag-0: ISR expanded" "$(broker_err "$leader")"
 }
+
+@test "cluster repl: kpipe.acks.all.fsync and the ISR both hold acks=all" {
+	cluster_start 3 -o kpipe.acks.all.fsync=true
+	local boot leader
+	boot=$(cluster_boot)
+	timeout 20 ktopic -b "$boot" create -p 1 -r 3 fs
+	wait_for isr_is fs '[1,2,3]'
+	seq 1 30 | sed 's/^/fs-/' >"$BATS_TEST_TMPDIR/in"
+	run timeout 30 kproduce -b "$boot" -t fs --acks all --print-offsets \
+	    "$BATS_TEST_TMPDIR/in"
+	assert_success
+	[ "$(echo "$output" | grep -c '"offset"')" -eq 30 ]
+	for id in 1 2 3; do
+		wait_for has_records "$id" fs-0 30
+	done
+	wait_for hw_is fs 30
+	leader=$(zk_state fs 0 leader)
+	broker_kill "$leader" TERM
+	# the sync thread released them: its count is in the stop line
+	grep -q 'acks=all fsync: [1-9][0-9]* produce request(s) acknowledged' \
+	    "$(broker_err "$leader")"
+}
