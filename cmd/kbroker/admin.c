@@ -776,28 +776,20 @@ arena_dup(struct kp_arena *a, const char *s)
 	return kb_arena_str(a, &k);
 }
 
-/*
- * Cluster mode: a topic's overrides as ZooKeeper has them (the view),
- * else as this broker's logs have them. false: no such topic.
- */
+/* Cluster mode: a topic's overrides as ZooKeeper has them (the view). */
 static bool
 cluster_overrides(struct kb_broker *b, const char *name,
     struct kp_logconf *over)
 {
 	const struct kb_cl_view *v = kb_cluster_view(b);
 	const struct kb_cl_topic *vt = v && name ? kb_cl_topic(v, name) : NULL;
-	struct kp_topic *t;
 
 	kp_logconf_defaults(over);
 	over->set = 0;
 	if (vt == NULL || vt->deleting)
 		return false;
-	if (vt->cfg_keys != NULL) {
-		for (size_t i = 0; i < vt->ncfg; i++)
-			(void)kp_logconf_set(over, vt->cfg_keys[i],
-			    vt->cfg_vals[i]);
-	} else if ((t = kp_store_topic(b->store, name)) != NULL)
-		*over = t->overrides;
+	for (size_t i = 0; vt->cfg_keys != NULL && i < vt->ncfg; i++)
+		(void)kp_logconf_set(over, vt->cfg_keys[i], vt->cfg_vals[i]);
 	return true;
 }
 

@@ -60,8 +60,7 @@ struct kb_cl_topic {
 	 * /brokers/topics/<topic> ("topic_id", all zero: none known), so
 	 * every broker reports the same one; and the overrides of
 	 * /config/topics/<topic> ({"version":1,"config":{...}}), which
-	 * apply.c gives the local logs. cfg_keys NULL: configs not read
-	 * (the logs keep theirs); else ncfg pairs, possibly none.
+	 * apply.c gives the local logs: ncfg pairs (cfg_keys NULL: none).
 	 */
 	uint8_t		 id[16];
 	char		**cfg_keys;
