@@ -971,8 +971,6 @@ KB_API(describe_configs, KP_API_DESCRIBE_CONFIGS, 0, 2,
 
 /* ---- AlterConfigs and IncrementalAlterConfigs ---- */
 
-#pragma weak kb_cluster_set_topic_configs
-
 /*
  * Cluster mode: the topic's new complete overrides, checked here, go to
  * ZooKeeper; every replica takes them from the next view (apply.c).
@@ -1009,11 +1007,6 @@ alter_cluster(struct kb_req *req, const char *name, const char **names,
 			*msg = "APPEND and SUBTRACT are not supported";
 			return KP_INVALID_REQUEST;
 		}
-	}
-	if (kb_cluster_set_topic_configs == NULL) {
-		*msg = "topic configs cannot be altered in cluster mode by "
-		    "this kbroker: give them at creation";
-		return KP_INVALID_REQUEST;
 	}
 	if (validate_only)
 		return KP_NONE;

@@ -48,10 +48,17 @@ struct kb_cl_part {
 	int32_t		*isr;
 	int32_t		 nisr;
 	int32_t		 version;	/* of the state znode, -1: no state yet */
+	/* A reassignment in progress (Kafka's adding/removing replicas): */
+	int32_t		*adding;
+	int32_t		 nadding;
+	int32_t		*removing;
+	int32_t		 nremoving;
 };
 
 struct kb_cl_topic {
 	char		*name;
+	int32_t		 version;	/* of the assignment znode */
+
 	struct kb_cl_part *parts;	/* index = partition id */
 	int32_t		 nparts;
 	bool		 deleting;	/* under /admin/delete_topics */
@@ -89,6 +96,24 @@ const struct kb_cl_broker *kb_cl_broker(const struct kb_cl_view *, int32_t);
 bool	 kb_cl_in(const int32_t *, int32_t, int32_t);	/* id in a list */
 /* The loop's KB_TAG_CLUSTER event: take the newest view, then apply it. */
 void	 kb_cluster_on_event(struct kb_broker *);
+/*
+ * server.c: after the listeners are open (the registration advertises
+ * their port) connect to ZooKeeper, create the persistent paths, take the
+ * cluster id and start the session thread; -1 (logged) aborts startup.
+ * Stop closes the session (the registration goes at once) and frees the
+ * views. Both do nothing in single-node mode.
+ */
+int	 kb_cluster_start(struct kb_broker *);
+void	 kb_cluster_stop(struct kb_broker *);
+/*
+ * The function kb_cluster_on_event calls: kb_cluster_apply when apply.c
+ * is linked in (a weak reference, so the session code links without
+ * it), or one registered here instead; with neither, views are only
+ * kept.
+ */
+typedef void kb_cluster_apply_fn(struct kb_broker *,
+	    const struct kb_cl_view *, const struct kb_cl_view *);
+void	 kb_cluster_set_apply(kb_cluster_apply_fn *);
 
 /*
  * Writes, from the loop thread; each returns KP_NONE or a Kafka error
@@ -105,6 +130,13 @@ int	 kb_cluster_create_topic(struct kb_broker *, const char *,
 int	 kb_cluster_delete_topic(struct kb_broker *, const char *);
 int	 kb_cluster_add_partitions(struct kb_broker *, const char *,
 	    int32_t total);
+/*
+ * A topic's complete overrides into /config/topics/<topic> (replacing
+ * what was there); the next view carries them to every broker. KP_NONE,
+ * KP_UNKNOWN_TOPIC_OR_PARTITION or KP_REQUEST_TIMED_OUT.
+ */
+int	 kb_cluster_set_topic_configs(struct kb_broker *, const char *,
+	    const char *const *, const char *const *, size_t);
 /*
  * A leader's ISR change (Kafka's AlterPartition done the ZooKeeper way):
  * a conditional write on the state znode's version; KP_NONE, or
@@ -148,15 +180,6 @@ int	 kb_cluster_check_leader_s(struct kb_broker *, const struct kp_str *,
 int32_t	 kb_cluster_leader_epoch_s(struct kb_broker *, const struct kp_str *,
 	    int32_t);
 bool	 kb_cluster_can_replicate(void);
-/*
- * Proposed by cl-serve for zk.c (not in the contract before): write a
- * topic's complete overrides to /config/topics/<topic>; KP_NONE or a
- * Kafka error. The new view's cfg_keys carry them to every broker.
- * admin.c refuses topic AlterConfigs in cluster mode while no file
- * defines it (a weak reference).
- */
-int	 kb_cluster_set_topic_configs(struct kb_broker *, const char *,
-	    const char *const *, const char *const *, size_t);
 /* default.replication.factor (metadata.c; 1 unless set). */
 int16_t	 kb_cluster_default_rf(struct kb_broker *);
 /*

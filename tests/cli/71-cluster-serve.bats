@@ -247,6 +247,17 @@ print(abs(h) % 50)' grp)
 	run ktopic -b "$(addr 3)" create conf
 	assert_failure
 	assert_output --partial TOPIC_ALREADY_EXISTS
+	run ktopic -b "$(addr 3)" alter -c retention.ms=5678 -c segment.ms=99999 conf
+	assert_success
+	for b in 1 2 3; do
+		run ktopic -b "$(addr "$b")" describe conf
+		assert_line --index 0 --regexp 'Configs: .*retention.ms=5678'
+		assert_line --index 0 --partial 'segment.ms=99999'
+	done
+	for p in 0 1; do
+		l=$(leader_of conf $p)
+		wait_for grep -qx retention.ms=5678 "$CL_DIR/b$l/.topics/conf"
+	done
 	run ktopic -b "$(addr 3)" alter -p 5 conf
 	assert_success
 	run ktopic -b "$(addr 1)" --json describe conf
