@@ -249,9 +249,11 @@ print(abs(h) % 50)' grp)
 	assert_output --partial TOPIC_ALREADY_EXISTS
 	run ktopic -b "$(addr 3)" alter -c retention.ms=5678 -c segment.ms=99999 conf
 	assert_success
+	# as in Kafka, every broker takes the change from ZooKeeper soon after
 	for b in 1 2 3; do
+		wait_for sh -c "ktopic -b $(addr "$b") describe conf | head -1 |
+		    grep -q 'Configs: .*retention.ms=5678'"
 		run ktopic -b "$(addr "$b")" describe conf
-		assert_line --index 0 --regexp 'Configs: .*retention.ms=5678'
 		assert_line --index 0 --partial 'segment.ms=99999'
 	done
 	for p in 0 1; do
