@@ -239,13 +239,6 @@ kb_cluster_apply(struct kb_broker *b, const struct kb_cl_view *old,
 	b->wake = true;
 }
 
-/* zk.c calls the registered function with each new view. */
-__attribute__((constructor)) static void
-register_apply(void)
-{
-	kb_cluster_set_apply(kb_cluster_apply);
-}
-
 int
 kb_cluster_check_leader(struct kb_broker *b, const char *topic, int32_t p)
 {
