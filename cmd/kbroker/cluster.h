@@ -57,11 +57,10 @@ struct kb_cl_part {
 
 struct kb_cl_topic {
 	char		*name;
-	int32_t		 version;	/* of the assignment znode */
-
 	struct kb_cl_part *parts;	/* index = partition id */
 	int32_t		 nparts;
 	bool		 deleting;	/* under /admin/delete_topics */
+	int32_t		 version;	/* of the assignment znode */
 	/*
 	 * Added by cl-serve (apply.c, metadata.c): the topic id of
 	 * /brokers/topics/<topic> ("topic_id", all zero: none known), so

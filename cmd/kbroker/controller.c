@@ -748,7 +748,7 @@ kb_cluster_set_topic_configs(struct kb_broker *b, const char *name,
 	return kb_zk_kerr(rc);
 }
 
-/* The topic's assignment as stored (t->name borrowed from name). */
+/* The topic's assignment as stored; release t after KP_NONE. */
 static int
 read_assignment(struct kb_cluster *cl, const char *name,
     struct kb_cl_topic *t)
@@ -758,11 +758,14 @@ read_assignment(struct kb_cluster *cl, const char *name,
 	int rc;
 
 	memset(t, 0, sizeof(*t));
+	if ((t->name = strdup(name)) == NULL)
+		return KP_UNKNOWN_SERVER_ERROR;
 	snprintf(path, sizeof(path), "/brokers/topics/%s", name);
-	if ((rc = kb_zk_get(cl, path, false, &data, NULL, &st)) == ZNONODE)
-		return KP_UNKNOWN_TOPIC_OR_PARTITION;
-	if (rc != ZOK)
-		return kb_zk_kerr(rc);
+	if ((rc = kb_zk_get(cl, path, false, &data, NULL, &st)) != ZOK) {
+		kb_cl_topic_release(t);
+		return rc == ZNONODE ? KP_UNKNOWN_TOPIC_OR_PARTITION :
+		    kb_zk_kerr(rc);
+	}
 	rc = kb_json_parse_assignment(data, t);
 	free(data);
 	if (rc == -1) {
