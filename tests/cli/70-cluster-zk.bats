@@ -87,6 +87,11 @@ gone() {
 	done
 	run zk_field /cluster/id id
 	assert_output --regexp '^[A-Za-z0-9_-]{22}$'
+	# under the chroot of zookeeper.connect, which the brokers made
+	run "$KP_TOOLS/zk_cli" "$ZK_HOSTS" ls "/${CL_ZK#*/}"
+	assert_output --partial brokers
+	run "$KP_TOOLS/zk_cli" "$ZK_HOSTS" stat /brokers
+	assert_failure 1
 	# a clean stop takes the registration away at once
 	broker_kill 2 TERM
 	run zk ls /brokers/ids
