@@ -205,3 +205,29 @@ has_records() {	# has_records ID TOPIC-P N
 	run replica_values "$victim" tr-0
 	assert_line "31 new-32"
 }
+
+@test "cluster repl: acks=all times out when the ISR does not follow" {
+	CL_SESSION_MS=8000 cluster_start 3
+	local boot leader id others=
+	boot=$(cluster_boot)
+	timeout 20 ktopic -b "$boot" create -p 1 -r 3 to
+	wait_for isr_is to '[1,2,3]'
+	leader=$(zk_state to 0 leader)
+	for id in 1 2 3; do
+		[ "$id" = "$leader" ] || others="$others $(broker_pid "$id")"
+	done
+	# the followers freeze, still in the ISR: the HW cannot move
+	# shellcheck disable=SC2086
+	kill -STOP $others
+	run timeout 20 kproduce -b "127.0.0.1:$(broker_port "$leader")" -t to \
+	    --acks all --retries 0 --timeout-ms 1000 <<<"stuck"
+	# shellcheck disable=SC2086
+	kill -CONT $others
+	assert_failure
+	assert_output --partial REQUEST_TIMED_OUT
+	# appended on the leader all the same; replicated once they wake
+	for id in 1 2 3; do
+		wait_for has_records "$id" to-0 1
+	done
+	wait_for hw_is to 1
+}
