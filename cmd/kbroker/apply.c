@@ -165,6 +165,9 @@ transition(struct kb_broker *b, const struct kb_cl_view *old,
 			unfollow(b, vt->name, p);
 		if (pt->nisr <= 1)
 			kp_log_set_high_watermark(log, kp_log_end_offset(log));
+		/* cl-repl: a new epoch, the followers' state, the ISR */
+		if (kb_cluster_can_replicate())
+			kb_repl_lead(b, vt->name, p, pt->leader_epoch);
 		if (!same && strcmp(vt->name, KP_OFFSETS_TOPIC) == 0)
 			kb_offsets_load_partition(b, p);
 		if (!same && op != NULL)

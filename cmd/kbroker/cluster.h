@@ -215,4 +215,24 @@ void	 kb_repl_follow(struct kb_broker *, const char *, int32_t part,
 	    int32_t leader, int32_t leader_epoch);
 void	 kb_repl_unfollow(struct kb_broker *, const char *, int32_t part);
 
+
+/*
+ * Added by cl-repl. kb_repl_lead: apply.c, for every view in which this
+ * broker leads the partition (a new epoch resets the followers' state
+ * and starts the epoch in the leader-epoch cache; the same epoch only
+ * catches up with the view's ISR). kb_repl_appended: produce.c after a
+ * leader's append, in cluster mode (the high watermark moves only here
+ * and on follower fetches). The fetchers' sockets and the replication
+ * timer carry KB_TAG_REPL in epoll (server.c calls kb_repl_on_event);
+ * a closing connection's parked acks=all responses are forgotten.
+ */
+#define KB_TAG_REPL	((uint64_t)1 << 59)
+#define KB_TAG_IS_REPL(t) (((t) & ~(uint64_t)0xffffffff) == KB_TAG_REPL)
+struct kb_conn;
+void	 kb_repl_lead(struct kb_broker *, const char *, int32_t part,
+	    int32_t leader_epoch);
+void	 kb_repl_appended(struct kb_broker *, const char *, int32_t part);
+void	 kb_repl_on_event(struct kb_broker *, uint64_t, uint32_t);
+void	 kb_repl_forget_conn(struct kb_broker *, struct kb_conn *);
+
 #endif

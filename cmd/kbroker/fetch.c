@@ -23,19 +23,22 @@ struct part_plan {
 
 /*
  * Find the record bytes for one partition: whole batches from offset up to
- * the high watermark, at most max bytes, in as many slices as segments
- * they span. first: the response has no bytes yet, so one batch goes
- * even if larger than the limits (KIP-74), so a consumer never sticks.
+ * the high watermark (a follower: the log end), at most max bytes, in as
+ * many slices as segments they span. first: the response has no bytes
+ * yet, so one batch goes even if larger than the limits (KIP-74), so a
+ * consumer never sticks.
  */
 static void
 plan_partition(struct kp_log *log, int64_t offset, size_t max, bool first,
-    struct part_plan *pp)
+    bool follower, struct part_plan *pp)
 {
 	int64_t hwm = kp_log_high_watermark(log);
 	int rc;
 
 	pp->hwm = hwm;
 	pp->lso = hwm;
+	if (follower)
+		hwm = kp_log_end_offset(log);
 	pp->log_start = kp_log_start_offset(log);
 	while (pp->nslices < SLICES_MAX && offset < hwm) {
 		struct kp_log_slice *s = &pp->slices[pp->nslices];
@@ -129,6 +132,22 @@ fetch_check(struct kb_req *req, const struct kp_fetch_req *rq,
 	    req->hdr.api_version >= 9 ? p->current_leader_epoch : -1);
 }
 
+/*
+ * A follower's fetch offset is its log end: the leader's ISR and high
+ * watermark move with it (isr.c), before the reading, so the response
+ * carries the new high watermark.
+ */
+static void
+follower_fetched(struct kb_req *req, const struct kp_fetch_req *rq,
+    const struct kp_str *topic, const struct kp_fetch_req_partition *p)
+{
+	char *name = kb_arena_str(req->arena, topic);
+
+	if (name != NULL)
+		kb_repl_follower_fetched(req->b, rq->replica_id, name,
+		    p->partition, p->fetch_offset);
+}
+
 static int
 handle_fetch(struct kb_req *req)
 {
@@ -137,11 +156,12 @@ handle_fetch(struct kb_req *req)
 	int16_t v = req->hdr.api_version;
 	size_t total = 0, max_bytes;
 	int32_t nt;
-	bool errors = false;
+	bool errors = false, follower;
 
 	if (kp_fetch_req_decode(req->body, req->body_len, v, &rq,
 	    req->arena) == -1)
 		return KB_CLOSE;
+	follower = rq.replica_id >= 0 && kb_cluster_mode(req->b);
 	max_bytes = rq.max_bytes > 0 ? (size_t)rq.max_bytes : 0;
 	plans = kb_resp_array(req->arena, rq.n_topics, &nt, sizeof(*plans));
 	if (plans == NULL)
@@ -175,8 +195,12 @@ handle_fetch(struct kb_req *req)
 			pmax = p->partition_max_bytes > 0 ?
 			    (size_t)p->partition_max_bytes : 0;
 			left = max_bytes > total ? max_bytes - total : 0;
+			/* a long poll run again is not a new fetch */
+			if (follower && !req->retry)
+				follower_fetched(req, &rq, &t->topic, p);
 			plan_partition(log, p->fetch_offset,
-			    pmax < left ? pmax : left, total == 0, pp);
+			    pmax < left ? pmax : left, total == 0, follower,
+			    pp);
 			if (pp->error != KP_NONE)
 				errors = true;
 			total += pp->bytes;

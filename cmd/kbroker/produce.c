@@ -17,9 +17,33 @@
  * The batch bytes sit in the connection's input buffer, which is ours to
  * rewrite (baseOffset, partitionLeaderEpoch) before they go to disk.
  */
+/*
+ * acks=all: enough replicas in sync? One node is the only replica, so
+ * min.insync.replicas > 1 can never be met; a cluster counts its ISR.
+ */
+static bool
+min_isr_ok(struct kb_req *req, struct kp_log *log, const char *topic,
+    int32_t part)
+{
+	if (kb_cluster_mode(req->b))
+		return topic != NULL && kb_repl_min_isr_ok(req->b, topic, part);
+	return kp_log_conf(log)->min_insync_replicas <= 1;
+}
+
+/* acks=all in a cluster: the answer waits for the ISR to have it all. */
+static int
+park_for_hw(struct kb_req *req, int16_t acks, const char *topic,
+    int32_t part, int64_t end)
+{
+	if (acks != -1 || !kb_cluster_mode(req->b))
+		return 0;
+	return kb_repl_park_for_hw(req->b, req, topic, part, end);
+}
+
 static void
 produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
-    int32_t epoch, const struct kp_bytes *records,
+    int32_t epoch, const char *topic, int32_t part,
+    const struct kp_bytes *records,
     struct kp_produce_resp_partition_produce_response *pr)
 {
 	struct kb_broker *b = req->b;
@@ -32,6 +56,10 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 
 	if (records->len <= 0) {
 		pr->error_code = KP_INVALID_RECORD;
+		return;
+	}
+	if (topic == NULL && kb_cluster_mode(b)) {
+		pr->error_code = KP_UNKNOWN_SERVER_ERROR;	/* ENOMEM */
 		return;
 	}
 	n = kp_batch_header_decode(records->ptr, (size_t)records->len, &h);
@@ -47,8 +75,7 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 		pr->error_code = KP_UNSUPPORTED_COMPRESSION_TYPE;
 		return;
 	}
-	/* One replica in sync: acks=all cannot meet min.insync.replicas > 1. */
-	if (acks == -1 && kp_log_conf(log)->min_insync_replicas > 1) {
+	if (acks == -1 && !min_isr_ok(req, log, topic, part)) {
 		pr->error_code = KP_NOT_ENOUGH_REPLICAS;
 		return;
 	}
@@ -70,6 +97,11 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 			/* A retry of a batch we have: success, same offset. */
 			if (kb_durable_wanted(b, acks) &&
 			    kb_durable_dirty(b, log) == -1) {
+				pr->error_code = KP_KAFKA_STORAGE_ERROR;
+				return;
+			}
+			if (park_for_hw(req, acks, topic, part, dup +
+			    h.last_offset_delta + 1) == -1) {
 				pr->error_code = KP_KAFKA_STORAGE_ERROR;
 				return;
 			}
@@ -96,9 +128,15 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 	 * One replica: everything appended is committed -- in the fsync
 	 * mode once durable.c has synced it.
 	 */
-	if (!kb_durable_wanted(b, acks))
+	if (kb_cluster_mode(b))
+		kb_repl_appended(b, topic, part);	/* HW: min over ISR */
+	else if (!kb_durable_wanted(b, acks))
 		kp_log_set_high_watermark(log, kp_log_end_offset(log));
-	else if (kb_durable_dirty(b, log) == -1) {
+	if (kb_durable_wanted(b, acks) && kb_durable_dirty(b, log) == -1) {
+		pr->error_code = KP_KAFKA_STORAGE_ERROR;	/* ENOMEM */
+		return;
+	}
+	if (park_for_hw(req, acks, topic, part, info.last_offset + 1) == -1) {
 		pr->error_code = KP_KAFKA_STORAGE_ERROR;	/* ENOMEM */
 		return;
 	}
@@ -166,7 +204,9 @@ handle_produce(struct kb_req *req)
 			else
 				produce_partition(req, log, rq.acks,
 				    kb_cluster_leader_epoch_s(req->b,
-				    &td->name, pd->index), &pd->records, pr);
+				    &td->name, pd->index),
+				    kb_arena_str(req->arena, &td->name),
+				    pd->index, &pd->records, pr);
 			if (pr->error_code != KP_NONE) {
 				failed = true;
 				kb_debug(req->b, "%s: produce %.*s-%d: %s",
