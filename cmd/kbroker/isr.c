@@ -617,6 +617,7 @@ kb_repl_appended(struct kb_broker *b, const char *topic, int32_t part)
 
 	if (rp != NULL && rp->leader && log != NULL)
 		advance_hw(b, rp, log);
+	b->wake = true;		/* followers' long polls */
 }
 
 void

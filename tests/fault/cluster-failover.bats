@@ -39,7 +39,7 @@ lines_at_least() {	# lines_at_least FILE N
 replica_dump() {	# replica_dump ID TOPIC-P
 	local f
 	for f in "$CL_DIR/b$1/$2"/*.log; do
-		ktopic dump -d "$f" | grep -v '^Dumping '
+		ktopic dump -d "$f" | grep -av '^Dumping '
 	done
 }
 
