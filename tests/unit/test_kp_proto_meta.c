@@ -133,7 +133,9 @@ test_api_table(void)
 	api = kp_proto_api_find(KP_API_INIT_PRODUCER_ID);
 	ok(api && api->min == 0 && api->max == 4, "InitProducerId 0-4");
 	ok(kp_proto_api_find(KP_API_SASL_HANDSHAKE) == NULL, "no SaslHandshake");
-	is_int(kp_proto_napis, 24, "24 APIs");
+	api = kp_proto_api_find(KP_API_OFFSET_FOR_LEADER_EPOCH);
+	ok(api && api->min == 0 && api->max == 4, "OffsetForLeaderEpoch 0-4");
+	is_int(kp_proto_napis, 25, "25 APIs");
 }
 
 static void
