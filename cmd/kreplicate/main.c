@@ -63,7 +63,7 @@ int
 main(int argc, char *argv[])
 {
 	struct kr kr;
-	char why[1024];
+	char why[1024], cmdname[64];
 	size_t i;
 	int ci, rc;
 
@@ -98,6 +98,10 @@ main(int argc, char *argv[])
 		return EX_USAGE;
 	}
 	optind = 0;	/* GNU getopt: start over for the command */
+	/* getopt's own messages then read "kreplicate: elect: ..." */
+	snprintf(cmdname, sizeof(cmdname), "%s: %s", getprogname(),
+	    cmds[i].name);
+	argv[0] = cmdname;
 	rc = cmds[i].fn(&kr, argc, argv);
 	kp_client_free(kr.c);
 	if (fflush(stdout) == EOF || ferror(stdout)) {

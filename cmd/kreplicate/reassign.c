@@ -444,7 +444,7 @@ parse_ids(const char *s, size_t *n)
 static int
 generate(struct kr *kr, const char *brokers, const char *topics)
 {
-	struct kp_client *c = kr_client(kr);
+	struct kp_client *c;
 	struct kp_reassign_plan plan;
 	const struct kp_broker_meta *bm;
 	struct kp_buf b;
@@ -452,7 +452,8 @@ generate(struct kr *kr, const char *brokers, const char *topics)
 	int32_t *ids, *out;
 	size_t nids, nbm, start = 0;
 
-	ids = parse_ids(brokers, &nids);
+	ids = parse_ids(brokers, &nids);	/* usage errors first */
+	c = kr_client(kr);
 	if (kp_client_metadata(c, NULL, 0, false) < 0)
 		errx(EX_UNAVAILABLE, "%s", kp_client_error(c));
 	bm = kp_client_brokers(c, &nbm);
