@@ -80,14 +80,16 @@ $(LIB_A): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-# One rule per program: its objects are every .c in cmd/<prog>/.
+# One rule per program: its objects are every .c in cmd/<prog>/, its own
+# libraries in <prog>_LIBS (kbroker's cluster mode speaks to ZooKeeper).
+kbroker_LIBS := -lzookeeper_mt
 define PROG_template
 $(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$(sort $$(wildcard cmd/$(1)/*.c)))
 ALL_OBJ += $$($(1)_OBJ)
 $(BUILD)/bin/$(1): $$($(1)_OBJ) $(LIB_A)
 	@mkdir -p $$(@D)
 	@$$(if $(Q),echo "  LD      $$@")
-	$(Q)$$(CC) $(SANFLAGS) $$(LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIB_A) $$(KP_LIBS)
+	$(Q)$$(CC) $(SANFLAGS) $$(LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIB_A) $$(KP_LIBS) $$($(1)_LIBS)
 endef
 $(foreach p,$(PROGS),$(eval $(call PROG_template,$(p))))
 
@@ -100,6 +102,11 @@ $(BUILD)/tests/tools/rk_%: $(BUILD)/tests/tools/rk_%.o $(LIB_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(KP_LIBS) -lrdkafka
+
+$(BUILD)/tests/tools/zk_%: $(BUILD)/tests/tools/zk_%.o $(LIB_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(KP_LIBS) -lzookeeper_mt
 
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIB_A)
 	@mkdir -p $(@D)

@@ -5,10 +5,11 @@
 # with apt-get; otherwise it prints the exact command and fails.
 set -eu
 
-build="pkg-config make gcc libbsd-dev libjansson-dev zlib1g-dev"
+build="pkg-config make gcc libbsd-dev libjansson-dev zlib1g-dev
+	libzookeeper-mt-dev"
 tests="bats bats-support bats-assert mandoc kcat librdkafka-dev
 	python3 python3-kafka python3-confluent-kafka clang libclang-rt-14-dev
-	procps iproute2"
+	procps iproute2 zookeeper"
 pkgs="$build $tests"
 
 missing=

@@ -47,6 +47,11 @@ struct kb_cl_part {
 	int32_t		*isr;
 	int32_t		 nisr;
 	int32_t		 version;	/* of the state znode, -1: no state yet */
+	/* A reassignment in progress (Kafka's adding/removing replicas): */
+	int32_t		*adding;
+	int32_t		 nadding;
+	int32_t		*removing;
+	int32_t		 nremoving;
 };
 
 struct kb_cl_topic {
@@ -54,6 +59,11 @@ struct kb_cl_topic {
 	struct kb_cl_part *parts;	/* index = partition id */
 	int32_t		 nparts;
 	bool		 deleting;	/* under /admin/delete_topics */
+	int32_t		 version;	/* of the assignment znode */
+	/* Topic config overrides, /config/topics/<topic>: */
+	char		**cfg_keys;
+	char		**cfg_vals;
+	size_t		 ncfg;
 };
 
 /* An immutable snapshot; the loop frees the old one when a new one comes. */
@@ -77,6 +87,23 @@ const struct kb_cl_broker *kb_cl_broker(const struct kb_cl_view *, int32_t);
 bool	 kb_cl_in(const int32_t *, int32_t, int32_t);	/* id in a list */
 /* The loop's KB_TAG_CLUSTER event: take the newest view, then apply it. */
 void	 kb_cluster_on_event(struct kb_broker *);
+/*
+ * server.c: after the listeners are open (the registration advertises
+ * their port) connect to ZooKeeper, create the persistent paths, take the
+ * cluster id and start the session thread; -1 (logged) aborts startup.
+ * Stop closes the session (the registration goes at once) and frees the
+ * views. Both do nothing in single-node mode.
+ */
+int	 kb_cluster_start(struct kb_broker *);
+void	 kb_cluster_stop(struct kb_broker *);
+/*
+ * apply.c registers kb_cluster_apply here (from a constructor), so the
+ * session code links without it; with none registered views are only
+ * kept.
+ */
+typedef void kb_cluster_apply_fn(struct kb_broker *,
+	    const struct kb_cl_view *, const struct kb_cl_view *);
+void	 kb_cluster_set_apply(kb_cluster_apply_fn *);
 
 /*
  * Writes, from the loop thread; each returns KP_NONE or a Kafka error

@@ -44,7 +44,9 @@ static const char *server_keys[] = {
 	"group.min.session.timeout.ms", "group.max.session.timeout.ms",
 	"offsets.retention.minutes", "advertised.listeners",
 	"producer.id.expiration.ms", "queued.max.request.bytes",
-	"kpipe.acks.all.fsync",
+	"kpipe.acks.all.fsync", "zookeeper.connect",
+	"zookeeper.session.timeout.ms", "zookeeper.connection.timeout.ms",
+	"replica.lag.time.max.ms", "unclean.leader.election.enable",
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -67,6 +69,7 @@ kb_config_release(struct kb_config *c)
 	free(c->data_dir);
 	free(c->listen);
 	free(c->socket_path);
+	free(c->zk_connect);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -348,6 +351,59 @@ out:
 	return rc;
 }
 
+/*
+ * Cluster mode: a broker registers under its id and advertises a TCP
+ * address, so both must be there; a guessed id would collide with
+ * another broker's. Replicas beyond one exist only in cluster mode.
+ */
+static int
+finish_cluster(struct kb_config *c, char *err, size_t errlen)
+{
+	const char *zk = kb_config_get(c, "zookeeper.connect", NULL);
+	bool tcp = false;
+	int64_t n;
+
+	free(c->zk_connect);
+	c->zk_connect = NULL;
+	if (zk != NULL && *zk != '\0' && (c->zk_connect = strdup(zk)) == NULL)
+		return -1;
+	if (get_int(c, "default.replication.factor", 1, 1,
+	    c->zk_connect != NULL ? INT16_MAX : 1, &n, err, errlen) == -1) {
+		if (c->zk_connect == NULL)
+			snprintf(err, errlen, "config 'default.replication."
+			    "factor': more than 1 needs zookeeper.connect "
+			    "(cluster mode)");
+		return -1;
+	}
+	c->default_rf = (int16_t)n;
+	if (get_int(c, "zookeeper.session.timeout.ms", 18000, 100, 3600000,
+	    &c->zk_session_ms, err, errlen) == -1 ||
+	    get_int(c, "zookeeper.connection.timeout.ms", c->zk_session_ms,
+	    100, 3600000, &c->zk_connect_ms, err, errlen) == -1 ||
+	    get_int(c, "replica.lag.time.max.ms", 30000, 1, INT32_MAX,
+	    &c->replica_lag_ms, err, errlen) == -1 ||
+	    get_bool(c, "unclean.leader.election.enable", false,
+	    &c->unclean_election, err, errlen) == -1)
+		return -1;
+	if (c->zk_connect == NULL)
+		return 0;
+	if (kb_config_get(c, "broker.id", kb_config_get(c, "node.id",
+	    NULL)) == NULL) {
+		snprintf(err, errlen, "zookeeper.connect: cluster mode needs "
+		    "broker.id set explicitly");
+		return -1;
+	}
+	for (size_t i = 0; i < c->nlisten; i++)
+		if (c->listen[i].kind == KP_ADDR_TCP)
+			tcp = true;
+	if (!tcp) {
+		snprintf(err, errlen, "zookeeper.connect: cluster mode needs a "
+		    "TCP listener (other brokers and clients connect to it)");
+		return -1;
+	}
+	return 0;
+}
+
 /* $KPIPE_DATA, else $XDG_DATA_HOME/kpipe, else ~/.local/share/kpipe. */
 static char *
 default_data_dir(void)
@@ -399,8 +455,7 @@ kb_config_finish(struct kb_config *c, char *err, size_t errlen)
 	if (get_int(c, "num.partitions", 1, 1, 100000, &n, err, errlen) == -1)
 		return -1;
 	c->num_partitions = (int32_t)n;
-	if (get_int(c, "default.replication.factor", 1, 1, 1, &n, err,
-	    errlen) == -1)
+	if (finish_cluster(c, err, errlen) == -1)
 		return -1;
 	if (get_bool(c, "auto.create.topics.enable", true, &c->auto_create,
 	    err, errlen) == -1 ||

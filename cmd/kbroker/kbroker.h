@@ -44,6 +44,13 @@ struct kb_config {
 	int64_t		 idle_ms;	/* connections.max.idle.ms */
 	int64_t		 tick_ms;	/* log.retention.check.interval.ms */
 	bool		 acks_all_fsync; /* kpipe.acks.all.fsync */
+	/* Cluster mode (cluster.h), on when zk_connect is set: */
+	char		*zk_connect;	/* zookeeper.connect */
+	int64_t		 zk_session_ms;	/* zookeeper.session.timeout.ms */
+	int64_t		 zk_connect_ms;	/* zookeeper.connection.timeout.ms */
+	int64_t		 replica_lag_ms; /* replica.lag.time.max.ms */
+	int16_t		 default_rf;	/* default.replication.factor */
+	bool		 unclean_election; /* unclean.leader.election.enable */
 	struct kp_logconf log;		/* log.* defaults for topics */
 	int		 verbose;
 };
@@ -158,6 +165,7 @@ struct kb_broker {
 	struct kb_pstate *pstate;	/* producer_state.c */
 	void		*group;		/* for group.c */
 	struct kb_durable *durable;	/* durable.c */
+	struct kb_cluster *cluster;	/* zk.c, NULL in single-node mode */
 };
 
 /* Monotonic and wall clock, in ms. */

@@ -18,6 +18,7 @@
 #include "kp_err.h"
 #include "kp_store.h"
 #include "kbroker.h"
+#include "cluster.h"
 
 #define MAX_EVENTS	128
 #define STOP_DRAIN_MS	5000	/* at most this long to send what is queued */
@@ -421,6 +422,8 @@ loop_once(struct kb_broker *b, int timeout)
 			on_signal(b);
 		else if (tag == KB_TAG_DURABLE)
 			kb_durable_on_event(b);
+		else if (tag == KB_TAG_CLUSTER)
+			kb_cluster_on_event(b);
 		else if (tag & TAG_LISTENER) {
 			size_t li = (size_t)(tag & ~TAG_LISTENER);
 
@@ -523,6 +526,10 @@ kb_server_run(struct kb_broker *b)
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
+	if (kb_cluster_start(b) == -1) {
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
 	if (print_ready(b) == -1) {
 		rc = EX_IOERR;
 		goto out;
@@ -533,6 +540,7 @@ kb_server_run(struct kb_broker *b)
 	drain(b);
 out:
 	close_listeners(b);
+	kb_cluster_stop(b);
 	kb_fini_hooks(b);
 	if (kp_store_flush(b->store) == -1) {
 		kb_log("flush: %s", strerror(errno));
