@@ -30,6 +30,7 @@ const struct kp_proto_api kp_proto_apis[] = {
 	{ 20, 0, 3, &kp_msg_delete_topics_req, &kp_msg_delete_topics_resp },
 	{ 21, 0, 1, &kp_msg_delete_records_req, &kp_msg_delete_records_resp },
 	{ 22, 0, 4, &kp_msg_init_producer_id_req, &kp_msg_init_producer_id_resp },
+	{ 23, 0, 4, &kp_msg_offset_for_leader_epoch_req, &kp_msg_offset_for_leader_epoch_resp },
 	{ 32, 0, 2, &kp_msg_describe_configs_req, &kp_msg_describe_configs_resp },
 	{ 33, 0, 1, &kp_msg_alter_configs_req, &kp_msg_alter_configs_resp },
 	{ 37, 0, 1, &kp_msg_create_partitions_req, &kp_msg_create_partitions_resp },

@@ -1,4 +1,4 @@
-/* kp_proto_fetch.h -- Fetch and ListOffsets codecs */
+/* kp_proto_fetch.h -- Fetch, ListOffsets and OffsetForLeaderEpoch codecs */
 #ifndef KP_PROTO_FETCH_H
 #define KP_PROTO_FETCH_H
 
@@ -305,6 +305,89 @@ int	kp_list_offsets_resp_encode(struct kp_buf *, int16_t version,
 	    const struct kp_list_offsets_resp *);
 int	kp_list_offsets_resp_decode(const uint8_t *, size_t, int16_t version,
 	    struct kp_list_offsets_resp *, struct kp_arena *);
+
+/* OffsetForLeaderEpochRequest, versions 0-4 */
+struct kp_offset_for_leader_epoch_req_offset_for_leader_partition {
+	int32_t	partition;
+	int32_t	current_leader_epoch;
+	int32_t	leader_epoch;
+};
+
+struct kp_offset_for_leader_epoch_req_offset_for_leader_topic {
+	struct kp_str	topic;
+	struct kp_offset_for_leader_epoch_req_offset_for_leader_partition	*partitions;
+	int32_t	n_partitions;
+};
+
+struct kp_offset_for_leader_epoch_req {
+	int32_t	replica_id;
+	struct kp_offset_for_leader_epoch_req_offset_for_leader_topic	*topics;
+	int32_t	n_topics;
+};
+
+extern const struct kp_msg	kp_msg_offset_for_leader_epoch_req_offset_for_leader_partition;
+extern const struct kp_msg	kp_msg_offset_for_leader_epoch_req_offset_for_leader_topic;
+extern const struct kp_msg	kp_msg_offset_for_leader_epoch_req;
+
+static inline void
+kp_offset_for_leader_epoch_req_offset_for_leader_partition_init(struct kp_offset_for_leader_epoch_req_offset_for_leader_partition *m)
+{
+	kp_proto_init(&kp_msg_offset_for_leader_epoch_req_offset_for_leader_partition, m);
+}
+
+static inline void
+kp_offset_for_leader_epoch_req_offset_for_leader_topic_init(struct kp_offset_for_leader_epoch_req_offset_for_leader_topic *m)
+{
+	kp_proto_init(&kp_msg_offset_for_leader_epoch_req_offset_for_leader_topic, m);
+}
+
+void	kp_offset_for_leader_epoch_req_init(struct kp_offset_for_leader_epoch_req *);
+int	kp_offset_for_leader_epoch_req_encode(struct kp_buf *, int16_t version,
+	    const struct kp_offset_for_leader_epoch_req *);
+int	kp_offset_for_leader_epoch_req_decode(const uint8_t *, size_t, int16_t version,
+	    struct kp_offset_for_leader_epoch_req *, struct kp_arena *);
+
+/* OffsetForLeaderEpochResponse, versions 0-4 */
+struct kp_offset_for_leader_epoch_resp_epoch_end_offset {
+	int16_t	error_code;
+	int32_t	partition;
+	int32_t	leader_epoch;
+	int64_t	end_offset;
+};
+
+struct kp_offset_for_leader_epoch_resp_offset_for_leader_topic_result {
+	struct kp_str	topic;
+	struct kp_offset_for_leader_epoch_resp_epoch_end_offset	*partitions;
+	int32_t	n_partitions;
+};
+
+struct kp_offset_for_leader_epoch_resp {
+	int32_t	throttle_time_ms;
+	struct kp_offset_for_leader_epoch_resp_offset_for_leader_topic_result	*topics;
+	int32_t	n_topics;
+};
+
+extern const struct kp_msg	kp_msg_offset_for_leader_epoch_resp_epoch_end_offset;
+extern const struct kp_msg	kp_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result;
+extern const struct kp_msg	kp_msg_offset_for_leader_epoch_resp;
+
+static inline void
+kp_offset_for_leader_epoch_resp_epoch_end_offset_init(struct kp_offset_for_leader_epoch_resp_epoch_end_offset *m)
+{
+	kp_proto_init(&kp_msg_offset_for_leader_epoch_resp_epoch_end_offset, m);
+}
+
+static inline void
+kp_offset_for_leader_epoch_resp_offset_for_leader_topic_result_init(struct kp_offset_for_leader_epoch_resp_offset_for_leader_topic_result *m)
+{
+	kp_proto_init(&kp_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result, m);
+}
+
+void	kp_offset_for_leader_epoch_resp_init(struct kp_offset_for_leader_epoch_resp *);
+int	kp_offset_for_leader_epoch_resp_encode(struct kp_buf *, int16_t version,
+	    const struct kp_offset_for_leader_epoch_resp *);
+int	kp_offset_for_leader_epoch_resp_decode(const uint8_t *, size_t, int16_t version,
+	    struct kp_offset_for_leader_epoch_resp *, struct kp_arena *);
 
 /*
  * A Fetch response in pieces, so the broker can splice record bytes from

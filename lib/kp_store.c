@@ -262,6 +262,8 @@ topic_write(const struct kp_store *st, const struct kp_topic *t)
 	snprintf(val, sizeof(val), "\npartitions=%" PRId32 "\n",
 	    t->partitions);
 	kp_buf_put(&b, val, strlen(val));
+	if (t->partial)
+		kp_buf_put(&b, "partial=1\n", 10);
 	for (size_t k = 0; k < kp_logconf_count(); k++) {
 		const char *name = kp_logconf_name(k);
 
@@ -335,6 +337,8 @@ topic_read(struct kp_store *st, const char *name)
 
 			if (v > 0 && v <= KP_STORE_PARTITIONS_MAX)
 				t->partitions = (int32_t)v;
+		} else if (strcmp(line, "partial") == 0) {
+			t->partial = strcmp(eq + 1, "1") == 0;
 		} else if (kp_logconf_set(&t->overrides, line, eq + 1) != 0) {
 			fclose(f);
 			errno = EINVAL;
@@ -413,6 +417,53 @@ fail:
 				part_dir(st, t->name, p, dir, sizeof(dir));
 				(void)kp_log_remove_dir(dir);
 			}
+		}
+		errno = e;
+	}
+	return -1;
+}
+
+/*
+ * A partial topic's partitions [from, to): only those whose folders
+ * exist are opened; the others stay NULL until kp_store_open_partition.
+ */
+static int
+open_existing(struct kp_store *st, struct kp_topic *t, int32_t from,
+    int32_t to)
+{
+	struct kp_log **logs;
+
+	logs = reallocarray(t->logs, (size_t)to, sizeof(*logs));
+	if (logs == NULL)
+		return -1;
+	t->logs = logs;
+	for (int32_t p = from; p < to; p++)
+		logs[p] = NULL;
+	for (int32_t p = from; p < to; p++) {
+		struct kp_log_recovery rec;
+		char dir[PATH_MAX];
+		struct stat sb;
+
+		part_dir(st, t->name, p, dir, sizeof(dir));
+		if (stat(dir, &sb) < 0) {
+			if (errno == ENOENT)
+				continue;
+			goto fail;
+		}
+		if ((logs[p] = kp_log_open(dir, &t->conf, 0, st->now,
+		    &rec)) == NULL)
+			goto fail;
+		if (st->report != NULL)
+			st->report(st->arg, t->name, p, &rec);
+	}
+	return 0;
+fail:
+	{
+		int e = errno;
+
+		for (int32_t p = from; p < to; p++) {
+			kp_log_close(logs[p]);
+			logs[p] = NULL;
 		}
 		errno = e;
 	}
@@ -514,7 +565,8 @@ kp_store_open(const char *dir, const struct kp_logconf *defaults,
 		int32_t n = t->partitions;
 
 		t->partitions = 0;	/* open_logs fills them in */
-		if (open_logs(st, t, 0, n, false) < 0) {
+		if ((t->partial ? open_existing(st, t, 0, n) :
+		    open_logs(st, t, 0, n, false)) < 0) {
 			part_dir(st, t->name, 0, path, sizeof(path));
 			goto fail_path;
 		}
@@ -688,6 +740,8 @@ kp_store_add_partitions(struct kp_store *st, const char *name, int32_t total,
 		return KP_INVALID_PARTITIONS;
 	if (validate_only)
 		return KP_NONE;
+	if (t->partial)
+		return KP_INVALID_REQUEST;	/* kp_store_adopt_topic grows it */
 	old = t->partitions;
 	if (open_logs(st, t, old, total, true) < 0)
 		return KP_KAFKA_STORAGE_ERROR;
@@ -748,7 +802,183 @@ kp_store_alter_configs(struct kp_store *st, const char *name,
 		return KP_KAFKA_STORAGE_ERROR;
 	}
 	for (int32_t p = 0; p < t->partitions; p++)
-		kp_log_set_conf(t->logs[p], &t->conf);
+		if (t->logs[p] != NULL)
+			kp_log_set_conf(t->logs[p], &t->conf);
+	return KP_NONE;
+}
+
+/* --- partial topics (cluster mode) --- */
+
+/* Same overrides? (Compared by value: the struct has padding.) */
+static bool
+overrides_equal(const struct kp_logconf *a, const struct kp_logconf *b)
+{
+	char va[64], vb[64];
+
+	if (a->set != b->set)
+		return false;
+	for (size_t k = 0; k < kp_logconf_count(); k++)
+		if (kp_logconf_is_set(a, k) && strcmp(kp_logconf_format(a, k,
+		    va, sizeof(va)), kp_logconf_format(b, k, vb,
+		    sizeof(vb))) != 0)
+			return false;
+	return true;
+}
+
+/* A new partial topic with no partition open yet. */
+static int
+adopt_new(struct kp_store *st, const char *name, int32_t parts,
+    const uint8_t *id, const struct kp_logconf *over, struct kp_topic **out)
+{
+	struct kp_topic *t;
+	int e;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return KP_KAFKA_STORAGE_ERROR;
+	t->overrides = *over;
+	t->partial = true;
+	if ((t->name = strdup(name)) == NULL ||
+	    (t->logs = calloc((size_t)parts, sizeof(*t->logs))) == NULL)
+		goto fail;
+	kp_logconf_merge(&t->conf, &st->defaults, &t->overrides);
+	if (id != NULL)
+		memcpy(t->id, id, 16);
+	else {
+		if (getrandom(t->id, 16, 0) != 16)
+			goto fail;
+		t->id[6] = (t->id[6] & 0x0f) | 0x40;	/* UUID v4 */
+		t->id[8] = (t->id[8] & 0x3f) | 0x80;
+	}
+	t->partitions = parts;
+	/* folders left by an earlier life of the name are not ours */
+	for (int32_t p = 0; p < parts; p++) {
+		char dir[PATH_MAX];
+
+		part_dir(st, name, p, dir, sizeof(dir));
+		if (kp_log_remove_dir(dir) < 0)
+			goto fail;
+	}
+	if (topic_write(st, t) < 0 || topic_insert(st, t) < 0)
+		goto fail;
+	*out = t;
+	return KP_NONE;
+fail:
+	e = errno;
+	topic_free(t);
+	errno = e;
+	return KP_KAFKA_STORAGE_ERROR;
+}
+
+int
+kp_store_adopt_topic(struct kp_store *st, const char *name, int32_t parts,
+    const uint8_t *id, const char *const *names, const char *const *values,
+    size_t n, struct kp_topic **out)
+{
+	struct kp_logconf over;
+	struct kp_topic *t, *dummy;
+	struct kp_log **logs;
+	bool changed = false;
+	int rc;
+
+	if (out == NULL)
+		out = &dummy;
+	*out = NULL;
+	if (!kp_topic_name_valid(name))
+		return KP_INVALID_TOPIC_EXCEPTION;
+	if (parts < 1 || parts > KP_STORE_PARTITIONS_MAX)
+		return KP_INVALID_PARTITIONS;
+	kp_logconf_defaults(&over);
+	over.set = 0;
+	if ((rc = parse_overrides(&over, names, values, names ? n : 0)) != 0)
+		return rc;
+	t = kp_store_topic(st, name);
+	if (t != NULL && id != NULL && memcmp(t->id, id, 16) != 0) {
+		if ((rc = kp_store_delete_topic(st, name)) != KP_NONE)
+			return rc;
+		t = NULL;
+	}
+	if (t == NULL)
+		return adopt_new(st, name, parts, id, &over, out);
+	if (parts > t->partitions) {
+		logs = reallocarray(t->logs, (size_t)parts, sizeof(*logs));
+		if (logs == NULL)
+			return KP_KAFKA_STORAGE_ERROR;
+		t->logs = logs;
+		for (int32_t p = t->partitions; p < parts; p++) {
+			char dir[PATH_MAX];
+
+			logs[p] = NULL;
+			part_dir(st, name, p, dir, sizeof(dir));
+			if (kp_log_remove_dir(dir) < 0)
+				return KP_KAFKA_STORAGE_ERROR;
+		}
+		t->partitions = parts;
+		changed = true;
+	}
+	if (!t->partial) {
+		t->partial = true;
+		changed = true;
+	}
+	if (names != NULL && !overrides_equal(&over, &t->overrides)) {
+		t->overrides = over;
+		kp_logconf_merge(&t->conf, &st->defaults, &over);
+		for (int32_t p = 0; p < t->partitions; p++)
+			if (t->logs[p] != NULL)
+				kp_log_set_conf(t->logs[p], &t->conf);
+		changed = true;
+	}
+	if (changed && topic_write(st, t) < 0)
+		return KP_KAFKA_STORAGE_ERROR;
+	*out = t;
+	return KP_NONE;
+}
+
+int
+kp_store_open_partition(struct kp_store *st, const char *name, int32_t p)
+{
+	struct kp_topic *t = kp_store_topic(st, name);
+	struct kp_log_recovery rec;
+	char dir[PATH_MAX];
+	struct stat sb;
+	bool fresh;
+
+	if (t == NULL || p < 0 || p >= t->partitions)
+		return KP_UNKNOWN_TOPIC_OR_PARTITION;
+	if (t->logs[p] != NULL)
+		return KP_NONE;
+	part_dir(st, name, p, dir, sizeof(dir));
+	fresh = stat(dir, &sb) < 0;
+	t->logs[p] = kp_log_open(dir, &t->conf, KP_LOG_CREATE, st->now, &rec);
+	if (t->logs[p] == NULL)
+		return KP_KAFKA_STORAGE_ERROR;
+	if (fresh && (write_partition_metadata(dir, t->id) < 0 ||
+	    kp_fsync_dir(st->dir) < 0)) {
+		int e = errno;
+
+		kp_log_close(t->logs[p]);
+		t->logs[p] = NULL;
+		(void)kp_log_remove_dir(dir);
+		errno = e;
+		return KP_KAFKA_STORAGE_ERROR;
+	}
+	if (st->report != NULL)
+		st->report(st->arg, t->name, p, &rec);
+	return KP_NONE;
+}
+
+int
+kp_store_drop_partition(struct kp_store *st, const char *name, int32_t p)
+{
+	struct kp_topic *t = kp_store_topic(st, name);
+	char dir[PATH_MAX];
+
+	if (t == NULL || p < 0 || p >= t->partitions)
+		return KP_UNKNOWN_TOPIC_OR_PARTITION;
+	kp_log_close(t->logs[p]);
+	t->logs[p] = NULL;
+	part_dir(st, name, p, dir, sizeof(dir));
+	if (kp_log_remove_dir(dir) < 0 || kp_fsync_dir(st->dir) < 0)
+		return KP_KAFKA_STORAGE_ERROR;
 	return KP_NONE;
 }
 
@@ -814,7 +1044,8 @@ kp_store_tick(struct kp_store *st, int64_t now_ms, struct kp_log **bad)
 		struct kp_topic *t = st->topics[i];
 
 		for (int32_t p = 0; p < t->partitions; p++) {
-			if (kp_log_tick(t->logs[p], now_ms) == 0)
+			if (t->logs[p] == NULL ||
+			    kp_log_tick(t->logs[p], now_ms) == 0)
 				continue;
 			if (rc == 0) {
 				e = errno;
@@ -837,7 +1068,8 @@ kp_store_flush(struct kp_store *st)
 		struct kp_topic *t = st->topics[i];
 
 		for (int32_t p = 0; p < t->partitions; p++)
-			if (kp_log_flush(t->logs[p]) < 0 && rc == 0) {
+			if (t->logs[p] != NULL && kp_log_flush(t->logs[p]) < 0 &&
+			    rc == 0) {
 				e = errno;
 				rc = -1;
 			}

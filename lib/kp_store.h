@@ -33,6 +33,7 @@ struct kp_topic {
 	struct kp_logconf	 overrides;	/* only the `set` entries count */
 	struct kp_logconf	 conf;		/* effective: defaults + overrides */
 	struct kp_log		**logs;		/* [partitions], owned by the store */
+	bool			 partial;	/* cluster mode: logs[p] may be NULL */
 };
 
 struct kp_store;
@@ -100,12 +101,41 @@ int		 kp_store_alter_configs(struct kp_store *, const char *,
 		    size_t, bool, bool);
 
 /*
+ * Cluster mode: a broker holds only the partitions it replicates. A
+ * partial topic knows its partition count, but a partition's log exists
+ * only once opened here (logs[p] is NULL for the others), and a store
+ * opened again brings back only the partitions whose folders exist. The
+ * topic file says `partial=1`. Single-node topics are never partial.
+ *
+ * kp_store_adopt_topic makes name a partial topic of at least `parts`
+ * partitions (counts only grow) with topic id id (NULL: keep the one it
+ * has, or make one) and, when names is not NULL, exactly these n
+ * overrides. An existing topic with another id (deleted and made again
+ * while this broker was away) is deleted first, data and all; an existing
+ * whole topic becomes partial, keeping its logs. KP_NONE,
+ * KP_INVALID_TOPIC_EXCEPTION, KP_INVALID_PARTITIONS, KP_INVALID_CONFIG,
+ * KP_KAFKA_STORAGE_ERROR. *out as kp_store_create_topic.
+ */
+int		 kp_store_adopt_topic(struct kp_store *, const char *, int32_t,
+		    const uint8_t *, const char *const *, const char *const *,
+		    size_t, struct kp_topic **);
+/*
+ * Open partition p of a partial topic (its folder created if missing),
+ * or close it and remove its folder. Both are no-ops when already so.
+ * KP_NONE, KP_UNKNOWN_TOPIC_OR_PARTITION, KP_KAFKA_STORAGE_ERROR (errno).
+ */
+int		 kp_store_open_partition(struct kp_store *, const char *,
+		    int32_t);
+int		 kp_store_drop_partition(struct kp_store *, const char *,
+		    int32_t);
+
+/*
  * Lookups. Returned pointers are BORROWED: valid until the topic is
  * deleted, its partitions added (logs array), or the store closed.
  */
 struct kp_topic	*kp_store_topic(struct kp_store *, const char *);
 struct kp_topic	*kp_store_topic_by_id(struct kp_store *, const uint8_t *);
-/* NULL for an unknown topic or partition. */
+/* NULL for an unknown topic or partition, or one not held here. */
 struct kp_log	*kp_store_log(struct kp_store *, const char *, int32_t);
 /* Topics in name order: first with NULL, then the previous; NULL at end. */
 struct kp_topic	*kp_store_topic_next(struct kp_store *,

@@ -16,7 +16,8 @@ import sys
 AREAS = [
     ('meta', 'ApiVersions and Metadata', ['ApiVersions', 'Metadata']),
     ('produce', 'Produce', ['Produce']),
-    ('fetch', 'Fetch and ListOffsets', ['Fetch', 'ListOffsets']),
+    ('fetch', 'Fetch, ListOffsets and OffsetForLeaderEpoch',
+     ['Fetch', 'ListOffsets', 'OffsetForLeaderEpoch']),
     ('admin', 'topic, config, record and producer-id admin APIs',
      ['CreateTopics', 'DeleteTopics', 'CreatePartitions', 'DescribeConfigs',
       'AlterConfigs', 'IncrementalAlterConfigs', 'DeleteRecords',
@@ -36,6 +37,7 @@ AREAS = [
 # where the task asks (ApiVersions 0-3, InitProducerId 0-4, ...).
 ADVERTISE = {
     'Produce': (0, 7), 'Fetch': (4, 11), 'ListOffsets': (1, 5),
+    'OffsetForLeaderEpoch': (0, 4),
     'Metadata': (0, 8), 'OffsetCommit': (2, 7), 'OffsetFetch': (1, 5),
     'FindCoordinator': (0, 2), 'JoinGroup': (0, 5), 'Heartbeat': (0, 3),
     'LeaveGroup': (0, 2), 'SyncGroup': (0, 3), 'DescribeGroups': (0, 4),

@@ -1,6 +1,9 @@
 /* admin.c -- topic administration: create/delete topics and partitions, configs, DeleteRecords */
+#include <sys/queue.h>
+
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kp_err.h"
@@ -8,6 +11,7 @@
 #include "kp_proto_admin.h"
 #include "kp_store.h"
 #include "kbroker.h"
+#include "cluster.h"
 #include "resp_array.h"
 
 #define RESOURCE_TOPIC	2
@@ -39,11 +43,341 @@ cstr_pairs(struct kp_arena *a, size_t n, const char ***names,
 	return *names && *values ? 0 : -1;
 }
 
+/* ---- cluster mode: answers once the view shows the change ---- */
+
+/*
+ * As Kafka's controller answers CreateTopics only when the new metadata
+ * has spread, so `ktopic create t && kproduce t` just works: the first
+ * run writes to ZooKeeper and keeps each item's result here, keyed by
+ * the response; runs after each new view (apply.c wakes waiters) check
+ * the view, until the request's timeout (then REQUEST_TIMED_OUT, the
+ * change itself still under way).
+ */
+struct admin_wait {
+	TAILQ_ENTRY(admin_wait) link;
+	const struct kb_resp *r;
+	int64_t		 deadline;
+	int16_t		*errs;
+	const char	**msgs;		/* static strings */
+	int32_t		*want;		/* partitions to see; -1: gone */
+	int32_t		 n;
+};
+
+static TAILQ_HEAD(, admin_wait) waits = TAILQ_HEAD_INITIALIZER(waits);
+
+static void
+wait_free(struct admin_wait *w)
+{
+	TAILQ_REMOVE(&waits, w, link);
+	free(w->errs);
+	free(w->msgs);
+	free(w->want);
+	free(w);
+}
+
+static struct admin_wait *
+wait_find(const struct kb_resp *r)
+{
+	struct admin_wait *w;
+
+	TAILQ_FOREACH(w, &waits, link)
+		if (w->r == r)
+			return w;
+	return NULL;
+}
+
+/* Entries of requests whose connection closed are never run again. */
+static void
+wait_purge(int64_t now)
+{
+	struct admin_wait *w, *t;
+
+	TAILQ_FOREACH_SAFE(w, &waits, link, t)
+		if (now > w->deadline + 60000)
+			wait_free(w);
+}
+
+static void
+admin_fini(struct kb_broker *b)
+{
+	(void)b;
+	while (!TAILQ_EMPTY(&waits))
+		wait_free(TAILQ_FIRST(&waits));
+}
+
+KB_HOOK(admin_wait, NULL, NULL, admin_fini)
+
+/*
+ * After the first run: keep errs/want and wait (KB_DEFER), or KB_DONE
+ * when nothing is to be seen (errs left as they are). -1: no memory.
+ */
+static int
+wait_begin(struct kb_req *req, const int16_t *errs, const char **msgs,
+    const int32_t *want, int32_t n, int32_t timeout_ms)
+{
+	struct admin_wait *w;
+	int64_t now = kb_now_mono();
+	bool any = false;
+
+	for (int32_t i = 0; i < n; i++)
+		if (errs[i] == KP_NONE)
+			any = true;
+	if (!any || timeout_ms <= 0)
+		return KB_DONE;
+	wait_purge(now);
+	if ((w = wait_find(req->resp)) != NULL)
+		wait_free(w);
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->errs = calloc((size_t)n, sizeof(*w->errs))) == NULL ||
+	    (w->msgs = calloc((size_t)n, sizeof(*w->msgs))) == NULL ||
+	    (w->want = calloc((size_t)n, sizeof(*w->want))) == NULL) {
+		if (w != NULL) {
+			free(w->errs);
+			free(w->msgs);
+		}
+		free(w);
+		return -1;
+	}
+	memcpy(w->errs, errs, (size_t)n * sizeof(*errs));
+	if (msgs != NULL)
+		memcpy(w->msgs, msgs, (size_t)n * sizeof(*msgs));
+	memcpy(w->want, want, (size_t)n * sizeof(*want));
+	w->n = n;
+	w->r = req->resp;
+	w->deadline = now + timeout_ms;
+	req->resp->deadline = w->deadline;
+	TAILQ_INSERT_TAIL(&waits, w, link);
+	return KB_DEFER;
+}
+
+/* Does the view show item name as wanted (want partitions, or gone)? */
+static bool
+view_shows(struct kb_broker *b, const char *name, int32_t want)
+{
+	const struct kb_cl_view *v = kb_cluster_view(b);
+	const struct kb_cl_topic *t = v && name ? kb_cl_topic(v, name) : NULL;
+
+	if (want < 0)
+		return t == NULL;
+	if (t == NULL || t->deleting || t->nparts < want)
+		return false;
+	for (int32_t p = 0; p < t->nparts; p++)
+		if (t->parts[p].version < 0)
+			return false;
+	return true;
+}
+
+/*
+ * A later run: fill errs from the first run's results; KB_DEFER while
+ * some change is not in the view yet and the deadline is ahead.
+ */
+static int
+wait_settle(struct kb_req *req, int16_t *errs, const char **msgs,
+    char *const *names, int32_t n)
+{
+	struct admin_wait *w = wait_find(req->resp);
+	bool all = true;
+
+	if (w == NULL || w->n != n) {
+		for (int32_t i = 0; i < n; i++)
+			errs[i] = KP_UNKNOWN_SERVER_ERROR;
+		return KB_DONE;
+	}
+	for (int32_t i = 0; i < n; i++) {
+		errs[i] = w->errs[i];
+		if (msgs != NULL)
+			msgs[i] = w->msgs[i];
+		if (errs[i] == KP_NONE && !view_shows(req->b, names[i],
+		    w->want[i])) {
+			all = false;
+			errs[i] = KP_REQUEST_TIMED_OUT;
+		}
+	}
+	if (!all && !req->expired)
+		return KB_DEFER;
+	wait_free(w);
+	return KB_DONE;
+}
+
+/* ---- cluster mode: CreateTopics checks before ZooKeeper ---- */
+
+/* Kafka refuses "a.b" next to "a_b": metric names would collide. */
+static bool
+name_collides(const struct kb_cl_view *v, const char *name)
+{
+	for (size_t i = 0; i < v->ntopics; i++) {
+		const char *a = v->topics[i].name, *c = name;
+
+		for (; *a && *c; a++, c++)
+			if ((*a == '.' ? '_' : *a) != (*c == '.' ? '_' : *c))
+				break;
+		if (*a == '\0' && *c == '\0' && strcmp(v->topics[i].name,
+		    name) != 0)
+			return true;
+	}
+	return false;
+}
+
+/* Explicit replica lists: one per partition, same length, live brokers. */
+static int16_t
+cluster_assignments(struct kb_req *req,
+    const struct kp_create_topics_req_creatable_topic *t,
+    const struct kb_cl_view *v, int32_t ***assign, int16_t *rf,
+    const char **msg)
+{
+	int32_t n = t->n_assignments;
+
+	if (t->num_partitions != -1 || t->replication_factor != -1) {
+		*msg = "give either partitions and replication factor or "
+		    "assignments";
+		return KP_INVALID_REQUEST;
+	}
+	if ((*assign = kp_arena_calloc(req->arena, (size_t)n,
+	    sizeof(**assign))) == NULL)
+		return KP_UNKNOWN_SERVER_ERROR;
+	*rf = (int16_t)t->assignments[0].n_broker_ids;
+	for (int32_t i = 0; i < n; i++) {
+		const struct kp_create_topics_req_creatable_replica_assignment
+		    *as = &t->assignments[i];
+
+		if (as->partition_index != i || as->n_broker_ids != *rf ||
+		    *rf < 1) {
+			*msg = "partitions 0..n-1, each with as many replicas";
+			return KP_INVALID_REPLICA_ASSIGNMENT;
+		}
+		for (int32_t j = 0; j < as->n_broker_ids; j++) {
+			if (kb_cl_broker(v, as->broker_ids[j]) == NULL) {
+				*msg = "a replica is not a live broker";
+				return KP_INVALID_REPLICA_ASSIGNMENT;
+			}
+			for (int32_t k = 0; k < j; k++)
+				if (as->broker_ids[k] == as->broker_ids[j]) {
+					*msg = "a broker twice in a partition";
+					return KP_INVALID_REPLICA_ASSIGNMENT;
+				}
+		}
+		(*assign)[i] = as->broker_ids;
+	}
+	return KP_NONE;
+}
+
+/*
+ * Everything ZooKeeper will not check: name, counts, replication factor
+ * against the live brokers, configs. *nparts and *rf come back resolved.
+ */
+static int16_t
+cluster_create_check(struct kb_req *req,
+    const struct kp_create_topics_req_creatable_topic *t, const char *name,
+    const char *const *names, const char *const *values, size_t ncfg,
+    int32_t *nparts, int16_t *rf, int32_t ***assign, const char **msg)
+{
+	const struct kb_cl_view *v = kb_cluster_view(req->b);
+	const struct kb_cl_topic *vt;
+	struct kp_logconf over;
+	int16_t rc;
+
+	*assign = NULL;
+	if (!kp_topic_name_valid(name))
+		return KP_INVALID_TOPIC_EXCEPTION;
+	if (v == NULL) {
+		*msg = "not connected to ZooKeeper yet";
+		return KP_NOT_CONTROLLER;
+	}
+	if ((vt = kb_cl_topic(v, name)) != NULL) {
+		if (vt->deleting)
+			*msg = "the topic is being deleted";
+		return KP_TOPIC_ALREADY_EXISTS;
+	}
+	if (name_collides(v, name)) {
+		*msg = "collides with an existing topic ('.' and '_')";
+		return KP_INVALID_TOPIC_EXCEPTION;
+	}
+	if (t->n_assignments > 0) {
+		if ((rc = cluster_assignments(req, t, v, assign, rf, msg)) !=
+		    KP_NONE)
+			return rc;
+		*nparts = t->n_assignments;
+	} else {
+		*nparts = t->num_partitions == -1 ? req->b->cfg->num_partitions :
+		    t->num_partitions;
+		*rf = t->replication_factor == -1 ?
+		    kb_cluster_default_rf(req->b) : t->replication_factor;
+	}
+	if (*nparts < 1 || *nparts > KP_STORE_PARTITIONS_MAX)
+		return KP_INVALID_PARTITIONS;
+	if (*rf < 1) {
+		*msg = "the replication factor must be at least 1";
+		return KP_INVALID_REPLICATION_FACTOR;
+	}
+	if ((size_t)*rf > v->nbrokers) {
+		*msg = "replication factor larger than the live brokers";
+		return KP_INVALID_REPLICATION_FACTOR;
+	}
+	if (*rf > 1 && !kb_cluster_can_replicate()) {
+		*msg = "this kbroker is built without replication";
+		return KP_INVALID_REPLICATION_FACTOR;
+	}
+	kp_logconf_defaults(&over);
+	for (size_t i = 0; i < ncfg; i++)
+		if (kp_logconf_set(&over, names[i], values[i]) != KP_NONE) {
+			*msg = "unknown config or invalid value";
+			return KP_INVALID_CONFIG;
+		}
+	return KP_NONE;
+}
+
 /* ---- CreateTopics ---- */
+
+/* Configs of a CreateTopics entry as C strings; -1 for a null value. */
+static int
+topic_configs(struct kb_req *req,
+    const struct kp_create_topics_req_creatable_topic *t, const char ***names,
+    const char ***values, size_t *n)
+{
+	*n = (size_t)(t->n_configs > 0 ? t->n_configs : 0);
+	if (cstr_pairs(req->arena, *n, names, values) == -1)
+		return -1;
+	for (size_t i = 0; i < *n; i++) {
+		(*names)[i] = kb_arena_str(req->arena, &t->configs[i].name);
+		(*values)[i] = kb_arena_str(req->arena, &t->configs[i].value);
+		if ((*names)[i] == NULL || (*values)[i] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static int16_t
+create_one_cluster(struct kb_req *req,
+    const struct kp_create_topics_req_creatable_topic *t, const char *name,
+    bool validate_only, int32_t *want, const char **msg)
+{
+	const char **names, **values;
+	int32_t **assign, nparts;
+	int16_t rf = 0, rc;
+	size_t ncfg;
+
+	if (topic_configs(req, t, &names, &values, &ncfg) == -1) {
+		*msg = "config without a value";
+		return KP_INVALID_CONFIG;
+	}
+	rc = cluster_create_check(req, t, name, names, values, ncfg, &nparts,
+	    &rf, &assign, msg);
+	if (rc != KP_NONE || validate_only)
+		return rc;
+	rc = (int16_t)kb_cluster_create_topic(req->b, name, nparts, rf,
+	    (int32_t *const *)assign, names, values, ncfg);
+	if (rc == KP_NONE) {
+		*want = nparts;
+		kb_log("topic '%s': created with %d partition(s), replication "
+		    "factor %d", name, nparts, rf);
+	} else
+		kb_log("topic '%s': create: %s", name, kp_kerr_name(rc));
+	return rc;
+}
 
 static int16_t
 create_one(struct kb_req *req, const struct kp_create_topics_req_creatable_topic *t,
-    bool validate_only, const char **msg)
+    bool validate_only, int32_t *want, const char **msg)
 {
 	struct kb_broker *b = req->b;
 	const char **names, **values;
@@ -54,6 +388,8 @@ create_one(struct kb_req *req, const struct kp_create_topics_req_creatable_topic
 	*msg = NULL;
 	if (name == NULL)
 		return KP_INVALID_TOPIC_EXCEPTION;
+	if (kb_cluster_mode(b))
+		return create_one_cluster(req, t, name, validate_only, want, msg);
 	if (t->replication_factor != -1 && t->replication_factor != 1) {
 		*msg = "replication factor must be 1 on a single broker";
 		return KP_INVALID_REPLICATION_FACTOR;
@@ -98,13 +434,28 @@ create_one(struct kb_req *req, const struct kp_create_topics_req_creatable_topic
 	return (int16_t)rc;
 }
 
+/* The same name twice in one request: Kafka refuses both. */
+static bool
+named_twice(const struct kp_create_topics_req *rq, int32_t i)
+{
+	for (int32_t j = 0; j < rq->n_topics; j++)
+		if (j != i && rq->topics[j].name.len == rq->topics[i].name.len &&
+		    rq->topics[i].name.len >= 0 && memcmp(rq->topics[j].name.ptr,
+		    rq->topics[i].name.ptr, (size_t)rq->topics[i].name.len) == 0)
+			return true;
+	return false;
+}
+
 static int
 handle_create_topics(struct kb_req *req)
 {
 	struct kp_create_topics_req rq;
 	struct kp_create_topics_resp rs;
-	int16_t v = req->hdr.api_version;
-	int32_t n;
+	int16_t v = req->hdr.api_version, *errs;
+	const char **msgs;
+	char **names;
+	int32_t n, *want;
+	int rc = KB_DONE;
 
 	if (kp_create_topics_req_decode(req->body, req->body_len, v, &rq,
 	    req->arena) == -1)
@@ -113,30 +464,41 @@ handle_create_topics(struct kb_req *req)
 	rs.topics = kb_resp_array(req->arena, rq.n_topics, &n,
 	    sizeof(*rs.topics));
 	rs.n_topics = n;
-	if (rs.topics == NULL)
+	errs = kp_arena_calloc(req->arena, n ? (size_t)n : 1, sizeof(*errs));
+	msgs = kp_arena_calloc(req->arena, n ? (size_t)n : 1, sizeof(*msgs));
+	names = kp_arena_calloc(req->arena, n ? (size_t)n : 1, sizeof(*names));
+	want = kp_arena_calloc(req->arena, n ? (size_t)n : 1, sizeof(*want));
+	if (rs.topics == NULL || errs == NULL || msgs == NULL ||
+	    names == NULL || want == NULL)
 		return KB_CLOSE;
+	for (int32_t i = 0; i < n; i++)
+		names[i] = kb_arena_str(req->arena, &rq.topics[i].name);
+	if (req->retry) {
+		rc = wait_settle(req, errs, msgs, names, n);
+	} else {
+		for (int32_t i = 0; i < n; i++) {
+			if (named_twice(&rq, i)) {
+				errs[i] = KP_INVALID_REQUEST;
+				msgs[i] = "topic named twice in one request";
+			} else
+				errs[i] = create_one(req, &rq.topics[i],
+				    rq.validate_only, &want[i], &msgs[i]);
+		}
+		if (kb_cluster_mode(req->b) && !rq.validate_only)
+			rc = wait_begin(req, errs, msgs, want, n,
+			    rq.timeout_ms);
+	}
+	if (rc == KB_DEFER || rc == -1)
+		return rc == -1 ? KB_CLOSE : KB_DEFER;
 	for (int32_t i = 0; i < n; i++) {
 		struct kp_create_topics_resp_creatable_topic_result *r =
 		    &rs.topics[i];
-		const char *msg = NULL;
-		bool dup = false;
 
 		kp_create_topics_resp_creatable_topic_result_init(r);
 		r->name = rq.topics[i].name;
-		for (int32_t j = 0; j < n; j++)
-			if (j != i && rq.topics[j].name.len ==
-			    rq.topics[i].name.len && rq.topics[i].name.len >= 0 &&
-			    memcmp(rq.topics[j].name.ptr, rq.topics[i].name.ptr,
-			    (size_t)rq.topics[i].name.len) == 0)
-				dup = true;
-		if (dup) {
-			r->error_code = KP_INVALID_REQUEST;
-			msg = "topic named twice in one request";
-		} else
-			r->error_code = create_one(req, &rq.topics[i],
-			    rq.validate_only, &msg);
-		if (v >= 1 && msg != NULL)
-			r->error_message = kb_str(msg);
+		r->error_code = errs[i];
+		if (v >= 1 && msgs[i] != NULL)
+			r->error_message = kb_str(msgs[i]);
 	}
 	if (kp_create_topics_resp_encode(kb_resp_buf(req->resp), v, &rs) == -1)
 		return KB_CLOSE;
@@ -172,13 +534,40 @@ delete_one(struct kb_req *req, const struct kp_str *topic)
 	return (int16_t)rc;
 }
 
+/* Cluster mode: mark for deletion; the controller and apply.c do it. */
+static int16_t
+delete_one_cluster(struct kb_req *req, const char *name)
+{
+	const struct kb_cl_view *v = kb_cluster_view(req->b);
+	const struct kb_cl_topic *t;
+	int rc;
+
+	if (!req->b->cfg->delete_enable)
+		return KP_TOPIC_DELETION_DISABLED;
+	if (v == NULL)
+		return KP_NOT_CONTROLLER;
+	if (name == NULL || (t = kb_cl_topic(v, name)) == NULL)
+		return KP_UNKNOWN_TOPIC_OR_PARTITION;
+	if (t->deleting)
+		return KP_NONE;		/* under way already: wait for it */
+	rc = kb_cluster_delete_topic(req->b, name);
+	if (rc == KP_NONE)
+		kb_log("topic '%s': marked for deletion", name);
+	else
+		kb_log("topic '%s': delete: %s", name,
+		    kp_kerr_name((int16_t)rc));
+	return (int16_t)rc;
+}
+
 static int
 handle_delete_topics(struct kb_req *req)
 {
 	struct kp_delete_topics_req rq;
 	struct kp_delete_topics_resp rs;
-	int16_t v = req->hdr.api_version;
-	int32_t n;
+	int16_t v = req->hdr.api_version, *errs;
+	char **names;
+	int32_t n, *want;
+	int rc = KB_DONE;
 
 	if (kp_delete_topics_req_decode(req->body, req->body_len, v, &rq,
 	    req->arena) == -1)
@@ -187,14 +576,33 @@ handle_delete_topics(struct kb_req *req)
 	rs.responses = kb_resp_array(req->arena, rq.n_topic_names, &n,
 	    sizeof(*rs.responses));
 	rs.n_responses = n;
-	if (rs.responses == NULL)
+	errs = kp_arena_calloc(req->arena, n ? (size_t)n : 1, sizeof(*errs));
+	names = kp_arena_calloc(req->arena, n ? (size_t)n : 1, sizeof(*names));
+	want = kp_arena_calloc(req->arena, n ? (size_t)n : 1, sizeof(*want));
+	if (rs.responses == NULL || errs == NULL || names == NULL ||
+	    want == NULL)
 		return KB_CLOSE;
+	for (int32_t i = 0; i < n; i++) {
+		names[i] = kb_arena_str(req->arena, &rq.topic_names[i]);
+		want[i] = -1;
+	}
+	if (!kb_cluster_mode(req->b)) {
+		for (int32_t i = 0; i < n; i++)
+			errs[i] = delete_one(req, &rq.topic_names[i]);
+	} else if (req->retry) {
+		rc = wait_settle(req, errs, NULL, names, n);
+	} else {
+		for (int32_t i = 0; i < n; i++)
+			errs[i] = delete_one_cluster(req, names[i]);
+		rc = wait_begin(req, errs, NULL, want, n, rq.timeout_ms);
+	}
+	if (rc == KB_DEFER || rc == -1)
+		return rc == -1 ? KB_CLOSE : KB_DEFER;
 	for (int32_t i = 0; i < n; i++) {
 		kp_delete_topics_resp_deletable_topic_result_init(
 		    &rs.responses[i]);
 		rs.responses[i].name = rq.topic_names[i];
-		rs.responses[i].error_code = delete_one(req,
-		    &rq.topic_names[i]);
+		rs.responses[i].error_code = errs[i];
 	}
 	if (kp_delete_topics_resp_encode(kb_resp_buf(req->resp), v, &rs) == -1)
 		return KB_CLOSE;
@@ -205,13 +613,70 @@ KB_API(delete_topics, KP_API_DELETE_TOPICS, 0, 3, handle_delete_topics)
 
 /* ---- CreatePartitions ---- */
 
+/* Cluster mode: new partitions through ZooKeeper, replicas spread. */
+static int16_t
+add_partitions_cluster(struct kb_req *req,
+    const struct kp_create_partitions_req_topic *t, const char *name,
+    bool validate_only, const char **msg)
+{
+	const struct kb_cl_view *v = kb_cluster_view(req->b);
+	const struct kb_cl_topic *vt;
+	int rc;
+
+	if (v == NULL) {
+		*msg = "not connected to ZooKeeper yet";
+		return KP_NOT_CONTROLLER;
+	}
+	if ((vt = kb_cl_topic(v, name)) == NULL || vt->deleting)
+		return KP_UNKNOWN_TOPIC_OR_PARTITION;
+	if (t->count <= vt->nparts || t->count > KP_STORE_PARTITIONS_MAX) {
+		*msg = "the partition count can only grow";
+		return KP_INVALID_PARTITIONS;
+	}
+	if (t->n_assignments > 0) {
+		*msg = "explicit assignments are not supported: leave them out "
+		    "to spread the new replicas";
+		return KP_INVALID_REPLICA_ASSIGNMENT;
+	}
+	if (validate_only)
+		return KP_NONE;
+	rc = kb_cluster_add_partitions(req->b, name, t->count);
+	if (rc == KP_NONE)
+		kb_log("topic '%s': now %d partition(s)", name, t->count);
+	else
+		kb_log("topic '%s': add partitions: %s", name,
+		    kp_kerr_name((int16_t)rc));
+	return (int16_t)rc;
+}
+
+static int16_t
+add_partitions_local(struct kb_req *req,
+    const struct kp_create_partitions_req_topic *t, const char *name,
+    bool validate_only, const char **msg)
+{
+	int rc = kp_store_add_partitions(req->b->store, name, t->count,
+	    validate_only);
+
+	if (rc == KP_INVALID_PARTITIONS)
+		*msg = "the partition count can only grow";
+	else if (rc == KP_NONE && !validate_only)
+		kb_log("topic '%s': now %d partition(s)", name, t->count);
+	else if (rc == KP_KAFKA_STORAGE_ERROR)
+		store_error(req->b, "add partitions", name, rc);
+	return (int16_t)rc;
+}
+
 static int
 handle_create_partitions(struct kb_req *req)
 {
 	struct kp_create_partitions_req rq;
 	struct kp_create_partitions_resp rs;
-	int16_t v = req->hdr.api_version;
-	int32_t n;
+	int16_t v = req->hdr.api_version, *errs;
+	bool cluster = kb_cluster_mode(req->b);
+	const char **msgs;
+	char **names;
+	int32_t n, *want;
+	int rc = KB_DONE;
 
 	if (kp_create_partitions_req_decode(req->body, req->body_len, v, &rq,
 	    req->arena) == -1)
@@ -220,32 +685,47 @@ handle_create_partitions(struct kb_req *req)
 	rs.results = kb_resp_array(req->arena, rq.n_topics, &n,
 	    sizeof(*rs.results));
 	rs.n_results = n;
-	if (rs.results == NULL)
+	errs = kp_arena_calloc(req->arena, n ? (size_t)n : 1, sizeof(*errs));
+	msgs = kp_arena_calloc(req->arena, n ? (size_t)n : 1, sizeof(*msgs));
+	names = kp_arena_calloc(req->arena, n ? (size_t)n : 1, sizeof(*names));
+	want = kp_arena_calloc(req->arena, n ? (size_t)n : 1, sizeof(*want));
+	if (rs.results == NULL || errs == NULL || msgs == NULL ||
+	    names == NULL || want == NULL)
 		return KB_CLOSE;
 	for (int32_t i = 0; i < n; i++) {
-		struct kp_create_partitions_req_topic *t = &rq.topics[i];
+		names[i] = kb_arena_str(req->arena, &rq.topics[i].name);
+		want[i] = rq.topics[i].count;
+	}
+	if (req->retry) {
+		rc = wait_settle(req, errs, msgs, names, n);
+	} else {
+		for (int32_t i = 0; i < n; i++) {
+			if (names[i] == NULL)
+				errs[i] = KP_UNKNOWN_TOPIC_OR_PARTITION;
+			else if (cluster)
+				errs[i] = add_partitions_cluster(req,
+				    &rq.topics[i], names[i], rq.validate_only,
+				    &msgs[i]);
+			else
+				errs[i] = add_partitions_local(req,
+				    &rq.topics[i], names[i], rq.validate_only,
+				    &msgs[i]);
+		}
+		if (cluster && !rq.validate_only)
+			rc = wait_begin(req, errs, msgs, want, n,
+			    rq.timeout_ms);
+	}
+	if (rc == KB_DEFER || rc == -1)
+		return rc == -1 ? KB_CLOSE : KB_DEFER;
+	for (int32_t i = 0; i < n; i++) {
 		struct kp_create_partitions_resp_topic_result *r =
 		    &rs.results[i];
-		char *name = kb_arena_str(req->arena, &t->name);
-		int rc;
 
 		kp_create_partitions_resp_topic_result_init(r);
-		r->name = t->name;
-		if (name == NULL) {
-			r->error_code = KP_UNKNOWN_TOPIC_OR_PARTITION;
-			continue;
-		}
-		rc = kp_store_add_partitions(req->b->store, name, t->count,
-		    rq.validate_only);
-		r->error_code = (int16_t)rc;
-		if (rc == KP_INVALID_PARTITIONS)
-			r->error_message = kb_str("the partition count can "
-			    "only grow");
-		else if (rc == KP_NONE && !rq.validate_only)
-			kb_log("topic '%s': now %d partition(s)", name,
-			    t->count);
-		else if (rc == KP_KAFKA_STORAGE_ERROR)
-			store_error(req->b, "add partitions", name, rc);
+		r->name = rq.topics[i].name;
+		r->error_code = errs[i];
+		if (msgs[i] != NULL)
+			r->error_message = kb_str(msgs[i]);
 	}
 	if (kp_create_partitions_resp_encode(kb_resp_buf(req->resp), v,
 	    &rs) == -1)
@@ -296,6 +776,31 @@ arena_dup(struct kp_arena *a, const char *s)
 	return kb_arena_str(a, &k);
 }
 
+/*
+ * Cluster mode: a topic's overrides as ZooKeeper has them (the view),
+ * else as this broker's logs have them. false: no such topic.
+ */
+static bool
+cluster_overrides(struct kb_broker *b, const char *name,
+    struct kp_logconf *over)
+{
+	const struct kb_cl_view *v = kb_cluster_view(b);
+	const struct kb_cl_topic *vt = v && name ? kb_cl_topic(v, name) : NULL;
+	struct kp_topic *t;
+
+	kp_logconf_defaults(over);
+	over->set = 0;
+	if (vt == NULL || vt->deleting)
+		return false;
+	if (vt->cfg_keys != NULL) {
+		for (size_t i = 0; i < vt->ncfg; i++)
+			(void)kp_logconf_set(over, vt->cfg_keys[i],
+			    vt->cfg_vals[i]);
+	} else if ((t = kp_store_topic(b->store, name)) != NULL)
+		*over = t->overrides;
+	return true;
+}
+
 static int
 describe_topic(struct kb_req *req,
     const struct kp_describe_configs_req_resource *res,
@@ -304,8 +809,19 @@ describe_topic(struct kb_req *req,
 	char *name = kb_arena_str(req->arena, &res->resource_name);
 	struct kp_topic *t = name ? kp_store_topic(req->b->store, name) : NULL;
 	size_t n = kp_logconf_count(), k = 0;
+	struct kp_topic ct;
 	char buf[64];
 
+	if (kb_cluster_mode(req->b)) {
+		/* every broker answers alike, replica here or not */
+		memset(&ct, 0, sizeof(ct));
+		t = NULL;
+		if (cluster_overrides(req->b, name, &ct.overrides)) {
+			kp_logconf_merge(&ct.conf, &req->b->cfg->log,
+			    &ct.overrides);
+			t = &ct;
+		}
+	}
 	if (t == NULL) {
 		r->error_code = KP_UNKNOWN_TOPIC_OR_PARTITION;
 		return 0;
@@ -463,6 +979,71 @@ KB_API(describe_configs, KP_API_DESCRIBE_CONFIGS, 0, 2,
 
 /* ---- AlterConfigs and IncrementalAlterConfigs ---- */
 
+#pragma weak kb_cluster_set_topic_configs
+
+/*
+ * Cluster mode: the topic's new complete overrides, checked here, go to
+ * ZooKeeper; every replica takes them from the next view (apply.c).
+ */
+static int16_t
+alter_cluster(struct kb_req *req, const char *name, const char **names,
+    const char **values, const int8_t *ops, size_t n, bool replace,
+    bool validate_only, const char **msg)
+{
+	struct kp_logconf over;
+	const char **keys, **vals;
+	size_t nk = 0, nc = kp_logconf_count();
+	int rc;
+
+	if (!cluster_overrides(req->b, name, &over))
+		return KP_UNKNOWN_TOPIC_OR_PARTITION;
+	if (replace) {
+		kp_logconf_defaults(&over);
+		over.set = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int op = ops != NULL ? ops[i] : 0;
+
+		if (op == 0 && kp_logconf_set(&over, names[i], values[i]) !=
+		    KP_NONE) {
+			*msg = "unknown config or invalid value";
+			return KP_INVALID_CONFIG;
+		}
+		if (op == 1 && kp_logconf_reset(&over, names[i]) != KP_NONE) {
+			*msg = "unknown config or invalid value";
+			return KP_INVALID_CONFIG;
+		}
+		if (op != 0 && op != 1) {
+			*msg = "APPEND and SUBTRACT are not supported";
+			return KP_INVALID_REQUEST;
+		}
+	}
+	if (kb_cluster_set_topic_configs == NULL) {
+		*msg = "topic configs cannot be altered in cluster mode by "
+		    "this kbroker: give them at creation";
+		return KP_INVALID_REQUEST;
+	}
+	if (validate_only)
+		return KP_NONE;
+	keys = kp_arena_calloc(req->arena, nc, sizeof(*keys));
+	vals = kp_arena_calloc(req->arena, nc, sizeof(*vals));
+	if (keys == NULL || vals == NULL)
+		return KP_UNKNOWN_SERVER_ERROR;
+	for (size_t k = 0; k < nc; k++) {
+		char buf[64];
+
+		if (!kp_logconf_is_set(&over, k))
+			continue;
+		keys[nk] = kp_logconf_name(k);
+		vals[nk++] = arena_dup(req->arena, kp_logconf_format(&over, k,
+		    buf, sizeof(buf)));
+	}
+	rc = kb_cluster_set_topic_configs(req->b, name, keys, vals, nk);
+	if (rc == KP_NONE)
+		kb_log("topic '%s': configs altered", name);
+	return (int16_t)rc;
+}
+
 /*
  * One resource: topics go to the store (all or nothing); broker configs
  * are static in kbroker (set them in the config file).
@@ -490,6 +1071,9 @@ alter_resource(struct kb_req *req, int8_t type, const struct kp_str *rname,
 		}
 	if ((name = kb_arena_str(req->arena, rname)) == NULL)
 		return KP_UNKNOWN_TOPIC_OR_PARTITION;
+	if (kb_cluster_mode(req->b))
+		return alter_cluster(req, name, names, values, ops, n, replace,
+		    validate_only, msg);
 	rc = kp_store_alter_configs(req->b->store, name, names, values, ops, n,
 	    replace, validate_only);
 	if (rc == KP_NONE && !validate_only)
@@ -643,9 +1227,16 @@ handle_delete_records(struct kb_req *req)
 			struct kp_log *log = kb_log_for(req->b, &t->name,
 			    t->partitions[j].partition_index);
 			int64_t low = -1;
+			int rc;
 
 			kp_delete_records_resp_partition_result_init(pr);
 			pr->partition_index = t->partitions[j].partition_index;
+			if ((rc = kb_cluster_check_leader_s(req->b, &t->name,
+			    pr->partition_index)) != KP_NONE) {
+				pr->error_code = (int16_t)rc;
+				pr->low_watermark = -1;
+				continue;
+			}
 			if (log == NULL) {
 				pr->error_code = KP_UNKNOWN_TOPIC_OR_PARTITION;
 				pr->low_watermark = -1;

@@ -9,6 +9,7 @@
 struct kb_broker;
 struct kb_req;
 struct kp_log;
+struct kp_str;
 
 /*
  * Cluster mode is on when zookeeper.connect is set; without it kbroker is
@@ -60,7 +61,15 @@ struct kb_cl_topic {
 	int32_t		 nparts;
 	bool		 deleting;	/* under /admin/delete_topics */
 	int32_t		 version;	/* of the assignment znode */
-	/* Topic config overrides, /config/topics/<topic>: */
+	/*
+	 * Added by cl-serve (apply.c, metadata.c): the topic id of
+	 * /brokers/topics/<topic> ("topic_id", all zero: none known), so
+	 * every broker reports the same one; and the overrides of
+	 * /config/topics/<topic> ({"version":1,"config":{...}}), which
+	 * apply.c gives the local logs. cfg_keys NULL: configs not read
+	 * (the logs keep theirs); else ncfg pairs, possibly none.
+	 */
+	uint8_t		 id[16];
 	char		**cfg_keys;
 	char		**cfg_vals;
 	size_t		 ncfg;
@@ -153,6 +162,34 @@ void	 kb_cluster_apply(struct kb_broker *, const struct kb_cl_view *,
 int	 kb_cluster_check_leader(struct kb_broker *, const char *, int32_t);
 /* The leader epoch to report for a partition (0 in single-node mode). */
 int32_t	 kb_cluster_leader_epoch(struct kb_broker *, const char *, int32_t);
+/*
+ * Added by cl-serve: the same two for a request's topic (a kp_str), and
+ * whether replication is linked in (replica.c); without it a broker
+ * refuses replication factors above 1.
+ */
+int	 kb_cluster_check_leader_s(struct kb_broker *, const struct kp_str *,
+	    int32_t);
+int32_t	 kb_cluster_leader_epoch_s(struct kb_broker *, const struct kp_str *,
+	    int32_t);
+bool	 kb_cluster_can_replicate(void);
+/*
+ * Proposed by cl-serve for zk.c (not in the contract before): write a
+ * topic's complete overrides to /config/topics/<topic>; KP_NONE or a
+ * Kafka error. The new view's cfg_keys carry them to every broker.
+ * admin.c refuses topic AlterConfigs in cluster mode while no file
+ * defines it (a weak reference).
+ */
+int	 kb_cluster_set_topic_configs(struct kb_broker *, const char *,
+	    const char *const *, const char *const *, size_t);
+/* default.replication.factor (metadata.c; 1 unless set). */
+int16_t	 kb_cluster_default_rf(struct kb_broker *);
+/*
+ * kb_cluster_check_leader_s, then the request's current leader epoch
+ * (-1: none given) against ours: KP_FENCED_LEADER_EPOCH when older,
+ * KP_UNKNOWN_LEADER_EPOCH when newer (KIP-320).
+ */
+int	 kb_cluster_serve_check(struct kb_broker *, const struct kp_str *,
+	    int32_t, int32_t);
 
 /* ---- replica.c / isr.c: replication ---- */
 
@@ -179,5 +216,25 @@ int	 kb_repl_park_for_hw(struct kb_broker *, struct kb_req *,
 void	 kb_repl_follow(struct kb_broker *, const char *, int32_t part,
 	    int32_t leader, int32_t leader_epoch);
 void	 kb_repl_unfollow(struct kb_broker *, const char *, int32_t part);
+
+
+/*
+ * Added by cl-repl. kb_repl_lead: apply.c, for every view in which this
+ * broker leads the partition (a new epoch resets the followers' state
+ * and starts the epoch in the leader-epoch cache; the same epoch only
+ * catches up with the view's ISR). kb_repl_appended: produce.c after a
+ * leader's append, in cluster mode (the high watermark moves only here
+ * and on follower fetches). The fetchers' sockets and the replication
+ * timer carry KB_TAG_REPL in epoll (server.c calls kb_repl_on_event);
+ * a closing connection's parked acks=all responses are forgotten.
+ */
+#define KB_TAG_REPL	((uint64_t)1 << 59)
+#define KB_TAG_IS_REPL(t) (((t) & ~(uint64_t)0xffffffff) == KB_TAG_REPL)
+struct kb_conn;
+void	 kb_repl_lead(struct kb_broker *, const char *, int32_t part,
+	    int32_t leader_epoch);
+void	 kb_repl_appended(struct kb_broker *, const char *, int32_t part);
+void	 kb_repl_on_event(struct kb_broker *, uint64_t, uint32_t);
+void	 kb_repl_forget_conn(struct kb_broker *, struct kb_conn *);
 
 #endif

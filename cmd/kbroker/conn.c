@@ -189,7 +189,7 @@ kb_resp_finish(struct kb_resp *r)
 		return -1;
 	}
 	kp_put_be32(r->buf.data, (int32_t)(r->total - 4));
-	r->ready = !r->parked;
+	r->ready = !r->parked && !r->hw_parked;
 	/*
 	 * Count what the response holds in memory, not only what it will
 	 * send: thousands of small answers to a client that never reads

@@ -12,6 +12,7 @@
 
 #include "kp_log.h"
 #include "kbroker.h"
+#include "cluster.h"
 
 /*
  * Under kpipe.acks.all.fsync an acks=all Produce appends as usual but its
@@ -204,8 +205,12 @@ kb_durable_on_event(struct kb_broker *b)
 		if (err != 0)
 			kb_log("%s: sync: %s", kp_log_dir(x->log),
 			    strerror(err));
-		/* Consumers see only what a machine crash cannot take. */
-		else if (x->end > kp_log_high_watermark(x->log)) {
+		/*
+		 * Consumers see only what a machine crash cannot take. In a
+		 * cluster the ISR moves the high watermark (isr.c).
+		 */
+		else if (!kb_cluster_mode(b) &&
+		    x->end > kp_log_high_watermark(x->log)) {
 			kp_log_set_high_watermark(x->log, x->end);
 			b->wake = true;
 		}
@@ -224,7 +229,8 @@ kb_durable_on_event(struct kb_broker *b)
 			shutdown(r->conn->fd, SHUT_RDWR);
 			continue;
 		}
-		r->ready = true;
+		/* acks=all in a cluster waits for the ISR too (isr.c) */
+		r->ready = !r->hw_parked;
 		d->requests++;
 		kb_conn_update_events(r->conn);
 	}

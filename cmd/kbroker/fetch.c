@@ -7,6 +7,7 @@
 #include "kp_proto_fetch.h"
 #include "kp_store.h"
 #include "kbroker.h"
+#include "cluster.h"
 #include "resp_array.h"
 
 #define SLICES_MAX	16	/* segment slices per partition and response */
@@ -22,19 +23,22 @@ struct part_plan {
 
 /*
  * Find the record bytes for one partition: whole batches from offset up to
- * the high watermark, at most max bytes, in as many slices as segments
- * they span. first: the response has no bytes yet, so one batch goes
- * even if larger than the limits (KIP-74), so a consumer never sticks.
+ * the high watermark (a follower: the log end), at most max bytes, in as
+ * many slices as segments they span. first: the response has no bytes
+ * yet, so one batch goes even if larger than the limits (KIP-74), so a
+ * consumer never sticks.
  */
 static void
 plan_partition(struct kp_log *log, int64_t offset, size_t max, bool first,
-    struct part_plan *pp)
+    bool follower, struct part_plan *pp)
 {
 	int64_t hwm = kp_log_high_watermark(log);
 	int rc;
 
 	pp->hwm = hwm;
 	pp->lso = hwm;
+	if (follower)
+		hwm = kp_log_end_offset(log);
 	pp->log_start = kp_log_start_offset(log);
 	while (pp->nslices < SLICES_MAX && offset < hwm) {
 		struct kp_log_slice *s = &pp->slices[pp->nslices];
@@ -113,6 +117,37 @@ encode_fetch(struct kb_req *req, const struct kp_fetch_req *rq,
 	return kp_fetch_resp_end(b, v, &rs);
 }
 
+/*
+ * May this fetch read the partition? A consumer reads from the leader
+ * only, at the leader epoch it knows (KIP-320). A fetch with replica_id
+ * >= 0 is a follower's: replication (cl-repl) takes it over here, one
+ * call per partition.
+ */
+static int16_t
+fetch_check(struct kb_req *req, const struct kp_fetch_req *rq,
+    const struct kp_str *topic, const struct kp_fetch_req_partition *p)
+{
+	(void)rq;
+	return (int16_t)kb_cluster_serve_check(req->b, topic, p->partition,
+	    req->hdr.api_version >= 9 ? p->current_leader_epoch : -1);
+}
+
+/*
+ * A follower's fetch offset is its log end: the leader's ISR and high
+ * watermark move with it (isr.c), before the reading, so the response
+ * carries the new high watermark.
+ */
+static void
+follower_fetched(struct kb_req *req, const struct kp_fetch_req *rq,
+    const struct kp_str *topic, const struct kp_fetch_req_partition *p)
+{
+	char *name = kb_arena_str(req->arena, topic);
+
+	if (name != NULL)
+		kb_repl_follower_fetched(req->b, rq->replica_id, name,
+		    p->partition, p->fetch_offset);
+}
+
 static int
 handle_fetch(struct kb_req *req)
 {
@@ -121,11 +156,12 @@ handle_fetch(struct kb_req *req)
 	int16_t v = req->hdr.api_version;
 	size_t total = 0, max_bytes;
 	int32_t nt;
-	bool errors = false;
+	bool errors = false, follower;
 
 	if (kp_fetch_req_decode(req->body, req->body_len, v, &rq,
 	    req->arena) == -1)
 		return KB_CLOSE;
+	follower = rq.replica_id >= 0 && kb_cluster_mode(req->b);
 	max_bytes = rq.max_bytes > 0 ? (size_t)rq.max_bytes : 0;
 	plans = kb_resp_array(req->arena, rq.n_topics, &nt, sizeof(*plans));
 	if (plans == NULL)
@@ -146,6 +182,11 @@ handle_fetch(struct kb_req *req)
 			size_t pmax, left;
 
 			pp->hwm = pp->lso = pp->log_start = -1;
+			if ((pp->error = fetch_check(req, &rq, &t->topic,
+			    p)) != KP_NONE) {
+				errors = true;
+				continue;
+			}
 			if (log == NULL) {
 				pp->error = KP_UNKNOWN_TOPIC_OR_PARTITION;
 				errors = true;
@@ -154,8 +195,11 @@ handle_fetch(struct kb_req *req)
 			pmax = p->partition_max_bytes > 0 ?
 			    (size_t)p->partition_max_bytes : 0;
 			left = max_bytes > total ? max_bytes - total : 0;
+			if (follower)
+				follower_fetched(req, &rq, &t->topic, p);
 			plan_partition(log, p->fetch_offset,
-			    pmax < left ? pmax : left, total == 0, pp);
+			    pmax < left ? pmax : left, total == 0, follower,
+			    pp);
 			if (pp->error != KP_NONE)
 				errors = true;
 			total += pp->bytes;
@@ -179,11 +223,11 @@ KB_API(fetch, KP_API_FETCH, 4, 11, handle_fetch)
 
 static void
 list_offset(struct kb_req *req, struct kp_log *log, int64_t ts,
-    struct kp_list_offsets_resp_partition_response *pr)
+    int32_t epoch, struct kp_list_offsets_resp_partition_response *pr)
 {
 	int64_t off = -1, t = -1;
 
-	pr->leader_epoch = 0;
+	pr->leader_epoch = epoch;
 	if (ts == -1) {				/* latest */
 		off = kp_log_high_watermark(log);
 	} else if (ts == -2) {			/* earliest */
@@ -243,16 +287,27 @@ handle_list_offsets(struct kb_req *req)
 			    &tr->partitions[j];
 			struct kp_log *log = kb_log_for(req->b, &t->name,
 			    p->partition_index);
+			int rc;
 
 			kp_list_offsets_resp_partition_response_init(pr);
 			pr->partition_index = p->partition_index;
 			pr->offset = -1;
 			pr->timestamp = -1;
 			pr->leader_epoch = -1;
-			if (log == NULL)
+			/* only the leader answers, but to a debugging
+			 * request (replica_id -2), as Kafka */
+			rc = rq.replica_id == -2 ? KP_NONE :
+			    kb_cluster_serve_check(req->b, &t->name,
+			    p->partition_index, v >= 4 ?
+			    p->current_leader_epoch : -1);
+			if (rc != KP_NONE)
+				pr->error_code = (int16_t)rc;
+			else if (log == NULL)
 				pr->error_code = KP_UNKNOWN_TOPIC_OR_PARTITION;
 			else
-				list_offset(req, log, p->timestamp, pr);
+				list_offset(req, log, p->timestamp,
+				    kb_cluster_leader_epoch_s(req->b, &t->name,
+				    p->partition_index), pr);
 		}
 	}
 	if (kp_list_offsets_resp_encode(kb_resp_buf(req->resp), v, &rs) == -1)

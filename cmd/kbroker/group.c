@@ -5,10 +5,13 @@
 #include <string.h>
 
 #include "kp_err.h"
+#include "kp_store.h"
 #include "kp_proto_group.h"
 #include "kbroker.h"
 #include "resp_array.h"
 #include "group.h"
+#include "cluster.h"
+#include "kp_offrec.h"
 
 /* Longest a JoinGroup/SyncGroup waits beyond the group's own timeouts. */
 #define PARK_SLACK_MS	30000
@@ -30,6 +33,8 @@ cstr0(struct kb_req *req, const struct kp_str *s)
 
 	return p != NULL ? p : (char *)"";
 }
+
+static int	join_sync_error(struct kb_req *, int16_t);
 
 static struct kb_park *
 park_find(struct kb_group *G, const struct kb_resp *r)
@@ -86,11 +91,20 @@ park_settle(struct kb_req *req, struct kb_park *p, int16_t timeout_err)
 	kp_coord_forget(&G->coord, req->resp);
 	if (p != NULL)
 		park_free(G, p);
+	return join_sync_error(req, timeout_err);
+}
+
+/* A JoinGroup or SyncGroup answered with an error alone. */
+static int
+join_sync_error(struct kb_req *req, int16_t err)
+{
+	struct kp_buf *out = kb_resp_buf(req->resp);
+
 	if (req->hdr.api_key == KP_API_JOIN_GROUP) {
 		struct kp_join_group_resp rs;
 
 		kp_join_group_resp_init(&rs);
-		rs.error_code = timeout_err;
+		rs.error_code = err;
 		rs.generation_id = -1;
 		rs.protocol_name = kb_str(req->hdr.api_version >= 7 ? NULL :
 		    "");
@@ -102,7 +116,7 @@ park_settle(struct kb_req *req, struct kb_park *p, int16_t timeout_err)
 		struct kp_sync_group_resp rs;
 
 		kp_sync_group_resp_init(&rs);
-		rs.error_code = timeout_err;
+		rs.error_code = err;
 		rs.assignment.ptr = (const uint8_t *)"";
 		rs.assignment.len = 0;
 		return kp_sync_group_resp_encode(out, req->hdr.api_version,
@@ -308,7 +322,76 @@ group_tick(struct kb_broker *b, int64_t wall)
 
 KB_HOOK(group_expiry, NULL, group_tick, NULL)
 
-/* ---- FindCoordinator: always this broker ---- */
+/* ---- cluster mode: which broker coordinates a group ---- */
+
+/*
+ * __consumer_offsets through ZooKeeper, as Kafka makes it on first use:
+ * offsets.topic.num.partitions partitions, compacted, with
+ * offsets.topic.replication.factor replicas (default 3) but no more than
+ * the live brokers (nor than 1 without replication built in).
+ */
+int
+kb_group_create_offsets_topic(struct kb_broker *b)
+{
+	static const char *const names[] = { "cleanup.policy" };
+	static const char *const values[] = { "compact" };
+	const struct kb_cl_view *v = kb_cluster_view(b);
+	struct kb_group *G = kb_group_of(b);
+	int32_t rf = conf_int(b, "offsets.topic.replication.factor", 3, 1,
+	    INT16_MAX);
+	int rc;
+
+	if (v == NULL || G == NULL || v->nbrokers == 0)
+		return KP_COORDINATOR_NOT_AVAILABLE;
+	if ((size_t)rf > v->nbrokers)
+		rf = (int32_t)v->nbrokers;
+	if (!kb_cluster_can_replicate())
+		rf = 1;
+	rc = kb_cluster_create_topic(b, KP_OFFSETS_TOPIC, G->offsets_parts,
+	    (int16_t)rf, NULL, names, values, 1);
+	if (rc == KP_NONE)
+		kb_log("topic '%s': created with %d partition(s), replication "
+		    "factor %d", KP_OFFSETS_TOPIC, G->offsets_parts, rf);
+	return rc;
+}
+
+/*
+ * The group's partition of __consumer_offsets, and its leader (-1: none
+ * now). false when the topic is not there (yet).
+ */
+static bool
+group_partition(struct kb_broker *b, const char *group, int32_t *part,
+    int32_t *leader)
+{
+	const struct kb_cl_view *v = kb_cluster_view(b);
+	const struct kb_cl_topic *t = v ? kb_cl_topic(v, KP_OFFSETS_TOPIC) :
+	    NULL;
+
+	if (t == NULL || t->deleting || t->nparts <= 0)
+		return false;
+	*part = kp_offsets_partition(group, t->nparts);
+	*leader = t->parts[*part].version < 0 ? -1 : t->parts[*part].leader;
+	return true;
+}
+
+int16_t
+kb_group_check_coordinator(struct kb_broker *b, const char *group)
+{
+	int32_t part, leader;
+
+	if (!kb_cluster_mode(b))
+		return KP_NONE;
+	if (!group_partition(b, group, &part, &leader))
+		return KP_COORDINATOR_NOT_AVAILABLE;
+	if (leader != b->cfg->broker_id)
+		return KP_NOT_COORDINATOR;
+	/* led here but its log not open: the view is still being applied */
+	if (kp_store_log(b->store, KP_OFFSETS_TOPIC, part) == NULL)
+		return KP_COORDINATOR_LOAD_IN_PROGRESS;
+	return KP_NONE;
+}
+
+/* ---- FindCoordinator ---- */
 
 static void
 coordinator_addr(struct kb_req *req, struct kp_str *host, int32_t *port)
@@ -336,6 +419,45 @@ coordinator_addr(struct kb_req *req, struct kp_str *host, int32_t *port)
 	*port = a->port;
 }
 
+/*
+ * The leader of the group's partition of __consumer_offsets (Kafka's
+ * Utils.abs(groupId.hashCode) % offsets.topic.num.partitions, as
+ * single-node mode files the group); the topic is made on first use.
+ */
+static void
+cluster_coordinator(struct kb_req *req, const struct kp_find_coordinator_req
+    *rq, struct kp_find_coordinator_resp *rs)
+{
+	const struct kb_cl_view *v = kb_cluster_view(req->b);
+	const struct kb_cl_broker *br = NULL;
+	const char *group = cstr0(req, &rq->key);
+	int32_t part, leader;
+
+	rs->node_id = -1;
+	rs->host = kb_str("");
+	rs->port = -1;
+	if (v == NULL) {
+		rs->error_code = KP_COORDINATOR_NOT_AVAILABLE;
+		return;
+	}
+	if (!group_partition(req->b, group, &part, &leader)) {
+		int rc = kb_group_create_offsets_topic(req->b);
+
+		if (rc != KP_NONE && rc != KP_TOPIC_ALREADY_EXISTS)
+			kb_log("topic '%s': create: %s", KP_OFFSETS_TOPIC,
+			    kp_kerr_name((int16_t)rc));
+		rs->error_code = KP_COORDINATOR_NOT_AVAILABLE;
+		return;
+	}
+	if (leader < 0 || (br = kb_cl_broker(v, leader)) == NULL) {
+		rs->error_code = KP_COORDINATOR_NOT_AVAILABLE;
+		return;
+	}
+	rs->node_id = br->id;
+	rs->host = kb_str(br->host);
+	rs->port = br->port;
+}
+
 static int
 handle_find_coordinator(struct kb_req *req)
 {
@@ -352,13 +474,14 @@ handle_find_coordinator(struct kb_req *req)
 		rs.node_id = -1;
 		rs.host = kb_str("");
 		rs.port = -1;
+	} else if (kb_cluster_mode(req->b)) {
+		cluster_coordinator(req, &rq, &rs);
 	} else {
 		rs.node_id = req->b->cfg->broker_id;
 		coordinator_addr(req, &rs.host, &rs.port);
 	}
-	if (v >= 1)
-		rs.error_message = kb_str(rs.error_code ? "transactions are "
-		    "not supported" : NULL);
+	if (v >= 1 && rs.error_code == KP_INVALID_REQUEST)
+		rs.error_message = kb_str("transactions are not supported");
 	return kp_find_coordinator_resp_encode(kb_resp_buf(req->resp), v,
 	    &rs) == -1 ? KB_CLOSE : KB_DONE;
 }
@@ -396,7 +519,7 @@ handle_join_group(struct kb_req *req)
 	struct kp_coord_join_req jr;
 	struct kp_coord_proto *protos;
 	struct kb_park *p;
-	int16_t v = req->hdr.api_version;
+	int16_t v = req->hdr.api_version, cerr;
 	int32_t np;
 
 	if (req->retry)
@@ -405,6 +528,9 @@ handle_join_group(struct kb_req *req)
 	if (kp_join_group_req_decode(req->body, req->body_len, v, &rq,
 	    req->arena) == -1)
 		return KB_CLOSE;
+	if ((cerr = kb_group_check_coordinator(req->b, cstr0(req,
+	    &rq.group_id))) != KP_NONE)
+		return join_sync_error(req, cerr);
 	np = rq.n_protocols < 0 ? 0 : rq.n_protocols;
 	protos = kp_arena_calloc(req->arena, np ? (size_t)np : 1,
 	    sizeof(*protos));
@@ -453,7 +579,7 @@ handle_sync_group(struct kb_req *req)
 	const char **ids;
 	const uint8_t **as;
 	size_t *lens;
-	int16_t v = req->hdr.api_version;
+	int16_t v = req->hdr.api_version, cerr;
 	int32_t n;
 
 	if (req->retry)
@@ -462,6 +588,9 @@ handle_sync_group(struct kb_req *req)
 	if (kp_sync_group_req_decode(req->body, req->body_len, v, &rq,
 	    req->arena) == -1)
 		return KB_CLOSE;
+	if ((cerr = kb_group_check_coordinator(req->b, cstr0(req,
+	    &rq.group_id))) != KP_NONE)
+		return join_sync_error(req, cerr);
 	n = rq.n_assignments < 0 ? 0 : rq.n_assignments;
 	ids = kp_arena_calloc(req->arena, n ? (size_t)n : 1, sizeof(*ids));
 	as = kp_arena_calloc(req->arena, n ? (size_t)n : 1, sizeof(*as));
@@ -502,7 +631,10 @@ handle_heartbeat(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	kp_heartbeat_resp_init(&rs);
-	rs.error_code = kp_coord_heartbeat(&G->coord, cstr0(req, &rq.group_id),
+	rs.error_code = kb_group_check_coordinator(req->b, cstr0(req,
+	    &rq.group_id));
+	if (rs.error_code == KP_NONE)
+		rs.error_code = kp_coord_heartbeat(&G->coord, cstr0(req, &rq.group_id),
 	    rq.generation_id, cstr0(req, &rq.member_id),
 	    cstr(req, &rq.group_instance_id), kb_now_mono(), kb_now_wall());
 	return kp_heartbeat_resp_encode(kb_resp_buf(req->resp), v, &rs) == -1 ?
@@ -525,7 +657,11 @@ handle_leave_group(struct kb_req *req)
 		return KB_CLOSE;
 	kp_leave_group_resp_init(&rs);
 	group = cstr0(req, &rq.group_id);
-	if (v < 3) {
+	if ((rs.error_code = kb_group_check_coordinator(req->b, group)) !=
+	    KP_NONE) {
+		rs.members = NULL;
+		rs.n_members = 0;
+	} else if (v < 3) {
 		rs.error_code = kp_coord_leave(&G->coord, group,
 		    cstr0(req, &rq.member_id), NULL, kb_now_mono(),
 		    kb_now_wall());
@@ -599,8 +735,9 @@ handle_list_groups(struct kb_req *req)
 	TAILQ_FOREACH(g, &G->coord.groups, link) {
 		const char *st = kp_coord_state_name(g->state);
 
-		if (g->state == KP_GROUP_DEAD || !state_wanted(&rq, st))
-			continue;
+		if (g->state == KP_GROUP_DEAD || !state_wanted(&rq, st) ||
+		    kb_group_check_coordinator(req->b, g->id) != KP_NONE)
+			continue;	/* a cluster lists its own groups */
 		kp_list_groups_resp_listed_group_init(&rs.groups[n]);
 		rs.groups[n].group_id = kb_str(g->id);
 		rs.groups[n].protocol_type = kb_str(g->protocol_type ?
@@ -633,6 +770,11 @@ describe_one(struct kb_req *req, struct kb_group *G, const struct kp_str *id,
 	d->authorized_operations = INT32_MIN;
 	d->protocol_type = kb_str("");
 	d->protocol_data = kb_str("");
+	if ((d->error_code = kb_group_check_coordinator(req->b, cstr0(req,
+	    id))) != KP_NONE) {
+		d->group_state = kb_str("");
+		return 0;
+	}
 	if (g == NULL) {
 		d->group_state = kb_str("Dead");
 		return 0;
@@ -716,8 +858,11 @@ handle_delete_groups(struct kb_req *req)
 		kp_delete_groups_resp_deletable_group_result_init(
 		    &rs.results[i]);
 		rs.results[i].group_id = rq.groups_names[i];
-		rs.results[i].error_code = kp_coord_delete_group(&G->coord, id,
-		    kb_now_wall());
+		rs.results[i].error_code = kb_group_check_coordinator(req->b,
+		    id);
+		if (rs.results[i].error_code == KP_NONE)
+			rs.results[i].error_code = kp_coord_delete_group(
+			    &G->coord, id, kb_now_wall());
 		if (rs.results[i].error_code == KP_NONE)
 			kb_log("group '%s': deleted", id);
 	}

@@ -39,5 +39,15 @@ kb_group_of(struct kb_broker *b)
 void	kb_offsets_persist(void *, const char *, const char *, int32_t,
 	    const struct kp_coord_offset *);
 int	kb_offsets_load(struct kb_group *);
+/*
+ * Cluster mode: make __consumer_offsets through ZooKeeper (KP_NONE or a
+ * Kafka error); may this broker coordinate the group (KP_NONE,
+ * KP_NOT_COORDINATOR, KP_COORDINATOR_NOT_AVAILABLE,
+ * KP_COORDINATOR_LOAD_IN_PROGRESS; always KP_NONE on a single node).
+ */
+int	kb_group_create_offsets_topic(struct kb_broker *);
+int16_t	kb_group_check_coordinator(struct kb_broker *, const char *);
+/* Cluster mode: replay one partition this broker came to lead. */
+void	kb_offsets_load_partition(struct kb_broker *, int32_t);
 
 #endif

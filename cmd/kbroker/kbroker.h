@@ -109,6 +109,7 @@ struct kb_resp {
 	size_t		 cost;		/* memory held beyond the wire bytes */
 	bool		 ready;		/* complete, may be sent */
 	bool		 parked;	/* complete, held for a sync (durable.c) */
+	bool		 hw_parked;	/* and/or for the high watermark (isr.c) */
 	/* A deferred (long-polling) request waits here: */
 	uint8_t		*req;		/* a copy of the request payload */
 	size_t		 req_len;
@@ -161,6 +162,7 @@ struct kb_broker {
 	bool		 stopping;
 	int64_t		 next_tick;
 	char		 cluster_id[32];
+	struct kb_repl	*repl;		/* isr.c, replica.c: cluster mode */
 	int64_t		 next_pid;	/* InitProducerId */
 	struct kb_pstate *pstate;	/* producer_state.c */
 	void		*group;		/* for group.c */

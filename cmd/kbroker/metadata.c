@@ -1,12 +1,16 @@
 /* metadata.c -- Metadata, and the topic lookup and auto-creation handlers share */
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kp_err.h"
+#include "kp_offrec.h"
 #include "kp_proto_meta.h"
 #include "kp_store.h"
 #include "kbroker.h"
+#include "cluster.h"
+#include "group.h"
 
 char *
 kb_arena_str(struct kp_arena *a, const struct kp_str *s)
@@ -144,6 +148,179 @@ fill_topic(struct kb_req *req, struct kp_metadata_resp_topic *rt,
 	return 0;
 }
 
+/* ---- cluster mode: the view's brokers, topics and leaders ---- */
+
+int16_t
+kb_cluster_default_rf(struct kb_broker *b)
+{
+	const char *v = kb_config_get(b->cfg, "default.replication.factor",
+	    "1");
+	long n = strtol(v, NULL, 10);
+
+	return n >= 1 && n <= INT16_MAX ? (int16_t)n : 1;
+}
+
+/*
+ * A topic the cluster does not have, asked for with auto-creation on:
+ * made through ZooKeeper with the broker defaults. Like Kafka, the
+ * answer is LEADER_NOT_AVAILABLE until its leaders are known (the
+ * client asks again).
+ */
+static int16_t
+cluster_auto_create(struct kb_req *req, const char *name)
+{
+	struct kb_broker *b = req->b;
+	int16_t rf = kb_cluster_default_rf(b);
+	int rc;
+
+	if (strcmp(name, KP_OFFSETS_TOPIC) == 0)
+		rc = kb_group_create_offsets_topic(b);
+	else if (rf > 1 && !kb_cluster_can_replicate())
+		rc = KP_INVALID_REPLICATION_FACTOR;
+	else
+		rc = kb_cluster_create_topic(b, name, b->cfg->num_partitions,
+		    rf, NULL, NULL, NULL, 0);
+	if (rc == KP_NONE)
+		kb_log("topic '%s': auto-created with %d partition(s), "
+		    "replication factor %d", name, b->cfg->num_partitions, rf);
+	else if (rc != KP_TOPIC_ALREADY_EXISTS) {
+		kb_log("topic '%s': auto-create: %s", name,
+		    kp_kerr_name((int16_t)rc));
+		return (int16_t)rc;
+	}
+	return KP_LEADER_NOT_AVAILABLE;
+}
+
+static int
+cluster_brokers(struct kb_req *req, const struct kb_cl_view *v,
+    struct kp_metadata_resp *rs)
+{
+	size_t n = v != NULL ? v->nbrokers : 0;
+
+	rs->brokers = kp_arena_calloc(req->arena, n ? n : 1,
+	    sizeof(*rs->brokers));
+	if (rs->brokers == NULL)
+		return -1;
+	rs->controller_id = v != NULL ? v->controller : -1;
+	if (n == 0) {
+		/* not in ZooKeeper yet: at least where to ask again */
+		fill_broker(req, &rs->brokers[0]);
+		rs->n_brokers = 1;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct kp_metadata_resp_broker *br = &rs->brokers[i];
+
+		kp_metadata_resp_broker_init(br);
+		br->node_id = v->brokers[i].id;
+		br->host = kb_str(v->brokers[i].host);
+		br->port = v->brokers[i].port;
+	}
+	rs->n_brokers = (int32_t)n;
+	return 0;
+}
+
+static int
+cluster_partition(struct kb_req *req, const struct kb_cl_view *v,
+    const struct kb_cl_part *pt, int32_t p,
+    struct kp_metadata_resp_partition *rp)
+{
+	int32_t *off;
+
+	kp_metadata_resp_partition_init(rp);
+	rp->partition_index = p;
+	rp->leader_id = pt->version < 0 ? -1 : pt->leader;
+	rp->leader_epoch = pt->leader_epoch;
+	rp->replica_nodes = pt->replicas;
+	rp->n_replica_nodes = pt->nreplicas;
+	rp->isr_nodes = pt->isr;
+	rp->n_isr_nodes = pt->nisr;
+	off = kp_arena_calloc(req->arena, pt->nreplicas > 0 ?
+	    (size_t)pt->nreplicas : 1, sizeof(*off));
+	if (off == NULL)
+		return -1;
+	rp->offline_replicas = off;
+	rp->n_offline_replicas = 0;
+	for (int32_t i = 0; i < pt->nreplicas; i++)
+		if (kb_cl_broker(v, pt->replicas[i]) == NULL)
+			off[rp->n_offline_replicas++] = pt->replicas[i];
+	if (rp->leader_id < 0)
+		rp->error_code = KP_LEADER_NOT_AVAILABLE;
+	return 0;
+}
+
+static int
+cluster_topic(struct kb_req *req, const struct kb_cl_view *v,
+    const struct kb_cl_topic *t, struct kp_metadata_resp_topic *rt)
+{
+	rt->name = kb_str(t->name);
+	memcpy(rt->topic_id, t->id, 16);
+	rt->is_internal = strcmp(t->name, KP_OFFSETS_TOPIC) == 0;
+	rt->topic_authorized_operations = INT32_MIN;
+	rt->partitions = kp_arena_calloc(req->arena, t->nparts > 0 ?
+	    (size_t)t->nparts : 1, sizeof(*rt->partitions));
+	if (rt->partitions == NULL)
+		return -1;
+	rt->n_partitions = t->nparts;
+	for (int32_t p = 0; p < t->nparts; p++)
+		if (cluster_partition(req, v, &t->parts[p], p,
+		    &rt->partitions[p]) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+cluster_metadata(struct kb_req *req, const struct kp_metadata_req *rq,
+    struct kp_metadata_resp *rs, bool all, bool allow)
+{
+	const struct kb_cl_view *v = kb_cluster_view(req->b);
+	size_t n;
+
+	if (cluster_brokers(req, v, rs) == -1)
+		return -1;
+	n = all ? (v != NULL ? v->ntopics : 0) : (size_t)rq->n_topics;
+	rs->topics = kp_arena_calloc(req->arena, n ? n : 1,
+	    sizeof(*rs->topics));
+	if (rs->topics == NULL)
+		return -1;
+	rs->n_topics = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct kp_metadata_resp_topic *rt = &rs->topics[rs->n_topics];
+		const struct kb_cl_topic *t;
+		char cname[KP_TOPIC_NAME_MAX + 1];
+
+		kp_metadata_resp_topic_init(rt);
+		rt->topic_authorized_operations = INT32_MIN;
+		if (all) {
+			if (v->topics[i].deleting)
+				continue;
+			rs->n_topics++;
+			if (cluster_topic(req, v, &v->topics[i], rt) == -1)
+				return -1;
+			continue;
+		}
+		rs->n_topics++;
+		rt->name = rq->topics[i].name.len >= 0 ? rq->topics[i].name :
+		    kb_str("");
+		if (!name_copy(&rq->topics[i].name, cname, sizeof(cname)) ||
+		    !kp_topic_name_valid(cname)) {
+			rt->error_code = KP_INVALID_TOPIC_EXCEPTION;
+			continue;
+		}
+		t = v != NULL ? kb_cl_topic(v, cname) : NULL;
+		if (t != NULL && !t->deleting) {
+			if (cluster_topic(req, v, t, rt) == -1)
+				return -1;
+		} else if (v == NULL)
+			rt->error_code = KP_LEADER_NOT_AVAILABLE;
+		else if (t == NULL && allow && req->b->cfg->auto_create)
+			rt->error_code = cluster_auto_create(req, cname);
+		else
+			rt->error_code = KP_UNKNOWN_TOPIC_OR_PARTITION;
+	}
+	return 0;
+}
+
 static int
 handle_metadata(struct kb_req *req)
 {
@@ -158,18 +335,22 @@ handle_metadata(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	kp_metadata_resp_init(&rs);
+	rs.cluster_id = kb_str(b->cluster_id);
+	rs.cluster_authorized_operations = INT32_MIN;
+	/* v0: an empty list means all topics; v1+: null means all. */
+	all = rq.n_topics < 0 || (v == 0 && rq.n_topics == 0);
+	allow = v < 4 ? true : rq.allow_auto_topic_creation;
+	if (kb_cluster_mode(b)) {
+		if (cluster_metadata(req, &rq, &rs, all, allow) == -1)
+			return KB_CLOSE;
+		goto encode;
+	}
 	rs.brokers = kp_arena_calloc(req->arena, 1, sizeof(*rs.brokers));
 	if (rs.brokers == NULL)
 		return KB_CLOSE;
 	fill_broker(req, &rs.brokers[0]);
 	rs.n_brokers = 1;
-	rs.cluster_id = kb_str(b->cluster_id);
 	rs.controller_id = b->cfg->broker_id;
-	rs.cluster_authorized_operations = INT32_MIN;
-
-	/* v0: an empty list means all topics; v1+: null means all. */
-	all = rq.n_topics < 0 || (v == 0 && rq.n_topics == 0);
-	allow = v < 4 ? true : rq.allow_auto_topic_creation;
 	if (all) {
 		struct kp_topic *t = NULL;
 
@@ -223,6 +404,7 @@ handle_metadata(struct kb_req *req)
 				return KB_CLOSE;
 		}
 	}
+encode:
 	if (kp_metadata_resp_encode(kb_resp_buf(req->resp), v, &rs) == -1)
 		return KB_CLOSE;
 	return KB_DONE;

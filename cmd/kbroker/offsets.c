@@ -13,6 +13,7 @@
 #include "kbroker.h"
 #include "resp_array.h"
 #include "group.h"
+#include "cluster.h"
 
 #define METADATA_MAX	4096	/* offset.metadata.max.bytes */
 
@@ -42,7 +43,8 @@ offsets_topic(struct kb_group *G)
 	static const char *const values[] = { "compact" };
 	int rc;
 
-	if (t != NULL)
+	/* a cluster makes it through ZooKeeper (FindCoordinator) */
+	if (t != NULL || kb_cluster_mode(b))
 		return t;
 	rc = kp_store_create_topic(b->store, KP_OFFSETS_TOPIC,
 	    G->offsets_parts, names, values, 1, NULL, false, &t);
@@ -72,10 +74,21 @@ kb_offsets_persist(void *arg, const char *group, const char *topic,
 	struct kp_log *log;
 	int64_t now = kb_now_wall();
 	int rc = KP_NONE;
+	int32_t op;
 
 	if (G->loading || (t = offsets_topic(G)) == NULL)
 		return;
-	log = t->logs[kp_offsets_partition(group, t->partitions)];
+	op = kp_offsets_partition(group, t->partitions);
+	/*
+	 * In a cluster only the partition's leader writes it; a group
+	 * left over from before a leadership move is not ours to log.
+	 */
+	if ((log = t->logs[op]) == NULL ||
+	    kb_cluster_check_leader(G->b, KP_OFFSETS_TOPIC, op) != KP_NONE) {
+		kb_debug(G->b, "group '%s': %s-%d not led here, offset change "
+		    "not logged", group, KP_OFFSETS_TOPIC, op);
+		return;
+	}
 	kp_buf_init(&k);
 	kp_buf_init(&v);
 	kp_buf_init(&batch);
@@ -183,10 +196,13 @@ kb_offsets_load(struct kb_group *G)
 	struct kp_topic *t = kp_store_topic(G->b->store, KP_OFFSETS_TOPIC);
 	size_t nrec = 0;
 
-	if (t == NULL)
+	/* a cluster broker loads a partition when it comes to lead it */
+	if (t == NULL || kb_cluster_mode(G->b))
 		return 0;
 	G->loading = true;
 	for (int32_t p = 0; p < t->partitions; p++) {
+		if (t->logs[p] == NULL)
+			continue;	/* cluster mode: not a replica here */
 		if (load_log(G, t->logs[p], &nrec) == -1) {
 			kb_log("%s-%d: cannot read: %s", KP_OFFSETS_TOPIC, p,
 			    strerror(errno));
@@ -200,12 +216,47 @@ kb_offsets_load(struct kb_group *G)
 	return 0;
 }
 
+/*
+ * Cluster mode: this broker now leads __consumer_offsets partition p, so
+ * it coordinates that partition's groups: replay it (offsets committed
+ * through another coordinator meanwhile included).
+ */
+void
+kb_offsets_load_partition(struct kb_broker *b, int32_t p)
+{
+	struct kb_group *G = kb_group_of(b);
+	struct kp_log *log = kp_store_log(b->store, KP_OFFSETS_TOPIC, p);
+	size_t nrec = 0;
+
+	if (G == NULL || log == NULL)
+		return;
+	G->loading = true;
+	if (load_log(G, log, &nrec) == -1)
+		kb_log("%s-%d: cannot read: %s", KP_OFFSETS_TOPIC, p,
+		    strerror(errno));
+	G->loading = false;
+	if (nrec > 0)
+		kb_log("%s-%d: %zu batch(es) replayed", KP_OFFSETS_TOPIC, p,
+		    nrec);
+}
+
 /* ---- OffsetCommit ---- */
 
 static bool
 topic_known(struct kb_req *req, const struct kp_str *topic, int32_t part)
 {
-	return kb_log_for(req->b, topic, part) != NULL;
+	const struct kb_cl_view *v;
+	const struct kb_cl_topic *t;
+	char *name;
+
+	if (!kb_cluster_mode(req->b))
+		return kb_log_for(req->b, topic, part) != NULL;
+	/* a coordinator need not hold the partitions its groups consume */
+	if ((v = kb_cluster_view(req->b)) == NULL ||
+	    (name = kb_arena_str(req->arena, topic)) == NULL)
+		return false;
+	t = kb_cl_topic(v, name);
+	return t != NULL && !t->deleting && part >= 0 && part < t->nparts;
 }
 
 static int
@@ -223,9 +274,11 @@ handle_offset_commit(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	group = cstr0(req, &rq.group_id);
-	gerr = kp_coord_commit_check(&G->coord, group,
-	    rq.generation_id_or_member_epoch, cstr0(req, &rq.member_id),
-	    cstr(req, &rq.group_instance_id), kb_now_mono(), wall);
+	if ((gerr = kb_group_check_coordinator(req->b, group)) == KP_NONE)
+		gerr = kp_coord_commit_check(&G->coord, group,
+		    rq.generation_id_or_member_epoch, cstr0(req,
+		    &rq.member_id), cstr(req, &rq.group_instance_id),
+		    kb_now_mono(), wall);
 	if (v >= 2 && v <= 4 && rq.retention_time_ms >= 0)
 		expire = wall + rq.retention_time_ms;
 	kp_offset_commit_resp_init(&rs);
@@ -334,7 +387,7 @@ handle_offset_fetch(struct kb_req *req)
 {
 	struct kp_offset_fetch_req rq;
 	struct kp_offset_fetch_resp rs;
-	int16_t v = req->hdr.api_version;
+	int16_t v = req->hdr.api_version, cerr;
 	const char *group;
 
 	if (kp_offset_fetch_req_decode(req->body, req->body_len, v, &rq,
@@ -342,7 +395,11 @@ handle_offset_fetch(struct kb_req *req)
 		return KB_CLOSE;
 	group = cstr0(req, &rq.group_id);
 	kp_offset_fetch_resp_init(&rs);
-	if (rq.n_topics < 0) {
+	cerr = kb_group_check_coordinator(req->b, group);
+	rs.error_code = cerr;
+	if (cerr != KP_NONE && rq.n_topics < 0) {
+		rs.n_topics = 0;
+	} else if (rq.n_topics < 0) {
 		if (fetch_all(req, group, &rs) == -1)
 			return KB_CLOSE;
 	} else {
@@ -365,10 +422,16 @@ handle_offset_fetch(struct kb_req *req)
 			if (rt->partitions == NULL)
 				return KB_CLOSE;
 			rt->n_partitions = np;
-			for (int32_t j = 0; j < np; j++)
+			for (int32_t j = 0; j < np; j++) {
 				fill_fetched(req, group, topic,
 				    t->partition_indexes[j],
 				    &rt->partitions[j]);
+				if (cerr != KP_NONE) {
+					/* v1 has no top-level error */
+					rt->partitions[j].error_code = cerr;
+					rt->partitions[j].committed_offset = -1;
+				}
+			}
 		}
 	}
 	return kp_offset_fetch_resp_encode(kb_resp_buf(req->resp), v, &rs) ==
@@ -419,9 +482,10 @@ handle_offset_delete(struct kb_req *req)
 	kp_offset_delete_resp_init(&rs);
 	g = kp_coord_group(&G->coord, group);
 	nt = rq.n_topics < 0 ? 0 : rq.n_topics;
-	if (g == NULL)
+	rs.error_code = kb_group_check_coordinator(req->b, group);
+	if (rs.error_code == KP_NONE && g == NULL)
 		rs.error_code = KP_GROUP_ID_NOT_FOUND;
-	else if (g->state != KP_GROUP_EMPTY && (g->protocol_type == NULL ||
+	else if (rs.error_code == KP_NONE && g->state != KP_GROUP_EMPTY && (g->protocol_type == NULL ||
 	    strcmp(g->protocol_type, "consumer") != 0))
 		rs.error_code = KP_NON_EMPTY_GROUP;
 	if (rs.error_code != KP_NONE)

@@ -8,6 +8,7 @@
 #include "kp_proto_produce.h"
 #include "kp_store.h"
 #include "kbroker.h"
+#include "cluster.h"
 #include "resp_array.h"
 
 /*
@@ -16,8 +17,32 @@
  * The batch bytes sit in the connection's input buffer, which is ours to
  * rewrite (baseOffset, partitionLeaderEpoch) before they go to disk.
  */
+/*
+ * acks=all: enough replicas in sync? One node is the only replica, so
+ * min.insync.replicas > 1 can never be met; a cluster counts its ISR.
+ */
+static bool
+min_isr_ok(struct kb_req *req, struct kp_log *log, const char *topic,
+    int32_t part)
+{
+	if (kb_cluster_mode(req->b))
+		return topic != NULL && kb_repl_min_isr_ok(req->b, topic, part);
+	return kp_log_conf(log)->min_insync_replicas <= 1;
+}
+
+/* acks=all in a cluster: the answer waits for the ISR to have it all. */
+static int
+park_for_hw(struct kb_req *req, int16_t acks, const char *topic,
+    int32_t part, int64_t end)
+{
+	if (acks != -1 || !kb_cluster_mode(req->b))
+		return 0;
+	return kb_repl_park_for_hw(req->b, req, topic, part, end);
+}
+
 static void
 produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
+    int32_t epoch, const char *topic, int32_t part,
     const struct kp_bytes *records,
     struct kp_produce_resp_partition_produce_response *pr)
 {
@@ -33,6 +58,10 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 		pr->error_code = KP_INVALID_RECORD;
 		return;
 	}
+	if (topic == NULL && kb_cluster_mode(b)) {
+		pr->error_code = KP_UNKNOWN_SERVER_ERROR;	/* ENOMEM */
+		return;
+	}
 	n = kp_batch_header_decode(records->ptr, (size_t)records->len, &h);
 	if (n <= 0 || n > records->len) {
 		pr->error_code = KP_CORRUPT_MESSAGE;
@@ -46,8 +75,7 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 		pr->error_code = KP_UNSUPPORTED_COMPRESSION_TYPE;
 		return;
 	}
-	/* One replica in sync: acks=all cannot meet min.insync.replicas > 1. */
-	if (acks == -1 && kp_log_conf(log)->min_insync_replicas > 1) {
+	if (acks == -1 && !min_isr_ok(req, log, topic, part)) {
 		pr->error_code = KP_NOT_ENOUGH_REPLICAS;
 		return;
 	}
@@ -72,6 +100,11 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 				pr->error_code = KP_KAFKA_STORAGE_ERROR;
 				return;
 			}
+			if (park_for_hw(req, acks, topic, part, dup +
+			    h.last_offset_delta + 1) == -1) {
+				pr->error_code = KP_KAFKA_STORAGE_ERROR;
+				return;
+			}
 			pr->base_offset = dup;
 			pr->log_start_offset = kp_log_start_offset(log);
 			return;
@@ -81,8 +114,9 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 			return;
 		}
 	}
+	/* the leader epoch goes into the batch: followers truncate by it */
 	rc = kp_log_append(log, (uint8_t *)(uintptr_t)records->ptr,
-	    (size_t)records->len, 0, kb_now_wall(), &info);
+	    (size_t)records->len, epoch, kb_now_wall(), &info);
 	if (rc != KP_NONE) {
 		if (rc == KP_KAFKA_STORAGE_ERROR)
 			kb_log("%s: append: %s", kp_log_dir(log),
@@ -94,9 +128,15 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 	 * One replica: everything appended is committed -- in the fsync
 	 * mode once durable.c has synced it.
 	 */
-	if (!kb_durable_wanted(b, acks))
+	if (kb_cluster_mode(b))
+		kb_repl_appended(b, topic, part);	/* HW: min over ISR */
+	else if (!kb_durable_wanted(b, acks))
 		kp_log_set_high_watermark(log, kp_log_end_offset(log));
-	else if (kb_durable_dirty(b, log) == -1) {
+	if (kb_durable_wanted(b, acks) && kb_durable_dirty(b, log) == -1) {
+		pr->error_code = KP_KAFKA_STORAGE_ERROR;	/* ENOMEM */
+		return;
+	}
+	if (park_for_hw(req, acks, topic, part, info.last_offset + 1) == -1) {
 		pr->error_code = KP_KAFKA_STORAGE_ERROR;	/* ENOMEM */
 		return;
 	}
@@ -146,6 +186,7 @@ handle_produce(struct kb_req *req)
 			struct kp_produce_resp_partition_produce_response *pr =
 			    &tr->partition_responses[j];
 			struct kp_log *log;
+			int rc;
 
 			kp_produce_resp_partition_produce_response_init(pr);
 			pr->index = pd->index;
@@ -154,12 +195,18 @@ handle_produce(struct kb_req *req)
 			pr->log_start_offset = -1;
 			if (rq.acks != 0 && rq.acks != 1 && rq.acks != -1)
 				pr->error_code = KP_INVALID_REQUIRED_ACKS;
+			else if ((rc = kb_cluster_check_leader_s(req->b,
+			    &td->name, pd->index)) != KP_NONE)
+				pr->error_code = (int16_t)rc;
 			else if ((log = kb_log_for(req->b, &td->name,
 			    pd->index)) == NULL)
 				pr->error_code = KP_UNKNOWN_TOPIC_OR_PARTITION;
 			else
 				produce_partition(req, log, rq.acks,
-				    &pd->records, pr);
+				    kb_cluster_leader_epoch_s(req->b,
+				    &td->name, pd->index),
+				    kb_arena_str(req->arena, &td->name),
+				    pd->index, &pd->records, pr);
 			if (pr->error_code != KP_NONE) {
 				failed = true;
 				kb_debug(req->b, "%s: produce %.*s-%d: %s",

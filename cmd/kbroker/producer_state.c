@@ -245,7 +245,8 @@ pstate_init(struct kb_broker *b)
 	b->next_pid = 0;
 	while ((t = kp_store_topic_next(b->store, t)) != NULL)
 		for (int32_t p = 0; p < t->partitions; p++)
-			if (rebuild_log(b, t->logs[p]) == -1)
+			if (t->logs[p] != NULL &&
+			    rebuild_log(b, t->logs[p]) == -1)
 				kb_log("%s-%d: producer state: unreadable "
 				    "batch header, rebuilt in part", t->name,
 				    p);

@@ -134,8 +134,9 @@ commit_all(struct kb_broker *b)
 
 	while ((t = kp_store_topic_next(b->store, t)) != NULL)
 		for (int32_t p = 0; p < t->partitions; p++)
-			kp_log_set_high_watermark(t->logs[p],
-			    kp_log_end_offset(t->logs[p]));
+			if (t->logs[p] != NULL)	/* cluster mode: not held here */
+				kp_log_set_high_watermark(t->logs[p],
+				    kp_log_end_offset(t->logs[p]));
 }
 
 static int
@@ -271,6 +272,7 @@ reap(struct kb_broker *b)
 		kb_debug(b, "%s: closed", c->peer);
 		kb_waiters_forget(b, c);
 		kb_durable_forget(b, c);
+		kb_repl_forget_conn(b, c);
 		kb_conn_forget_queue(c);
 		conn_kill(c);
 		TAILQ_REMOVE(&b->conns, c, link);
@@ -418,7 +420,9 @@ loop_once(struct kb_broker *b, int timeout)
 	for (int i = 0; i < n; i++) {
 		uint64_t tag = evs[i].data.u64;
 
-		if (tag == TAG_SIGNAL)
+		if (KB_TAG_IS_REPL(tag))
+			kb_repl_on_event(b, tag, evs[i].events);
+		else if (tag == TAG_SIGNAL)
 			on_signal(b);
 		else if (tag == KB_TAG_DURABLE)
 			kb_durable_on_event(b);

@@ -205,11 +205,110 @@ test_store(void)
 	lt_rmrf(dir);
 }
 
+/* Cluster mode: a topic of which this store holds only some partitions. */
+static void
+test_partial(void)
+{
+	const char *names[] = { "cleanup.policy" };
+	const char *vals[] = { "compact" };
+	uint8_t id[16], id2[16];
+	struct kp_logconf d;
+	struct kp_store *st;
+	struct kp_topic *t;
+	char dir[PATH_MAX], p[PATH_MAX + 64];
+
+	memset(id, 0xab, sizeof(id));
+	memset(id2, 0xcd, sizeof(id2));
+	kp_logconf_defaults(&d);
+	lt_tmpdir(dir, sizeof(dir), "partial");
+	st = kp_store_open(dir, &d, NOW, NULL, NULL, NULL);
+	ok(st != NULL, "open");
+	is_int(kp_store_adopt_topic(st, "c", 0, id, NULL, NULL, 0, NULL),
+	    KP_INVALID_PARTITIONS, "adopt: zero partitions refused");
+	is_int(kp_store_adopt_topic(st, "c", 4, id, names, vals, 1, &t), KP_NONE,
+	    "adopt a 4-partition topic");
+	ok(t != NULL && t->partial && t->partitions == 4 &&
+	    memcmp(t->id, id, 16) == 0 && t->conf.cleanup_policy ==
+	    KP_CLEANUP_COMPACT, "partial, the given id and overrides");
+	ok(kp_store_log(st, "c", 0) == NULL && kp_store_log(st, "c", 3) == NULL,
+	    "no partition held yet");
+	snprintf(p, sizeof(p), "%s/c-1", dir);
+	ok(access(p, F_OK) != 0, "no folder made for a partition not held");
+	is_int(kp_store_open_partition(st, "c", 1), KP_NONE, "open partition 1");
+	is_int(kp_store_open_partition(st, "c", 1), KP_NONE, "again: a no-op");
+	is_int(kp_store_open_partition(st, "c", 3), KP_NONE, "open partition 3");
+	is_int(kp_store_open_partition(st, "c", 4), KP_UNKNOWN_TOPIC_OR_PARTITION,
+	    "partition past the count refused");
+	is_int(kp_store_open_partition(st, "nope", 0), KP_UNKNOWN_TOPIC_OR_PARTITION,
+	    "unknown topic refused");
+	ok(kp_store_log(st, "c", 1) != NULL && kp_store_log(st, "c", 0) == NULL,
+	    "partition 1 held, 0 not");
+	is_int(lt_append(kp_store_log(st, "c", 1), 3, 0, NOW, 10, NOW, NULL), KP_NONE,
+	    "append to partition 1");
+	snprintf(p, sizeof(p), "%s/c-1/partition.metadata", dir);
+	ok(access(p, F_OK) == 0, "partition.metadata written");
+	ok(kp_store_tick(st, NOW + 1, NULL) == 0 && kp_store_flush(st) == 0,
+	    "tick and flush skip partitions not held");
+	is_int(kp_store_alter_configs(st, "c", names, vals, NULL, 1, true, false),
+	    KP_NONE, "alter configs on a partial topic");
+	is_int(kp_store_add_partitions(st, "c", 6, false), KP_INVALID_REQUEST,
+	    "add_partitions refuses a partial topic");
+	kp_store_close(st);
+
+	st = kp_store_open(dir, &d, NOW, NULL, NULL, NULL);
+	t = st ? kp_store_topic(st, "c") : NULL;
+	ok(t != NULL && t->partial && t->partitions == 4, "reload: still partial");
+	ok(kp_store_log(st, "c", 0) == NULL && kp_store_log(st, "c", 2) == NULL,
+	    "reload: partitions not held stay closed");
+	snprintf(p, sizeof(p), "%s/c-0", dir);
+	ok(access(p, F_OK) != 0, "reload made no folder for them");
+	is_int(kp_log_end_offset(kp_store_log(st, "c", 1)), 3,
+	    "reload: data of a held partition survives");
+	is_int(kp_store_adopt_topic(st, "c", 6, id, NULL, NULL, 0, &t), KP_NONE,
+	    "adopt again with more partitions");
+	ok(t->partitions == 6 && t->logs[5] == NULL &&
+	    kp_log_end_offset(kp_store_log(st, "c", 1)) == 3 &&
+	    t->conf.cleanup_policy == KP_CLEANUP_COMPACT,
+	    "grown; logs and overrides kept (names NULL)");
+	is_int(kp_store_adopt_topic(st, "c", 6, id, names, vals, 0, &t), KP_NONE,
+	    "adopt with an empty override list");
+	ok(t->conf.cleanup_policy == KP_CLEANUP_DELETE, "overrides replaced");
+	is_int(kp_store_drop_partition(st, "c", 1), KP_NONE, "drop partition 1");
+	snprintf(p, sizeof(p), "%s/c-1", dir);
+	ok(kp_store_log(st, "c", 1) == NULL && access(p, F_OK) != 0,
+	    "dropped: closed and its folder gone");
+	is_int(kp_store_open_partition(st, "c", 1), KP_NONE, "open it again");
+	is_int(kp_log_end_offset(kp_store_log(st, "c", 1)), 0, "empty again");
+	is_int(kp_store_adopt_topic(st, "c", 6, id2, NULL, NULL, 0, &t), KP_NONE,
+	    "adopt the name with another id");
+	ok(memcmp(t->id, id2, 16) == 0 && kp_store_log(st, "c", 1) == NULL &&
+	    access(p, F_OK) != 0, "the old topic's data is gone");
+	/* a whole (single-node) topic becomes partial, keeping its logs */
+	is_int(kp_store_create_topic(st, "w", 2, NULL, NULL, 0, NULL, false, &t),
+	    KP_NONE, "a whole topic");
+	is_int(lt_append(kp_store_log(st, "w", 0), 2, 0, NOW, 5, NOW, NULL), KP_NONE,
+	    "with data");
+	memcpy(id, t->id, 16);
+	is_int(kp_store_adopt_topic(st, "w", 2, id, NULL, NULL, 0, &t), KP_NONE,
+	    "adopt it");
+	ok(t->partial && kp_log_end_offset(kp_store_log(st, "w", 0)) == 2,
+	    "partial now, data kept");
+	is_int(kp_store_delete_topic(st, "c"), KP_NONE, "delete a partial topic");
+	kp_store_close(st);
+	st = kp_store_open(dir, &d, NOW, NULL, NULL, NULL);
+	ok(st != NULL && kp_store_topic(st, "c") == NULL &&
+	    kp_store_topic(st, "w") != NULL && kp_store_topic(st, "w")->partial,
+	    "reload after delete");
+	kp_store_close(st);
+	lt_rmrf(dir);
+}
+
 int
 main(void)
 {
 	test_logconf();
 	test_names();
 	test_store();
+	test_partial();
 	return tap_done();
 }
