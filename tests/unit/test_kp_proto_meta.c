@@ -133,7 +133,7 @@ test_api_table(void)
 	api = kp_proto_api_find(KP_API_INIT_PRODUCER_ID);
 	ok(api && api->min == 0 && api->max == 4, "InitProducerId 0-4");
 	ok(kp_proto_api_find(KP_API_SASL_HANDSHAKE) == NULL, "no SaslHandshake");
-	is_int(kp_proto_napis, 27, "27 APIs (with election and reassignment)");
+	is_int(kp_proto_napis, 28, "28 APIs (with OffsetForLeaderEpoch, election and reassignment)");
 }
 
 static void
