@@ -106,8 +106,9 @@ void	 kb_cluster_on_event(struct kb_broker *);
 int	 kb_cluster_start(struct kb_broker *);
 void	 kb_cluster_stop(struct kb_broker *);
 /*
- * apply.c registers kb_cluster_apply here (from a constructor), so the
- * session code links without it; with none registered views are only
+ * The function kb_cluster_on_event calls: kb_cluster_apply when apply.c
+ * is linked in (a weak reference, so the session code links without
+ * it), or one registered here instead; with neither, views are only
  * kept.
  */
 typedef void kb_cluster_apply_fn(struct kb_broker *,
@@ -129,6 +130,13 @@ int	 kb_cluster_create_topic(struct kb_broker *, const char *,
 int	 kb_cluster_delete_topic(struct kb_broker *, const char *);
 int	 kb_cluster_add_partitions(struct kb_broker *, const char *,
 	    int32_t total);
+/*
+ * A topic's complete overrides into /config/topics/<topic> (replacing
+ * what was there); the next view carries them to every broker. KP_NONE,
+ * KP_UNKNOWN_TOPIC_OR_PARTITION or KP_REQUEST_TIMED_OUT.
+ */
+int	 kb_cluster_set_topic_configs(struct kb_broker *, const char *,
+	    const char *const *, const char *const *, size_t);
 /*
  * A leader's ISR change (Kafka's AlterPartition done the ZooKeeper way):
  * a conditional write on the state znode's version; KP_NONE, or

@@ -142,6 +142,30 @@ minus(const int32_t *a, int32_t na, const int32_t *b, int32_t nb, int32_t *n)
 	return r;
 }
 
+/*
+ * The controller epoch moved past ours: another controller took office
+ * (we were paused, say). Stop controlling; if /controller is still ours,
+ * give it up so an election with the current epoch takes place.
+ */
+static void
+resign(struct kb_cluster *cl, int32_t cepoch)
+{
+	const clientid_t *id;
+	struct Stat st;
+
+	kb_log("zookeeper: controller epoch %" PRId32 " is stale: resigning",
+	    cepoch);
+	pthread_mutex_lock(&cl->mu);
+	cl->controller = false;
+	pthread_mutex_unlock(&cl->mu);
+	pthread_rwlock_rdlock(&cl->zlock);
+	id = zoo_client_id(cl->zh);
+	if (zoo_exists(cl->zh, "/controller", 0, &st) == ZOK && id != NULL &&
+	    st.ephemeralOwner == id->client_id)
+		zoo_delete(cl->zh, "/controller", st.version);
+	pthread_rwlock_unlock(&cl->zlock);
+}
+
 static void
 state_path(char *buf, size_t len, const char *topic, int32_t p)
 {
@@ -186,13 +210,8 @@ write_state(struct kb_cluster *cl, int32_t cepoch, int32_t cver,
 	if (rc != ZOK)
 		kb_debug_cl(cl, "controller: %s: %s (%d %d %d)", path,
 		    zerror(rc), res[0].err, res[1].err, n > 2 ? res[2].err : 0);
-	if (rc != ZOK && res[0].err != ZOK) {
-		kb_log("zookeeper: controller epoch %" PRId32 " is stale: "
-		    "another broker controls now", cepoch);
-		pthread_mutex_lock(&cl->mu);
-		cl->controller = false;
-		pthread_mutex_unlock(&cl->mu);
-	}
+	if (rc != ZOK && res[0].err != ZOK)
+		resign(cl, cepoch);
 	free(data);
 	return rc;
 }
@@ -392,8 +411,11 @@ delete_topic(struct kb_cluster *cl, int32_t cv, const char *topic)
 
 	/* fenced: only a controller still in office deletes */
 	zoo_check_op_init(&check, "/controller_epoch", cv);
-	if (kb_zk_multi(cl, 1, &check, &res) != ZOK)
+	if ((rc = kb_zk_multi(cl, 1, &check, &res)) != ZOK) {
+		if (rc == ZBADVERSION)
+			resign(cl, -1);
 		return;
+	}
 	snprintf(path, sizeof(path), "/brokers/topics/%s/partitions", topic);
 	rc = kb_zk_children(cl, path, false, &sv);
 	if (rc != ZOK && rc != ZNONODE)
@@ -623,6 +645,7 @@ kb_cluster_create_topic(struct kb_broker *b, const char *name, int32_t nparts,
 		goto out;
 	t.name = (char *)name;
 	t.nparts = nparts;
+	arc4random_buf(t.id, sizeof(t.id));	/* the topic id, as Kafka's */
 	if ((t.parts = calloc((size_t)nparts, sizeof(*t.parts))) == NULL)
 		goto nomem;
 	if (assign != NULL) {
@@ -694,7 +717,38 @@ kb_cluster_delete_topic(struct kb_broker *b, const char *name)
 	return kb_zk_kerr(rc);
 }
 
-/* The topic's assignment as stored (t->name borrowed from name). */
+int
+kb_cluster_set_topic_configs(struct kb_broker *b, const char *name,
+    const char *const *keys, const char *const *vals, size_t n)
+{
+	struct kb_cluster *cl;
+	char path[512], *json;
+	struct Stat st;
+	int kerr, rc;
+
+	if ((cl = connected(b, &kerr)) == NULL)
+		return kerr;
+	if (!valid_topic(name))
+		return KP_UNKNOWN_TOPIC_OR_PARTITION;
+	snprintf(path, sizeof(path), "/brokers/topics/%s", name);
+	if ((rc = kb_zk_exists(cl, path, false, &st)) != ZOK)
+		return rc == ZNONODE ? KP_UNKNOWN_TOPIC_OR_PARTITION :
+		    kb_zk_kerr(rc);
+	if ((json = config_json(keys, vals, n)) == NULL)
+		return KP_UNKNOWN_SERVER_ERROR;
+	snprintf(path, sizeof(path), "/config/topics/%s", name);
+	pthread_rwlock_rdlock(&cl->zlock);
+	rc = zoo_set(cl->zh, path, json, (int)strlen(json), -1);
+	pthread_rwlock_unlock(&cl->zlock);
+	if (rc == ZNONODE)
+		rc = kb_zk_create(cl, path, json, ZOO_PERSISTENT);
+	free(json);
+	if (rc == ZOK)
+		kb_zk_wake(cl);
+	return kb_zk_kerr(rc);
+}
+
+/* The topic's assignment as stored; release t after KP_NONE. */
 static int
 read_assignment(struct kb_cluster *cl, const char *name,
     struct kb_cl_topic *t)
@@ -704,11 +758,14 @@ read_assignment(struct kb_cluster *cl, const char *name,
 	int rc;
 
 	memset(t, 0, sizeof(*t));
+	if ((t->name = strdup(name)) == NULL)
+		return KP_UNKNOWN_SERVER_ERROR;
 	snprintf(path, sizeof(path), "/brokers/topics/%s", name);
-	if ((rc = kb_zk_get(cl, path, false, &data, NULL, &st)) == ZNONODE)
-		return KP_UNKNOWN_TOPIC_OR_PARTITION;
-	if (rc != ZOK)
-		return kb_zk_kerr(rc);
+	if ((rc = kb_zk_get(cl, path, false, &data, NULL, &st)) != ZOK) {
+		kb_cl_topic_release(t);
+		return rc == ZNONODE ? KP_UNKNOWN_TOPIC_OR_PARTITION :
+		    kb_zk_kerr(rc);
+	}
 	rc = kb_json_parse_assignment(data, t);
 	free(data);
 	if (rc == -1) {

@@ -8,6 +8,9 @@
 
 static kb_cluster_apply_fn *apply_fn;
 
+/* apply.c's, when it is linked in */
+#pragma weak kb_cluster_apply
+
 void
 kb_cluster_set_apply(kb_cluster_apply_fn *fn)
 {
@@ -144,5 +147,7 @@ kb_cluster_on_event(struct kb_broker *b)
 	    nv->nbrokers, nv->ntopics);
 	if (apply_fn != NULL)
 		apply_fn(b, old, nv);
+	else if (kb_cluster_apply != NULL)
+		kb_cluster_apply(b, old, nv);
 	kb_cl_view_free(old);
 }

@@ -192,6 +192,62 @@ kb_zk_wake(struct kb_cluster *cl)
 
 /* ---- Kafka's JSON ---- */
 
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void
+kb_uuid_str(const uint8_t id[16], char out[23])
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < 16; i++) {
+		acc = acc << 8 | id[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			out[n++] = b64url[(acc >> bits) & 63];
+		}
+	}
+	out[n++] = b64url[(acc << (6 - bits)) & 63];
+	out[n] = '\0';
+}
+
+int
+kb_uuid_parse(const char *s, uint8_t id[16])
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t n = 0;
+
+	if (strlen(s) != 22)
+		return -1;
+	for (size_t i = 0; i < 22; i++) {
+		const char *c = strchr(b64url, s[i]);
+
+		if (c == NULL || s[i] == '\0')
+			return -1;
+		acc = acc << 6 | (uint32_t)(c - b64url);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n < 16)
+				id[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return n == 16 ? 0 : -1;
+}
+
+static bool
+uuid_known(const uint8_t id[16])
+{
+	for (size_t i = 0; i < 16; i++)
+		if (id[i] != 0)
+			return true;
+	return false;
+}
+
 static void
 put_ids(FILE *fp, const int32_t *ids, int32_t n)
 {
@@ -266,9 +322,17 @@ kb_json_assignment(const struct kb_cl_topic *t)
 	size_t len;
 	FILE *fp;
 
+	char uuid[23];
+
 	if ((fp = open_memstream(&s, &len)) == NULL)
 		return NULL;
-	fputs("{\"version\":2,\"partitions\":", fp);
+	/* Kafka 2.8 and later: version 3 carries the topic id */
+	if (uuid_known(t->id)) {
+		kb_uuid_str(t->id, uuid);
+		fprintf(fp, "{\"version\":3,\"topic_id\":\"%s\",\"partitions\":",
+		    uuid);
+	} else
+		fputs("{\"version\":2,\"partitions\":", fp);
 	put_part_map(fp, t, 0);
 	fputs(",\"adding_replicas\":", fp);
 	put_part_map(fp, t, 1);
@@ -367,7 +431,7 @@ parse_part_map(json_t *m, struct kb_cl_topic *t, int which)
 int
 kb_json_parse_assignment(const char *s, struct kb_cl_topic *t)
 {
-	json_t *o = json_loads(s, 0, NULL), *m;
+	json_t *o = json_loads(s, 0, NULL), *m, *x;
 	const char *k;
 	json_t *v;
 	int32_t max = -1;
@@ -392,6 +456,10 @@ kb_json_parse_assignment(const char *s, struct kb_cl_topic *t)
 		t->parts[p].leader = -1;
 		t->parts[p].version = -1;
 	}
+	x = json_object_get(o, "topic_id");
+	if (json_is_string(x) && kb_uuid_parse(json_string_value(x), t->id) ==
+	    -1)
+		memset(t->id, 0, sizeof(t->id));
 	if (parse_part_map(m, t, 0) == -1 ||
 	    parse_part_map(json_object_get(o, "adding_replicas"), t, 1) == -1 ||
 	    parse_part_map(json_object_get(o, "removing_replicas"), t, 2) == -1)
@@ -500,39 +568,39 @@ read_controller(struct kb_cluster *cl, struct kb_cl_view *v, int64_t *owner)
 static int
 read_config(struct kb_cluster *cl, struct kb_cl_topic *t)
 {
-	char path[512], *data;
+	char path[512], *data = NULL;
 	struct Stat st;
-	json_t *o, *m, *x;
+	json_t *o = NULL, *m, *x;
 	const char *k;
+	size_t n = 0;
 	int rc;
 
 	snprintf(path, sizeof(path), "/config/topics/%s", t->name);
 	rc = get_watched(cl, path, &data, &st);
-	if (rc == ZNONODE)
-		return ZOK;
-	if (rc != ZOK)
+	if (rc != ZOK && rc != ZNONODE)
 		return rc;
-	o = json_loads(data, 0, NULL);
-	free(data);
-	m = json_object_get(o, "config");
-	if (json_is_object(m) && json_object_size(m) > 0) {
-		t->cfg_keys = calloc(json_object_size(m), sizeof(char *));
-		t->cfg_vals = calloc(json_object_size(m), sizeof(char *));
-		if (t->cfg_keys == NULL || t->cfg_vals == NULL)
-			rc = ZSYSTEMERROR;
-		else
-			json_object_foreach(m, k, x) {
-				if (!json_is_string(x))
-					continue;
-				t->cfg_keys[t->ncfg] = strdup(k);
-				t->cfg_vals[t->ncfg] =
-				    strdup(json_string_value(x));
-				if (t->cfg_keys[t->ncfg] == NULL ||
-				    t->cfg_vals[t->ncfg] == NULL)
-					rc = ZSYSTEMERROR;
-				t->ncfg++;
-			}
+	/* no znode: no overrides; either way the configs are known */
+	if (data != NULL) {
+		o = json_loads(data, 0, NULL);
+		free(data);
 	}
+	m = json_object_get(o, "config");
+	if (json_is_object(m))
+		n = json_object_size(m);
+	t->cfg_keys = calloc(n + 1, sizeof(char *));
+	t->cfg_vals = calloc(n + 1, sizeof(char *));
+	rc = t->cfg_keys == NULL || t->cfg_vals == NULL ? ZSYSTEMERROR : ZOK;
+	if (rc == ZOK && n > 0)
+		json_object_foreach(m, k, x) {
+			if (!json_is_string(x) || t->ncfg == n)
+				continue;
+			t->cfg_keys[t->ncfg] = strdup(k);
+			t->cfg_vals[t->ncfg] = strdup(json_string_value(x));
+			t->ncfg++;
+			if (t->cfg_keys[t->ncfg - 1] == NULL ||
+			    t->cfg_vals[t->ncfg - 1] == NULL)
+				rc = ZSYSTEMERROR;
+		}
 	json_decref(o);
 	return rc;
 }
@@ -680,8 +748,11 @@ view_sig(const struct kb_cl_view *v)
 	for (size_t i = 0; i < v->ntopics; i++) {
 		const struct kb_cl_topic *t = &v->topics[i];
 
-		fprintf(fp, "\nt%s d%d v%" PRId32, t->name, t->deleting,
-		    t->version);
+		char uuid[23];
+
+		kb_uuid_str(t->id, uuid);
+		fprintf(fp, "\nt%s %s d%d v%" PRId32, t->name, uuid,
+		    t->deleting, t->version);
 		for (size_t k = 0; k < t->ncfg; k++)
 			fprintf(fp, " %s=%s", t->cfg_keys[k], t->cfg_vals[k]);
 		for (int32_t p = 0; p < t->nparts; p++) {
@@ -986,10 +1057,7 @@ make_paths(struct kb_broker *b, struct kb_cluster *cl)
 		goto fail;
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		arc4random_buf(rnd, sizeof(rnd));
-	for (size_t i = 0; i < 22; i++)		/* base64url, as Kafka's */
-		id[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		    "0123456789-_"[(rnd[i % 16] + 7 * i) % 64];
-	id[22] = '\0';
+	kb_uuid_str(rnd, id);		/* a Kafka Uuid, as its cluster ids */
 	snprintf(data, sizeof(data), "{\"version\":\"1\",\"id\":\"%s\"}", id);
 	if ((rc = kb_zk_create(cl, "/cluster/id", data, ZOO_PERSISTENT)) !=
 	    ZOK && rc != ZNODEEXISTS)

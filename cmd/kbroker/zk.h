@@ -89,6 +89,10 @@ int	 kb_json_parse_state(const char *, int32_t *cepoch, int32_t *leader,
 char	*kb_json_assignment(const struct kb_cl_topic *);	/* new */
 int	 kb_json_parse_assignment(const char *, struct kb_cl_topic *);
 
+/* Kafka's Uuid text: base64url without padding, 22 characters. */
+void	 kb_uuid_str(const uint8_t[16], char[23]);
+int	 kb_uuid_parse(const char *, uint8_t[16]);	/* 0 or -1 */
+
 /* view.c */
 void	 kb_cl_view_free(struct kb_cl_view *);
 void	 kb_cl_topic_release(struct kb_cl_topic *);

@@ -177,7 +177,7 @@ broker_kill() {	# broker_kill ID [SIG]
 cluster_start() {	# cluster_start N [ARGS...]
 	local n=$1 id
 	shift
-	CL_DIR=${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}/cluster
+	CL_DIR=$(mktemp -d "${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}/cluster.XXXX")
 	CL_ZK=$ZK_HOSTS/kp$$_$RANDOM$RANDOM
 	CL_ARGS="$*"
 	mkdir -p "$CL_DIR"

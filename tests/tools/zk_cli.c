@@ -16,7 +16,7 @@
  * zk_cli HOST:PORT ls PATH	children, sorted, one a line
  * zk_cli HOST:PORT stat PATH	"version V ephemeral 0|1"
  * zk_cli HOST:PORT create PATH [DATA]
- * zk_cli HOST:PORT set PATH DATA
+ * zk_cli HOST:PORT set PATH DATA [VERSION]	only at that version
  * zk_cli HOST:PORT rm PATH
  * Exit 0, 1 when the node does not exist (or exists, for create), 2 for
  * anything else (no session within 5 s included).
@@ -50,7 +50,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: zk_cli host:port get|ls|stat|create|set|rm "
-	    "path [data]\n");
+	    "path [data [version]]\n");
 	exit(EX_USAGE);
 }
 
@@ -66,7 +66,8 @@ code(int rc, const char *what, const char *path)
 }
 
 static int
-run(zhandle_t *zh, const char *cmd, const char *path, const char *data)
+run(zhandle_t *zh, const char *cmd, const char *path, const char *data,
+    int version)
 {
 	static char buf[1024 * 1024];
 	struct String_vector sv;
@@ -92,7 +93,7 @@ run(zhandle_t *zh, const char *cmd, const char *path, const char *data)
 		rc = zoo_create(zh, path, data, data ? (int)strlen(data) : -1,
 		    &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0);
 	else if (strcmp(cmd, "set") == 0 && data != NULL)
-		rc = zoo_set(zh, path, data, (int)strlen(data), -1);
+		rc = zoo_set(zh, path, data, (int)strlen(data), version);
 	else if (strcmp(cmd, "rm") == 0)
 		rc = zoo_delete(zh, path, -1);
 	else
@@ -107,7 +108,7 @@ main(int argc, char **argv)
 	zhandle_t *zh;
 	int rc;
 
-	if (argc < 4 || argc > 5)
+	if (argc < 4 || argc > 6)
 		usage();
 	/* the client's own lines (a closed socket at exit) are noise here */
 	zoo_set_debug_level(getenv("ZK_CLI_DEBUG") ? ZOO_LOG_LEVEL_DEBUG : 0);
@@ -127,7 +128,8 @@ main(int argc, char **argv)
 		zookeeper_close(zh);
 		return 2;
 	}
-	rc = run(zh, argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	rc = run(zh, argv[2], argv[3], argc >= 5 ? argv[4] : NULL,
+	    argc == 6 ? atoi(argv[5]) : -1);
 	if (fflush(stdout) == EOF)
 		rc = 2;
 	zookeeper_close(zh);
