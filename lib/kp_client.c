@@ -927,15 +927,32 @@ kp_client_controller(const struct kp_client *c)
 	return c->controller;
 }
 
+/*
+ * A partition without a leader whose replicas are all on brokers the
+ * cluster does not list is offline (a cluster broker is down): waiting
+ * will not bring it, and the topic's other partitions still serve.
+ */
 static bool
-topic_ready(const struct kp_topic_meta *t)
+part_offline(const struct kp_client *c, const struct kp_partition_meta *p)
+{
+	if (p->nreplicas <= 0)
+		return false;
+	for (int32_t r = 0; r < p->nreplicas; r++)
+		for (size_t i = 0; i < c->nbrokers; i++)
+			if (c->brokers[i].id == p->replicas[r])
+				return false;
+	return true;
+}
+
+static bool
+topic_ready(const struct kp_client *c, const struct kp_topic_meta *t)
 {
 	int32_t p;
 
 	if (t == NULL || t->err != 0 || t->nparts == 0)
 		return false;
 	for (p = 0; p < t->nparts; p++)
-		if (t->parts[p].leader < 0)
+		if (t->parts[p].leader < 0 && !part_offline(c, &t->parts[p]))
 			return false;
 	return true;
 }
@@ -952,7 +969,7 @@ kp_client_topic_wait(struct kp_client *c, const char *name, bool auto_create)
 		if (kp_client_metadata(c, &name, 1, auto_create) < 0)
 			continue;
 		t = kp_client_topic(c, name);
-		if (topic_ready(t))
+		if (topic_ready(c, t))
 			return t;
 		/* a topic that does not exist stays so unless auto-created */
 		if (t != NULL && t->err == KP_UNKNOWN_TOPIC_OR_PARTITION &&

@@ -776,28 +776,20 @@ arena_dup(struct kp_arena *a, const char *s)
 	return kb_arena_str(a, &k);
 }
 
-/*
- * Cluster mode: a topic's overrides as ZooKeeper has them (the view),
- * else as this broker's logs have them. false: no such topic.
- */
+/* Cluster mode: a topic's overrides as ZooKeeper has them (the view). */
 static bool
 cluster_overrides(struct kb_broker *b, const char *name,
     struct kp_logconf *over)
 {
 	const struct kb_cl_view *v = kb_cluster_view(b);
 	const struct kb_cl_topic *vt = v && name ? kb_cl_topic(v, name) : NULL;
-	struct kp_topic *t;
 
 	kp_logconf_defaults(over);
 	over->set = 0;
 	if (vt == NULL || vt->deleting)
 		return false;
-	if (vt->cfg_keys != NULL) {
-		for (size_t i = 0; i < vt->ncfg; i++)
-			(void)kp_logconf_set(over, vt->cfg_keys[i],
-			    vt->cfg_vals[i]);
-	} else if ((t = kp_store_topic(b->store, name)) != NULL)
-		*over = t->overrides;
+	for (size_t i = 0; vt->cfg_keys != NULL && i < vt->ncfg; i++)
+		(void)kp_logconf_set(over, vt->cfg_keys[i], vt->cfg_vals[i]);
 	return true;
 }
 
@@ -979,8 +971,6 @@ KB_API(describe_configs, KP_API_DESCRIBE_CONFIGS, 0, 2,
 
 /* ---- AlterConfigs and IncrementalAlterConfigs ---- */
 
-#pragma weak kb_cluster_set_topic_configs
-
 /*
  * Cluster mode: the topic's new complete overrides, checked here, go to
  * ZooKeeper; every replica takes them from the next view (apply.c).
@@ -1017,11 +1007,6 @@ alter_cluster(struct kb_req *req, const char *name, const char **names,
 			*msg = "APPEND and SUBTRACT are not supported";
 			return KP_INVALID_REQUEST;
 		}
-	}
-	if (kb_cluster_set_topic_configs == NULL) {
-		*msg = "topic configs cannot be altered in cluster mode by "
-		    "this kbroker: give them at creation";
-		return KP_INVALID_REQUEST;
 	}
 	if (validate_only)
 		return KP_NONE;

@@ -186,13 +186,15 @@ static void
 open_topic(struct kb_broker *b, const struct kb_cl_view *old,
     const struct kb_cl_topic *vt)
 {
+	static const char *const none[1];
 	struct kp_topic *t;
 	int rc;
 
+	/* the view's configs are all the topic has (none: NULL keys) */
 	rc = kp_store_adopt_topic(b->store, vt->name, vt->nparts,
-	    id_known(vt->id) ? vt->id : NULL,
-	    (const char *const *)vt->cfg_keys,
-	    (const char *const *)vt->cfg_vals, vt->ncfg, &t);
+	    id_known(vt->id) ? vt->id : NULL, vt->cfg_keys ?
+	    (const char *const *)vt->cfg_keys : none, vt->cfg_keys ?
+	    (const char *const *)vt->cfg_vals : none, vt->ncfg, &t);
 	if (rc == KP_INVALID_CONFIG) {
 		/* a config this broker does not know: keep the defaults */
 		kb_log("topic '%s': a config is not valid here, using "
@@ -235,13 +237,6 @@ kb_cluster_apply(struct kb_broker *b, const struct kb_cl_view *old,
 	/* long polls on moved partitions and admin requests waiting for
 	 * this view run again */
 	b->wake = true;
-}
-
-/* zk.c calls the registered function with each new view. */
-__attribute__((constructor)) static void
-register_apply(void)
-{
-	kb_cluster_set_apply(kb_cluster_apply);
 }
 
 int

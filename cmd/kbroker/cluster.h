@@ -66,8 +66,7 @@ struct kb_cl_topic {
 	 * /brokers/topics/<topic> ("topic_id", all zero: none known), so
 	 * every broker reports the same one; and the overrides of
 	 * /config/topics/<topic> ({"version":1,"config":{...}}), which
-	 * apply.c gives the local logs. cfg_keys NULL: configs not read
-	 * (the logs keep theirs); else ncfg pairs, possibly none.
+	 * apply.c gives the local logs: ncfg pairs (cfg_keys NULL: none).
 	 */
 	uint8_t		 id[16];
 	char		**cfg_keys;
@@ -180,15 +179,6 @@ int	 kb_cluster_check_leader_s(struct kb_broker *, const struct kp_str *,
 int32_t	 kb_cluster_leader_epoch_s(struct kb_broker *, const struct kp_str *,
 	    int32_t);
 bool	 kb_cluster_can_replicate(void);
-/*
- * Proposed by cl-serve for zk.c (not in the contract before): write a
- * topic's complete overrides to /config/topics/<topic>; KP_NONE or a
- * Kafka error. The new view's cfg_keys carry them to every broker.
- * admin.c refuses topic AlterConfigs in cluster mode while no file
- * defines it (a weak reference).
- */
-int	 kb_cluster_set_topic_configs(struct kb_broker *, const char *,
-	    const char *const *, const char *const *, size_t);
 /* default.replication.factor (metadata.c; 1 unless set). */
 int16_t	 kb_cluster_default_rf(struct kb_broker *);
 /*

@@ -195,7 +195,8 @@ handle_fetch(struct kb_req *req)
 			pmax = p->partition_max_bytes > 0 ?
 			    (size_t)p->partition_max_bytes : 0;
 			left = max_bytes > total ? max_bytes - total : 0;
-			if (follower)
+			/* a long poll run again is not a new fetch */
+			if (follower && !req->retry)
 				follower_fetched(req, &rq, &t->topic, p);
 			plan_partition(log, p->fetch_offset,
 			    pmax < left ? pmax : left, total == 0, follower,

@@ -460,7 +460,12 @@ write_isr(struct kb_broker *b, struct kb_rp *rp, const int32_t *isr,
 	    why, (int)n);
 }
 
-/* A follower that has all the leader has joins the ISR. */
+/*
+ * A follower joins the ISR once it has everything committed and all of
+ * this leader's epoch so far (Kafka's rule: its fetch offset at or past
+ * the high watermark and the epoch's start). Asking for the log end
+ * instead could keep it out for good under a steady stream of appends.
+ */
 static void
 maybe_expand(struct kb_broker *b, struct kb_rp *rp, struct kb_rfol *f,
     struct kp_log *log)
@@ -471,7 +476,7 @@ maybe_expand(struct kb_broker *b, struct kb_rp *rp, struct kb_rfol *f,
 	if (pt == NULL || rp->pending || kb_now_mono() < rp->isr_retry_ms ||
 	    kb_cl_in(pt->isr, pt->nisr, f->id) ||
 	    !kb_cl_in(pt->replicas, pt->nreplicas, f->id) ||
-	    f->leo < kp_log_end_offset(log))
+	    f->leo < kp_log_high_watermark(log) || f->leo < rp->epoch_start)
 		return;
 	if ((isr = calloc((size_t)pt->nisr + 1, sizeof(*isr))) == NULL)
 		return;
@@ -583,6 +588,7 @@ kb_repl_lead(struct kb_broker *b, const char *topic, int32_t part,
 		rp->pending = false;
 		rp->isr_retry_ms = 0;
 		reset_followers(b, rp, pt);
+		rp->epoch_start = kp_log_end_offset(log);
 		/* the new epoch starts at our log end */
 		if ((ec = kb_rp_epochs(b, rp, log)) != NULL &&
 		    kp_epoch_assign(ec, epoch, kp_log_end_offset(log)) == 1)

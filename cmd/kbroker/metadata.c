@@ -1,7 +1,6 @@
 /* metadata.c -- Metadata, and the topic lookup and auto-creation handlers share */
 #include <errno.h>
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "kp_err.h"
@@ -153,11 +152,7 @@ fill_topic(struct kb_req *req, struct kp_metadata_resp_topic *rt,
 int16_t
 kb_cluster_default_rf(struct kb_broker *b)
 {
-	const char *v = kb_config_get(b->cfg, "default.replication.factor",
-	    "1");
-	long n = strtol(v, NULL, 10);
-
-	return n >= 1 && n <= INT16_MAX ? (int16_t)n : 1;
+	return b->cfg->default_rf > 0 ? b->cfg->default_rf : 1;
 }
 
 /*

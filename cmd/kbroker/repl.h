@@ -32,6 +32,7 @@ struct kb_rp {
 	/* leader side (isr.c) */
 	bool		 leader;
 	int32_t		 epoch;
+	int64_t		 epoch_start;	/* our log end when it began */
 	struct kb_rfol	*f;
 	int32_t		 nf;
 	bool		 pending;	/* an ISR write not yet in a view */

@@ -177,9 +177,12 @@ gone() {
 	wait_for zk stat /controller
 	assign uc '{"0":[1,2]}'
 	wait_for state_is uc 0 leader 1
-	# broker 2 fell behind: the leader took it out of the ISR
+	# broker 2 fell behind: the leader took it out of the ISR (frozen,
+	# it cannot fetch, catch up and rejoin meanwhile)
+	kill -STOP "$(broker_pid 2)"
 	zk set /brokers/topics/uc/partitions/0/state '{"controller_epoch":1,"leader":1,"version":1,"leader_epoch":0,"isr":[1]}'
 	broker_kill 1 KILL
+	kill -CONT "$(broker_pid 2)"
 	wait_for -t 15 state_is uc 0 leader -1
 	assert_equal "$(zk_state uc 0 isr)" "[1]"
 	# the same with unclean election: broker 2 leads, alone in the ISR
@@ -188,8 +191,10 @@ gone() {
 	wait_for zk stat /controller
 	assign uc '{"0":[1,2]}'
 	wait_for state_is uc 0 leader 1
+	kill -STOP "$(broker_pid 2)"
 	zk set /brokers/topics/uc/partitions/0/state '{"controller_epoch":1,"leader":1,"version":1,"leader_epoch":0,"isr":[1]}'
 	broker_kill 1 KILL
+	kill -CONT "$(broker_pid 2)"
 	wait_for -t 15 state_is uc 0 leader 2
 	assert_equal "$(zk_state uc 0 isr)" "[2]"
 }

@@ -97,9 +97,9 @@ def fetch(addr, topic, part):
 
 
 def coord(addr, group):
-    r = call(addr, GroupCoordinatorRequest[1](
-        coordinator_key=group, coordinator_type=0),
-        GroupCoordinatorResponse[1])
+    # v0: kafka-python's v1 response schema lacks throttle_time_ms
+    r = call(addr, GroupCoordinatorRequest[0](consumer_group=group),
+             GroupCoordinatorResponse[0])
     print("error %d node %d" % (r.error_code, r.coordinator_id))
     return 0
 

@@ -1,4 +1,4 @@
-/* test_kp_proto_fetch.c -- Fetch and ListOffsets codecs */
+/* test_kp_proto_fetch.c -- Fetch, ListOffsets and OffsetForLeaderEpoch codecs */
 #include "kp_proto_fetch.h"
 #include "proto_test.h"
 
@@ -284,6 +284,68 @@ test_golden(void)
 	kp_arena_release(&a);
 }
 
+/*
+ * OffsetForLeaderEpoch as a follower sends it (v3, replica_id) and the
+ * flexible v4, bytes worked out by hand from the schema.
+ */
+static void
+test_offset_for_leader_epoch(void)
+{
+	static const uint8_t v3[] = { 0, 0, 0, 2, 0, 0, 0, 1, 0, 1, 't',
+	    0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 4 };
+	static const uint8_t v4[] = { 0, 0, 0, 2, 2, 2, 't', 2, 0, 0, 0, 0,
+	    0, 0, 0, 5, 0, 0, 0, 4, 0, 0, 0 };
+	static const uint8_t r3[] = { 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 't',
+	    0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0,
+	    20 };
+	struct kp_offset_for_leader_epoch_req rq, back;
+	struct kp_offset_for_leader_epoch_req_offset_for_leader_topic t;
+	struct kp_offset_for_leader_epoch_req_offset_for_leader_partition p;
+	struct kp_offset_for_leader_epoch_resp rs;
+	struct kp_buf b;
+	struct kp_arena a;
+
+	kp_arena_init(&a);
+	kp_buf_init(&b);
+	kp_offset_for_leader_epoch_req_init(&rq);
+	kp_offset_for_leader_epoch_req_offset_for_leader_topic_init(&t);
+	kp_offset_for_leader_epoch_req_offset_for_leader_partition_init(&p);
+	is_int(rq.replica_id, -2, "replica_id defaults to -2");
+	is_int(p.current_leader_epoch, -1, "current_leader_epoch defaults -1");
+	rq.replica_id = 2;
+	rq.topics = &t;
+	rq.n_topics = 1;
+	t.topic.ptr = "t";
+	t.topic.len = 1;
+	t.partitions = &p;
+	t.n_partitions = 1;
+	p.current_leader_epoch = 5;
+	p.leader_epoch = 4;
+	is_int(kp_offset_for_leader_epoch_req_encode(&b, 3, &rq), 0,
+	    "encode v3");
+	ok(b.len == sizeof(v3) && memcmp(b.data, v3, b.len) == 0,
+	    "v3 request bytes");
+	kp_buf_reset(&b);
+	is_int(kp_offset_for_leader_epoch_req_encode(&b, 4, &rq), 0,
+	    "encode v4");
+	ok(b.len == sizeof(v4) && memcmp(b.data, v4, b.len) == 0,
+	    "v4 (flexible) request bytes");
+	is_int(kp_offset_for_leader_epoch_req_decode(v4, sizeof(v4), 4,
+	    &back, &a), 0, "decode v4");
+	ok(back.replica_id == 2 && back.n_topics == 1 &&
+	    back.topics[0].partitions[0].current_leader_epoch == 5 &&
+	    back.topics[0].partitions[0].leader_epoch == 4, "v4 fields back");
+	is_int(kp_offset_for_leader_epoch_resp_decode(r3, sizeof(r3), 3, &rs,
+	    &a), 0, "decode a v3 response");
+	ok(rs.n_topics == 1 && rs.topics[0].n_partitions == 1 &&
+	    rs.topics[0].partitions[0].error_code == 0 &&
+	    rs.topics[0].partitions[0].leader_epoch == 4 &&
+	    rs.topics[0].partitions[0].end_offset == 20,
+	    "epoch 4 ends at 20");
+	kp_buf_release(&b);
+	kp_arena_release(&a);
+}
+
 int
 main(void)
 {
@@ -294,6 +356,9 @@ main(void)
 	test_fetch_resp_fields();
 	test_fetch_req_defaults();
 	test_list_offsets_resp();
+	test_offset_for_leader_epoch();
+	pt_roundtrip(&kp_msg_offset_for_leader_epoch_req, 0, 4);
+	pt_roundtrip(&kp_msg_offset_for_leader_epoch_resp, 0, 4);
 	pt_roundtrip(&kp_msg_fetch_req, 4, 11);
 	pt_roundtrip(&kp_msg_fetch_resp, 4, 11);
 	pt_roundtrip(&kp_msg_list_offsets_req, 1, 5);

@@ -1,0 +1,179 @@
+#!/usr/bin/env bats
+# 72-cluster-repl.bats -- replication on 3 kbrokers with a real ZooKeeper: every replica's log, HW and ISR, min.insync.replicas, a follower leaving and rejoining the ISR
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+load 70-cluster-lib
+
+setup_file() {
+	zk_start
+}
+
+teardown_file() {
+	zk_stop
+}
+
+teardown() {
+	cluster_stop
+}
+
+# describe as JSON: one field of partition 0 (leader, isr, high_watermark)
+part0() {	# part0 TOPIC FIELD
+	timeout 20 ktopic -b "$(cluster_boot)" --json describe "$1" |
+	    jq -c ".partition_info[0].$2"
+}
+
+# The records of one broker's replica, read offline from its segment files.
+replica_dump() {	# replica_dump ID TOPIC-P
+	local f
+	for f in "$CL_DIR/b$1/$2"/*.log; do
+		ktopic dump -d "$f" | grep -v '^Dumping '
+	done
+}
+
+replica_values() {	# replica_values ID TOPIC-P: offset and value per record
+	replica_dump "$1" "$2" | sed -n 's/^| offset: \([0-9]*\) .* payload: \(.*\)$/\1 \2/p'
+}
+
+isr_is() {	# isr_is TOPIC JSON-ARRAY (sorted)
+	[ "$(zk_state "$1" 0 isr | jq -c 'sort')" = "$2" ]
+}
+
+hw_is() {	# hw_is TOPIC N
+	[ "$(part0 "$1" high_watermark)" = "$2" ]
+}
+
+has_records() {	# has_records ID TOPIC-P N
+	[ "$(replica_values "$1" "$2" | wc -l)" -eq "$3" ]
+}
+
+@test "cluster repl: acks=all records are in every replica's log, the same bytes" {
+	cluster_start 3
+	local boot
+	boot=$(cluster_boot)
+	run timeout 20 ktopic -b "$boot" create -p 1 -r 3 r3
+	assert_success
+	wait_for isr_is r3 '[1,2,3]'
+	seq 1 200 | sed 's/^/rec-/' >"$BATS_TEST_TMPDIR/in"
+	run timeout 30 kproduce -b "$boot" -t r3 --acks all --print-offsets \
+	    "$BATS_TEST_TMPDIR/in"
+	assert_success
+	[ "$(echo "$output" | grep -c '"offset"')" -eq 200 ]
+	# acks=all answered: the HW is past every record, so every ISR
+	# member has them (the followers took the HW from their fetches)
+	for id in 1 2 3; do
+		wait_for has_records "$id" r3-0 200
+		run replica_values "$id" r3-0
+		assert_line --index 0 "0 rec-1"
+		assert_line --index 199 "199 rec-200"
+	done
+	replica_dump 1 r3-0 >"$BATS_TEST_TMPDIR/d1"
+	replica_dump 2 r3-0 >"$BATS_TEST_TMPDIR/d2"
+	replica_dump 3 r3-0 >"$BATS_TEST_TMPDIR/d3"
+	cmp "$BATS_TEST_TMPDIR/d1" "$BATS_TEST_TMPDIR/d2"
+	cmp "$BATS_TEST_TMPDIR/d1" "$BATS_TEST_TMPDIR/d3"
+	# every replica keeps Kafka's leader-epoch checkpoint: epoch 0 at 0
+	for id in 1 2 3; do
+		run cat "$CL_DIR/b$id/r3-0/leader-epoch-checkpoint"
+		assert_output $'0\n1\n0 0'
+	done
+	# consumers read it all from the leader
+	run timeout 20 kconsume -b "$boot" -t r3 -o beginning -e
+	assert_success
+	assert_line --index 0 rec-1
+	[ "${#lines[@]}" -eq 200 ]
+}
+
+@test "cluster repl: high watermark and ISR are in the metadata" {
+	cluster_start 3
+	local boot
+	boot=$(cluster_boot)
+	timeout 20 ktopic -b "$boot" create -p 1 -r 3 meta
+	wait_for isr_is meta '[1,2,3]'
+	seq 1 7 | timeout 20 kproduce -b "$boot" -t meta --acks all
+	wait_for hw_is meta 7
+	run part0 meta isr
+	assert_success
+	[ "$(echo "$output" | jq -c sort)" = "[1,2,3]" ]
+	run part0 meta replicas
+	[ "$(echo "$output" | jq length)" = 3 ]
+	run timeout 20 ktopic -b "$boot" offsets meta
+	assert_output "meta:0:7"
+}
+
+@test "cluster repl: min.insync.replicas=2 with two brokers down refuses acks=all" {
+	cluster_start 3 -o replica.lag.time.max.ms=1000
+	local boot leader others id
+	boot=$(cluster_boot)
+	timeout 20 ktopic -b "$boot" create -p 1 -r 3 -c min.insync.replicas=2 mi
+	wait_for isr_is mi '[1,2,3]'
+	run timeout 20 kproduce -b "$boot" -t mi --acks all <<<"before"
+	assert_success
+	leader=$(zk_state mi 0 leader)
+	others=
+	for id in 1 2 3; do
+		[ "$id" = "$leader" ] || others="$others $id"
+	done
+	for id in $others; do
+		broker_kill "$id"
+	done
+	wait_for isr_is mi "[$leader]"
+	boot=127.0.0.1:$(broker_port "$leader")
+	run timeout 20 kproduce -b "$boot" -t mi --acks all --retries 0 <<<"lost"
+	assert_failure
+	assert_output --partial NOT_ENOUGH_REPLICAS
+	# acks=1 does not need the ISR
+	run timeout 20 kproduce -b "$boot" -t mi --acks 1 <<<"one"
+	assert_success
+	# and the refused record was never appended
+	run replica_values "$leader" mi-0
+	assert_output $'0 before\n1 one'
+}
+
+@test "cluster repl: a killed follower leaves the ISR and rejoins once caught up" {
+	cluster_start 3 -o replica.lag.time.max.ms=1000
+	local boot leader victim id
+	boot=$(cluster_boot)
+	timeout 20 ktopic -b "$boot" create -p 1 -r 3 lag
+	wait_for isr_is lag '[1,2,3]'
+	seq 1 50 | timeout 20 kproduce -b "$boot" -t lag --acks all
+	leader=$(zk_state lag 0 leader)
+	victim=$((leader % 3 + 1))
+	broker_kill "$victim"
+	# the leader drops it after replica.lag.time.max.ms
+	wait_for isr_is lag "$(echo "[1,2,3]" | jq -c "map(select(. != $victim))")"
+	# acks=all goes on with the two left
+	seq 51 150 | timeout 20 kproduce -b "$boot" -t lag --acks all
+	wait_for hw_is lag 150
+	has_records "$victim" lag-0 50
+	broker_start "$victim"
+	wait_for isr_is lag '[1,2,3]'
+	wait_for has_records "$victim" lag-0 150
+	replica_dump "$leader" lag-0 >"$BATS_TEST_TMPDIR/dl"
+	replica_dump "$victim" lag-0 >"$BATS_TEST_TMPDIR/dv"
+	cmp "$BATS_TEST_TMPDIR/dl" "$BATS_TEST_TMPDIR/dv"
+	grep -q "lag-0: ISR shrunk" "$(broker_err "$leader")"
+	grep -q "lag-0: ISR expanded" "$(broker_err "$leader")"
+}
+
+@test "cluster repl: kpipe.acks.all.fsync and the ISR both hold acks=all" {
+	cluster_start 3 -o kpipe.acks.all.fsync=true
+	local boot leader
+	boot=$(cluster_boot)
+	timeout 20 ktopic -b "$boot" create -p 1 -r 3 fs
+	wait_for isr_is fs '[1,2,3]'
+	seq 1 30 | sed 's/^/fs-/' >"$BATS_TEST_TMPDIR/in"
+	run timeout 30 kproduce -b "$boot" -t fs --acks all --print-offsets \
+	    "$BATS_TEST_TMPDIR/in"
+	assert_success
+	[ "$(echo "$output" | grep -c '"offset"')" -eq 30 ]
+	for id in 1 2 3; do
+		wait_for has_records "$id" fs-0 30
+	done
+	wait_for hw_is fs 30
+	leader=$(zk_state fs 0 leader)
+	broker_kill "$leader" TERM
+	# the sync thread released them: its count is in the stop line
+	grep -q 'acks=all fsync: [1-9][0-9]* produce request(s) acknowledged' \
+	    "$(broker_err "$leader")"
+}
