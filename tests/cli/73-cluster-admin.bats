@@ -26,6 +26,11 @@ setup() {
 }
 
 teardown() {
+	local f
+	# a broker a test stopped (SIGSTOP) must be able to take SIGTERM
+	for f in "$CL_DIR"/b*.pid; do
+		[ -e "$f" ] && kill -CONT "$(cat "$f")" 2>/dev/null
+	done
 	cluster_stop
 	[ -z "${KP_KEEP:-}" ] || cp -r "$CL_DIR" "$KP_KEEP/$BATS_TEST_NUMBER"
 }
