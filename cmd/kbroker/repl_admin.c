@@ -159,58 +159,74 @@ live_list(struct kb_req *req, char *buf, size_t len)
 
 /* ---- ElectLeaders ---- */
 
+/* Kafka's words for an election that did not happen, or none. */
+static struct kp_str
+elect_msg(struct kb_req *req, int16_t rc, const char *topic, int32_t part)
+{
+	struct kp_str none = { NULL, -1 };
+
+	switch (rc) {
+	case KP_PREFERRED_LEADER_NOT_AVAILABLE:
+		return msgf(req, "Failed to elect leader for partition %s-%d "
+		    "under strategy PreferredReplicaPartitionLeaderElection"
+		    "Strategy", topic, part);
+	case KP_ELIGIBLE_LEADERS_NOT_AVAILABLE:
+		return msgf(req, "No live replica of %s-%d can lead it", topic,
+		    part);
+	case KP_NOT_CONTROLLER:
+		return kb_str("This is not the correct controller for this "
+		    "cluster.");
+	case KP_UNKNOWN_TOPIC_OR_PARTITION:
+		return kb_str("The partition does not exist.");
+	case KP_INVALID_TOPIC_EXCEPTION:
+		return kb_str("The topic is being deleted");
+	default:
+		return none;
+	}
+}
+
 /*
  * One partition's election, as KafkaController.processReplicaLeaderElection
  * decides it: nothing to do when the preferred replica leads already
- * (preferred) or some live replica leads (unclean).
+ * (preferred) or some live replica leads (unclean). A single broker
+ * always leads: its answer is always "not needed" or "no such partition".
  */
 static int16_t
-elect_one(struct kb_req *req, const char *topic, int32_t part, int8_t type,
-    struct kp_str *msg)
+elect_decide(struct kb_req *req, const char *topic, int32_t part,
+    int8_t type)
 {
 	struct pinfo pi;
 	int32_t self;
 	int16_t rc;
 
-	if (kb_cluster_mode(req->b) && controller_view(req) == NULL) {
-		*msg = kb_str("This is not the correct controller for this "
-		    "cluster.");
+	if (kb_cluster_mode(req->b) && controller_view(req) == NULL)
 		return KP_NOT_CONTROLLER;
-	}
-	if ((rc = part_info(req, topic, part, &pi, &self)) != KP_NONE) {
-		*msg = kb_str(rc == KP_INVALID_TOPIC_EXCEPTION ?
-		    "The topic is being deleted" :
-		    "The partition does not exist.");
+	if ((rc = part_info(req, topic, part, &pi, &self)) != KP_NONE)
 		return rc;
-	}
 	if (type == ELECT_PREFERRED ? pi.leader == pi.replicas[0] :
 	    pi.leader >= 0 && live(req, pi.leader))
 		return KP_ELECTION_NOT_NEEDED;
 	if (type == ELECT_PREFERRED && (!live(req, pi.replicas[0]) ||
-	    !in(pi.isr, pi.nisr, pi.replicas[0]))) {
-		*msg = msgf(req, "Failed to elect leader for partition "
-		    "%s-%d under strategy PreferredReplicaPartitionLeader"
-		    "ElectionStrategy", topic, part);
+	    !in(pi.isr, pi.nisr, pi.replicas[0])))
 		return KP_PREFERRED_LEADER_NOT_AVAILABLE;
-	}
-	if (!kb_cluster_mode(req->b)) {
-		/* a single broker is never without a leader */
-		*msg = msgf(req, "No live replica of %s-%d can lead it",
-		    topic, part);
-		return KP_ELIGIBLE_LEADERS_NOT_AVAILABLE;
-	}
+	if (!kb_cluster_mode(req->b))
+		return KP_ELIGIBLE_LEADERS_NOT_AVAILABLE;	/* not reached */
 	rc = (int16_t)kb_cluster_elect(req->b, topic, part,
 	    type == ELECT_UNCLEAN);
-	if (rc == KP_ELIGIBLE_LEADERS_NOT_AVAILABLE)
-		*msg = msgf(req, "No live replica of %s-%d can lead it",
-		    topic, part);
-	else if (rc == KP_PREFERRED_LEADER_NOT_AVAILABLE)
-		*msg = msgf(req, "Failed to elect leader for partition "
-		    "%s-%d under strategy PreferredReplicaPartitionLeader"
-		    "ElectionStrategy", topic, part);
-	else if (rc == KP_NONE)
-		kb_log("%s election of %s-%d asked for", type ==
-		    ELECT_PREFERRED ? "preferred" : "unclean", topic, part);
+	if (rc == KP_NONE)
+		kb_log("topic '%s': %s election of partition %d asked for",
+		    topic, type == ELECT_PREFERRED ? "preferred" : "unclean",
+		    part);
+	return rc;
+}
+
+static int16_t
+elect_one(struct kb_req *req, const char *topic, int32_t part, int8_t type,
+    struct kp_str *msg)
+{
+	int16_t rc = elect_decide(req, topic, part, type);
+
+	*msg = elect_msg(req, rc, topic, part);
 	return rc;
 }
 
