@@ -415,3 +415,81 @@ produce() {
 	assert_equal "$status" 65
 	assert_equal "$stderr" "kreplicate: reassign: broker 3 is not in the cluster"
 }
+
+# elect_raw ADDR VERSION TYPE: ElectLeaders for el:0 and el:5 built by
+# hand (not with lib/kp_proto), printing "top-level-error p:error ...".
+elect_raw() {
+	/usr/bin/python3 - "$@" <<-'PY'
+	import socket, struct, sys
+	host, port = sys.argv[1].rsplit(":", 1)
+	v, etype = int(sys.argv[2]), int(sys.argv[3])
+	flex = v >= 2
+	def s16(x): return struct.pack(">h", len(x)) + x
+	def cstr(x): return bytes([len(x) + 1]) + x
+	def arr(n): return bytes([n + 1]) if flex else struct.pack(">i", n)
+	tags = b"\x00" if flex else b""
+	body = (struct.pack(">b", etype) if v >= 1 else b"") + arr(1)
+	body += (cstr(b"el") if flex else s16(b"el")) + arr(2)
+	body += struct.pack(">ii", 0, 5) + tags + struct.pack(">i", 5000) + tags
+	hdr = struct.pack(">hhi", 43, v, 9) + s16(b"raw") + tags
+	s = socket.create_connection((host, int(port)), timeout=10)
+	s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+	def recv(n):
+	    b = b""
+	    while len(b) < n:
+	        c = s.recv(n - len(b))
+	        if not c:
+	            raise SystemExit("closed")
+	        b += c
+	    return b
+	d = recv(struct.unpack(">i", recv(4))[0])
+	o = 4 + (1 if flex else 0)
+	assert struct.unpack(">i", d[:4])[0] == 9
+	o += 4					# throttle
+	top = 0
+	if v >= 1:
+	    top, = struct.unpack(">h", d[o:o + 2]); o += 2
+	def count():
+	    global o
+	    if flex:
+	        n = d[o] - 1; o += 1
+	    else:
+	        n, = struct.unpack(">i", d[o:o + 4]); o += 4
+	    return n
+	def string():
+	    global o
+	    if flex:
+	        n = d[o] - 1; o += 1
+	    else:
+	        n, = struct.unpack(">h", d[o:o + 2]); o += 2
+	    r = d[o:o + n] if n >= 0 else None; o += max(n, 0)
+	    return r
+	out = [str(top)]
+	for _ in range(count()):
+	    string()
+	    for _ in range(count()):
+	        p, e = struct.unpack(">ih", d[o:o + 6]); o += 6
+	        string()
+	        o += len(tags)
+	        out.append("%d:%d" % (p, e))
+	    o += len(tags)
+	o += len(tags)
+	assert o == len(d), (o, len(d))
+	print(" ".join(out))
+	PY
+}
+
+@test "elect: kbroker answers ElectLeaders v0, v1 and v2 as a one-broker Kafka" {
+	timeout 10 ktopic -b "$SRC" create -p 1 el
+	# 84 ELECTION_NOT_NEEDED, 3 UNKNOWN_TOPIC_OR_PARTITION
+	run elect_raw "$SRC_TCP" 0 0
+	assert_success
+	assert_output '0 0:84 5:3'
+	run elect_raw "$SRC_TCP" 1 1
+	assert_output '0 0:84 5:3'
+	run elect_raw "$SRC_TCP" 2 0
+	assert_output '0 0:84 5:3'
+	# an election type Kafka does not know: INVALID_REQUEST (42), no results
+	run elect_raw "$SRC_TCP" 2 7
+	assert_output '42'
+}
