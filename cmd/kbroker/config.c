@@ -367,12 +367,12 @@ finish_cluster(struct kb_config *c, char *err, size_t errlen)
 	c->zk_connect = NULL;
 	if (zk != NULL && *zk != '\0' && (c->zk_connect = strdup(zk)) == NULL)
 		return -1;
-	if (get_int(c, "default.replication.factor", 1, 1,
-	    c->zk_connect != NULL ? INT16_MAX : 1, &n, err, errlen) == -1) {
-		if (c->zk_connect == NULL)
-			snprintf(err, errlen, "config 'default.replication."
-			    "factor': more than 1 needs zookeeper.connect "
-			    "(cluster mode)");
+	if (get_int(c, "default.replication.factor", 1, 1, INT16_MAX, &n, err,
+	    errlen) == -1)
+		return -1;
+	if (n > 1 && c->zk_connect == NULL) {
+		snprintf(err, errlen, "config 'default.replication.factor': "
+		    "more than 1 needs zookeeper.connect (cluster mode)");
 		return -1;
 	}
 	c->default_rf = (int16_t)n;

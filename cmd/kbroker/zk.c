@@ -909,18 +909,23 @@ watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 }
 
 static zhandle_t *
-session_new(struct kb_cluster *cl)
+session_to(struct kb_cluster *cl, const char *connect)
 {
 	zhandle_t *zh;
 
 	/* the watcher ignores events until zh_live is set below */
 	pthread_mutex_lock(&cl->mu);
-	zh = zookeeper_init(cl->connect, watcher, cl->session_ms, NULL, cl,
-	    0);
+	zh = zookeeper_init(connect, watcher, cl->session_ms, NULL, cl, 0);
 	cl->zh_live = zh;
 	cl->zstate = 0;
 	pthread_mutex_unlock(&cl->mu);
 	return zh;
+}
+
+static zhandle_t *
+session_new(struct kb_cluster *cl)
+{
+	return session_to(cl, cl->connect);
 }
 
 /* The session expired: everything ephemeral of ours is gone; start over. */
@@ -1078,6 +1083,54 @@ fail:
 	return -1;
 }
 
+/*
+ * zookeeper.connect may end in a chroot ("host:port/kafka"), which, as
+ * Kafka does, we create when missing: through a short session without it.
+ */
+static int
+make_chroot(struct kb_cluster *cl)
+{
+	const char *slash = strchr(cl->connect, '/');
+	char *hosts, *path;
+	int rc = ZOK;
+
+	if (slash == NULL || slash[1] == '\0')
+		return 0;
+	if ((hosts = strndup(cl->connect, (size_t)(slash - cl->connect))) ==
+	    NULL || (path = strdup(slash)) == NULL) {
+		free(hosts);
+		return -1;
+	}
+	if ((cl->zh = session_to(cl, hosts)) == NULL)
+		rc = ZSYSTEMERROR;
+	else if (wait_connected(cl, cl->connect_ms) == -1) {
+		kb_log("zookeeper %s: no session within %d ms "
+		    "(zookeeper.connection.timeout.ms)", hosts, cl->connect_ms);
+		rc = ZCONNECTIONLOSS;
+	}
+	for (char *p = path + 1; rc == ZOK; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		rc = kb_zk_create(cl, path, NULL, ZOO_PERSISTENT);
+		if (rc == ZNODEEXISTS)
+			rc = ZOK;
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	if (rc != ZOK && rc != ZCONNECTIONLOSS)
+		kb_log("zookeeper %s: chroot %s: %s", hosts, path, zerror(rc));
+	if (cl->zh != NULL)
+		zookeeper_close(cl->zh);
+	cl->zh = NULL;
+	free(hosts);
+	free(path);
+	return rc == ZOK ? 0 : -1;
+}
+
 static void
 cluster_free(struct kb_cluster *cl)
 {
@@ -1133,6 +1186,8 @@ kb_cluster_start(struct kb_broker *b)
 		goto fail_errno;
 	zoo_set_debug_level(cfg->verbose >= 2 ? ZOO_LOG_LEVEL_WARN :
 	    ZOO_LOG_LEVEL_ERROR);
+	if (make_chroot(cl) == -1)
+		goto fail;
 	if ((cl->zh = session_new(cl)) == NULL) {
 		kb_log("zookeeper %s: %s", cl->connect, strerror(errno));
 		goto fail;

@@ -5,9 +5,12 @@
 # only, on a free port, with its admin server off, and only its own PID is
 # ever killed.
 #
-#   zk_start / zk_stop          ZooKeeper; sets ZK_PORT, ZK_PID, ZK_HOSTS
+#   zk_start / zk_stop          ZooKeeper; sets ZK_PORT, ZK_PID, ZK_HOSTS;
+#                               zk_stop first stops every broker of every
+#                               cluster this file started
 #   cluster_start N [ARGS...]   brokers 1..N under a fresh chroot of their
-#                               own (CL_ZK = host:port/chroot), ARGS given
+#                               own (CL_ZK = host:port/chroot, which the
+#                               brokers create), ARGS given
 #                               to every broker; waits until all registered
 #   broker_start ID [ARGS...]   start (or restart: same data dir, same
 #                               port) broker ID; waits for its "listening"
@@ -62,6 +65,8 @@ zk_ruok() {	# true when ZooKeeper answers "imok"
 
 zk_start() {
 	local dir=${BATS_FILE_TMPDIR:-$BATS_TEST_TMPDIR}/zk jar cp=
+	ZK_DIR=$dir
+	export ZK_DIR
 	for jar in zookeeper zookeeper-jute slf4j-api slf4j-nop; do
 		if [ ! -f "$ZK_JARS/$jar.jar" ]; then
 			echo "zk_start: $ZK_JARS/$jar.jar missing (Debian package zookeeper)" >&2
@@ -94,7 +99,13 @@ zk_start() {
 }
 
 zk_stop() {
-	cluster_stop
+	local d
+	# every cluster this file started, from setup_file or from a test
+	if [ -f "$ZK_DIR/clusters" ]; then
+		while read -r d; do
+			CL_DIR=$d cluster_stop
+		done <"$ZK_DIR/clusters"
+	fi
 	[ -n "${ZK_PID:-}" ] || return 0
 	kill -TERM "$ZK_PID" 2>/dev/null
 	local i
@@ -180,9 +191,8 @@ cluster_start() {	# cluster_start N [ARGS...]
 	CL_DIR=$(mktemp -d "${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}/cluster.XXXX")
 	CL_ZK=$ZK_HOSTS/kp$$_$RANDOM$RANDOM
 	CL_ARGS="$*"
-	mkdir -p "$CL_DIR"
+	echo "$CL_DIR" >>"$ZK_DIR/clusters"
 	export CL_DIR CL_ZK CL_ARGS
-	"$KP_TOOLS/zk_cli" "$ZK_HOSTS" create "/${CL_ZK#*/}" || return 1
 	for id in $(seq 1 "$n"); do
 		broker_start "$id" || return 1
 	done

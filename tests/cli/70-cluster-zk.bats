@@ -87,6 +87,11 @@ gone() {
 	done
 	run zk_field /cluster/id id
 	assert_output --regexp '^[A-Za-z0-9_-]{22}$'
+	# under the chroot of zookeeper.connect, which the brokers made
+	run "$KP_TOOLS/zk_cli" "$ZK_HOSTS" ls "/${CL_ZK#*/}"
+	assert_output --partial brokers
+	run "$KP_TOOLS/zk_cli" "$ZK_HOSTS" stat /brokers
+	assert_failure 1
 	# a clean stop takes the registration away at once
 	broker_kill 2 TERM
 	run zk ls /brokers/ids
@@ -288,4 +293,27 @@ gone() {
 	run zk ls /brokers/ids
 	assert_output "$(printf '1\n2')"
 	zk stat /controller
+}
+
+@test "a paused controller is replaced; resumed, it rejoins as a plain broker" {
+	cluster_start 3
+	wait_for zk stat /controller
+	old=$(zk_field /controller brokerid)
+	epoch=$(zk get /controller_epoch)
+	pid=$(broker_pid "$old")
+	kill -STOP "$pid"
+	wait_for -t 15 controller_is '!' "$old"
+	new=$(zk_field /controller brokerid)
+	assert_equal "$(zk get /controller_epoch)" "$((epoch + 1))"
+	kill -CONT "$pid"
+	wait_for -t 15 zk stat "/brokers/ids/$old"
+	grep -q "session expired, starting a new one" "$CL_DIR/b$old.err"
+	# the new controller does the work, with its epoch; the resumed one
+	# never claims the office again
+	other=$(for i in 1 2 3; do [ "$i" != "$new" ] && echo "$i"; done | head -1)
+	assign pc "{\"0\":[$other,$new]}"
+	wait_for state_is pc 0 leader "$other"
+	assert_equal "$(zk_state pc 0 controller_epoch)" "$((epoch + 1))"
+	assert_equal "$(zk_field /controller brokerid)" "$new"
+	assert_equal "$(grep -c 'is the controller' "$CL_DIR/b$old.err")" 1
 }
