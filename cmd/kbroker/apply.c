@@ -100,11 +100,15 @@ drop_stale(struct kb_broker *b, const struct kb_cl_view *v)
 	char **names;
 	size_t n = 0, cap = kp_store_topic_count(b->store);
 
-	/* names first: removing topics changes the store's array */
+	/*
+	 * Copies of the names first: removing a topic changes the store's
+	 * array and frees its name.
+	 */
 	if ((names = calloc(cap ? cap : 1, sizeof(*names))) == NULL)
 		return;
 	while ((t = kp_store_topic_next(b->store, t)) != NULL && n < cap)
-		names[n++] = t->name;
+		if ((names[n] = strdup(t->name)) != NULL)
+			n++;
 	for (size_t i = 0; i < n; i++) {
 		const struct kb_cl_topic *vt = kb_cl_topic(v, names[i]);
 		const char *name = names[i];
@@ -128,6 +132,8 @@ drop_stale(struct kb_broker *b, const struct kb_cl_view *v)
 				    "removed", name, p);
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
 	free(names);
 }
 

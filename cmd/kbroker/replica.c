@@ -42,6 +42,7 @@ struct kb_fpart {
 	int32_t		 part;
 	int32_t		 epoch;
 	bool		 truncated;	/* divergent tail cut: fetch it */
+	int64_t		 skip_to;	/* the leader's log start, when ahead */
 	int64_t		 retry_ms;
 };
 
@@ -259,6 +260,8 @@ send_fetch(struct kb_broker *b, struct kb_fetcher *f, int64_t now)
 		p[n].partition = fp->part;
 		p[n].current_leader_epoch = fp->epoch;
 		p[n].fetch_offset = kp_log_end_offset(log);
+		if (fp->skip_to > p[n].fetch_offset)
+			p[n].fetch_offset = fp->skip_to;
 		p[n].log_start_offset = kp_log_start_offset(log);
 		p[n].partition_max_bytes = PART_MAX_BYTES;
 		n++;
@@ -456,6 +459,39 @@ append_records(struct kb_broker *b, struct kb_fpart *fp, struct kp_log *log,
 		kb_rp_save_epochs(b, rp, log);
 }
 
+/*
+ * Our log end is not in the leader's log: behind its log start (it
+ * deleted what we lack), start over there, as Kafka's
+ * truncateFullyAndStartAt; else agree on epochs again.
+ */
+static void
+out_of_range(struct kb_broker *b, struct kb_fpart *fp, struct kp_log *log,
+    int64_t leader_start)
+{
+	struct kb_rp *rp = kb_rp_get(b, fp->topic, fp->part);
+	int64_t leo = kp_log_end_offset(log);
+
+	fp->retry_ms = kb_now_mono() + PART_RETRY_MS;
+	if (leader_start < 0 || leo >= leader_start ||
+	    fp->skip_to == leader_start) {
+		fp->truncated = false;
+		return;
+	}
+	if (leo > kp_log_start_offset(log) &&
+	    kp_log_truncate(log, kp_log_start_offset(log)) == -1) {
+		kb_log("%s: truncate: %s", kp_log_dir(log), strerror(errno));
+		return;
+	}
+	kb_pstate_drop_log(b, log);
+	if (rp != NULL && kb_rp_epochs(b, rp, log) != NULL &&
+	    kp_epoch_truncate(&rp->ec, 0) == 1)
+		kb_rp_save_epochs(b, rp, log);
+	fp->skip_to = leader_start;
+	fp->retry_ms = 0;
+	kb_log("%s-%d: behind the leader's log start %lld: starting over "
+	    "there", fp->topic, fp->part, (long long)leader_start);
+}
+
 static void
 on_fetch(struct kb_broker *b, struct kb_fetcher *f, const uint8_t *body,
     size_t len)
@@ -489,8 +525,7 @@ on_fetch(struct kb_broker *b, struct kb_fetcher *f, const uint8_t *body,
 			    (log = kb_rp_log(b, fp->topic, fp->part)) == NULL)
 				continue;
 			if (p->error_code == KP_OFFSET_OUT_OF_RANGE) {
-				/* the leader's log moved: agree on epochs */
-				fp->truncated = false;
+				out_of_range(b, fp, log, p->log_start_offset);
 				continue;
 			}
 			if (p->error_code != KP_NONE) {

@@ -177,3 +177,57 @@ has_records() {	# has_records ID TOPIC-P N
 	grep -q 'acks=all fsync: [1-9][0-9]* produce request(s) acknowledged' \
 	    "$(broker_err "$leader")"
 }
+
+@test "cluster repl: a follower behind the leader's log start starts over there" {
+	cluster_start 3 -o replica.lag.time.max.ms=1000
+	local boot leader victim
+	boot=$(cluster_boot)
+	timeout 20 ktopic -b "$boot" create -p 1 -r 3 tr
+	wait_for isr_is tr '[1,2,3]'
+	seq 1 10 | sed 's/^/old-/' | timeout 20 kproduce -b "$boot" -t tr --acks all
+	leader=$(zk_state tr 0 leader)
+	victim=$((leader % 3 + 1))
+	broker_kill "$victim"
+	wait_for isr_is tr "$(echo "[1,2,3]" | jq -c "map(select(. != $victim))")"
+	seq 11 30 | sed 's/^/new-/' | timeout 20 kproduce -b "$boot" -t tr --acks all
+	# the leader deletes what the absent follower still lacks
+	run timeout 20 ktopic -b "$boot" trim -o 25 tr
+	assert_success
+	broker_start "$victim"
+	wait_for isr_is tr '[1,2,3]'
+	grep -q "tr-0: behind the leader's log start 25: starting over there" \
+	    "$(broker_err "$victim")"
+	run replica_values "$victim" tr-0
+	refute_output --partial old-
+	assert_line "29 new-30"
+	seq 31 32 | sed 's/^/new-/' | timeout 20 kproduce -b "$boot" -t tr --acks all
+	wait_for has_records "$victim" tr-0 "$(replica_values "$leader" tr-0 | grep -c new-)"
+	run replica_values "$victim" tr-0
+	assert_line "31 new-32"
+}
+
+@test "cluster repl: acks=all times out when the ISR does not follow" {
+	CL_SESSION_MS=8000 cluster_start 3
+	local boot leader id others=
+	boot=$(cluster_boot)
+	timeout 20 ktopic -b "$boot" create -p 1 -r 3 to
+	wait_for isr_is to '[1,2,3]'
+	leader=$(zk_state to 0 leader)
+	for id in 1 2 3; do
+		[ "$id" = "$leader" ] || others="$others $(broker_pid "$id")"
+	done
+	# the followers freeze, still in the ISR: the HW cannot move
+	# shellcheck disable=SC2086
+	kill -STOP $others
+	run timeout 20 kproduce -b "127.0.0.1:$(broker_port "$leader")" -t to \
+	    --acks all --retries 0 --timeout-ms 1000 <<<"stuck"
+	# shellcheck disable=SC2086
+	kill -CONT $others
+	assert_failure
+	assert_output --partial REQUEST_TIMED_OUT
+	# appended on the leader all the same; replicated once they wake
+	for id in 1 2 3; do
+		wait_for has_records "$id" to-0 1
+	done
+	wait_for hw_is to 1
+}
