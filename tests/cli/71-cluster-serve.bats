@@ -319,3 +319,44 @@ for i, p in a.items():
 	# 600, the raw one, late1 and late2, and one per serving partition
 	[ "$(echo "$output" | wc -l)" -eq 607 ]
 }
+
+@test "replication factor 3: metadata shows the replicas and ISR, a lost leader moves, nothing is lost" {
+	run ktopic -b "$(addr 2)" create -p 3 -r 3 r3
+	assert_success
+	run raw meta "$(addr 3)" r3
+	echo "$output" | $PY -c 'import json, sys
+ps = json.load(sys.stdin)["topics"]["r3"]["partitions"]
+assert sorted(p["leader"] for p in ps.values()) == [1, 2, 3], ps
+for p in ps.values():
+    assert sorted(p["replicas"]) == [1, 2, 3] and p["replicas"][0] == p["leader"], p
+    assert sorted(p["isr"]) == [1, 2, 3] and p["offline"] == [], p'
+	seq 1 300 | sed 's/.*/k&:v&/' >"$BATS_TEST_TMPDIR/in"
+	run kproduce -b "$(addr 1)" -t r3 -K : --acks all "$BATS_TEST_TMPDIR/in"
+	assert_success
+	l=$(leader_of r3 0)
+	broker_kill "$l" KILL
+	other=$(( l % 3 + 1 ))
+	# the controller moves the leadership to another in-sync replica
+	wait_for -t 20 sh -c "[ \"\$($PY '$RAW' meta '$(addr $other)' r3 |
+	    $PY -c 'import json, sys
+ps = json.load(sys.stdin)[\"topics\"][\"r3\"][\"partitions\"].values()
+print(all(p[\"leader\"] not in (-1, $l) and p[\"offline\"] == [$l] for p in ps))')\" = True ]"
+	# a new leader's high watermark catches up once its followers fetch
+	wait_for -t 20 sh -c "ktopic -b '$(addr $other)' --json describe r3 |
+	    $PY -c 'import json, sys
+ps = json.loads(sys.stdin.readline())[\"partition_info\"]
+sys.exit(0 if sum(p[\"high_watermark\"] for p in ps) == 300 else 1)'"
+	run timeout 30 kconsume -b "$(addr $other)" -t r3 -o beginning -e -f '%k:%s\n'
+	assert_success
+	[ "$(echo "$output" | sort)" = "$(sort "$BATS_TEST_TMPDIR/in")" ]
+	echo 'k0:after' | kproduce -b "$(addr $other)" -t r3 -K : --acks all
+	broker_start "$l"
+	# back in every ISR, and serving the same records
+	wait_for -t 30 sh -c "$PY '$RAW' meta '$(addr $l)' r3 | $PY -c 'import json, sys
+ps = json.load(sys.stdin)[\"topics\"][\"r3\"][\"partitions\"].values()
+sys.exit(0 if all(sorted(p[\"isr\"]) == [1, 2, 3] for p in ps) else 1)'"
+	run timeout 30 kconsume -b "$(addr "$l")" -t r3 -o beginning -e
+	assert_success
+	[ "$(echo "$output" | wc -l)" -eq 301 ]
+	assert_line after
+}
