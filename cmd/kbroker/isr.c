@@ -45,11 +45,7 @@ struct kb_park {
 static int64_t
 lag_ms(const struct kb_broker *b)
 {
-	const char *s = kb_config_get(b->cfg, "replica.lag.time.max.ms",
-	    "30000");
-	long long v = strtoll(s, NULL, 10);
-
-	return v > 0 ? v : 30000;
+	return b->cfg->replica_lag_ms > 0 ? b->cfg->replica_lag_ms : 30000;
 }
 
 static int

@@ -101,9 +101,17 @@ kb_offsets_persist(void *arg, const char *group, const char *topic,
 	    (ssize_t)k.len, o ? v.data : NULL, o ? (ssize_t)v.len : -1, NULL,
 	    0) == -1 || kp_batch_builder_finish(&bb, &batch) == -1)
 		rc = KP_UNKNOWN_SERVER_ERROR;
+	/*
+	 * cl-repl: stamped with the leader epoch like any batch (followers
+	 * cut divergent tails by it); in a cluster the ISR moves the HW.
+	 */
 	if (rc == KP_NONE)
-		rc = kp_log_append(log, batch.data, batch.len, 0, now, NULL);
-	if (rc == KP_NONE)
+		rc = kp_log_append(log, batch.data, batch.len,
+		    kb_cluster_leader_epoch(G->b, KP_OFFSETS_TOPIC, op), now,
+		    NULL);
+	if (rc == KP_NONE && kb_cluster_mode(G->b))
+		kb_repl_appended(G->b, KP_OFFSETS_TOPIC, op);
+	else if (rc == KP_NONE)
 		kp_log_set_high_watermark(log, kp_log_end_offset(log));
 	else
 		kb_log("group '%s': %s-%d: cannot log offset: %s", group, topic,
