@@ -225,6 +225,14 @@ print(abs(h) % 50)' grp)
 		    sys.exit("replication factor 5 accepted")
 		except Exception as e:
 		    assert type(e).__name__ == "InvalidReplicationFactorError", e
+		try:
+		    a.create_topics([NewTopic("asg9", -1, -1,
+		                              replica_assignments={0: [9]})])
+		    sys.exit("broker 9 accepted")
+		except Exception as e:
+		    assert type(e).__name__ == "InvalidReplicationAssignmentError", e
+		a.create_topics([NewTopic("asg", -1, -1,
+		                          replica_assignments={0: [2], 1: [3]})])
 		print("ok")
 	EOF
 	assert_success
@@ -232,6 +240,10 @@ print(abs(h) % 50)' grp)
 	run ktopic -b "$(addr 3)" describe vo
 	assert_failure
 	assert_output --partial UNKNOWN_TOPIC_OR_PARTITION
+	# explicit replica lists are kept as given
+	[ "$(leader_of asg 0)" = 2 ] && [ "$(leader_of asg 1)" = 3 ]
+	[ -d "$CL_DIR/b2/asg-0" ] && [ -d "$CL_DIR/b3/asg-1" ]
+	! ls -d "$CL_DIR"/b1/asg-* 2>/dev/null
 	run ktopic -b "$(addr 2)" create -c retention.ms=1234 -p 2 conf
 	assert_success
 	for b in 1 2 3; do
