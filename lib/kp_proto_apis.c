@@ -9,6 +9,7 @@
 #include "kp_proto_group.h"
 #include "kp_proto_meta.h"
 #include "kp_proto_produce.h"
+#include "kp_proto_repl.h"
 
 const struct kp_proto_api kp_proto_apis[] = {
 	{ 0, 0, 7, &kp_msg_produce_req, &kp_msg_produce_resp },
@@ -34,7 +35,10 @@ const struct kp_proto_api kp_proto_apis[] = {
 	{ 33, 0, 1, &kp_msg_alter_configs_req, &kp_msg_alter_configs_resp },
 	{ 37, 0, 1, &kp_msg_create_partitions_req, &kp_msg_create_partitions_resp },
 	{ 42, 0, 1, &kp_msg_delete_groups_req, &kp_msg_delete_groups_resp },
+	{ 43, 0, 2, &kp_msg_elect_leaders_req, &kp_msg_elect_leaders_resp },
 	{ 44, 0, 1, &kp_msg_incremental_alter_configs_req, &kp_msg_incremental_alter_configs_resp },
+	{ 45, 0, 0, &kp_msg_alter_partition_reassignments_req, &kp_msg_alter_partition_reassignments_resp },
+	{ 46, 0, 0, &kp_msg_list_partition_reassignments_req, &kp_msg_list_partition_reassignments_resp },
 	{ 47, 0, 0, &kp_msg_offset_delete_req, &kp_msg_offset_delete_resp },
 };
 

@@ -28,6 +28,9 @@ AREAS = [
       'DeleteGroups', 'OffsetDelete']),
     ('consumer', 'ConsumerProtocol subscription and assignment',
      ['ConsumerProtocolSubscription', 'ConsumerProtocolAssignment']),
+    ('repl', 'leader election and partition reassignment',
+     ['ElectLeaders', 'AlterPartitionReassignments',
+      'ListPartitionReassignments']),
 ]
 
 # Versions kbroker advertises: research/protocol.md section 5, widened
@@ -43,7 +46,9 @@ ADVERTISE = {
     'InitProducerId': (0, 4), 'DescribeConfigs': (0, 2),
     'AlterConfigs': (0, 1), 'CreatePartitions': (0, 1),
     'DeleteGroups': (0, 1), 'IncrementalAlterConfigs': (0, 1),
-    'OffsetDelete': (0, 0),
+    'OffsetDelete': (0, 0), 'ElectLeaders': (0, 2),
+    'AlterPartitionReassignments': (0, 0),
+    'ListPartitionReassignments': (0, 0),
 }
 
 PRIM = {
@@ -459,7 +464,8 @@ def emit_table(gen, libdir):
            '/*\n * %s\n */\n' % NOTE,
            '#include "kp_proto_admin.h"', '#include "kp_proto_fetch.h"',
            '#include "kp_proto_group.h"', '#include "kp_proto_meta.h"',
-           '#include "kp_proto_produce.h"\n',
+           '#include "kp_proto_produce.h"',
+           '#include "kp_proto_repl.h"\n',
            'const struct kp_proto_api kp_proto_apis[] = {']
     for key, api, area in keys:
         lo, hi = ADVERTISE[api]

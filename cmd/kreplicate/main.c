@@ -1,4 +1,4 @@
-/* main.c -- kreplicate: replication status of a cluster, mirroring between clusters */
+/* main.c -- kreplicate: replication status, leader elections and replica moves of a cluster, mirroring between clusters */
 #include <err.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -19,8 +19,12 @@ usage(FILE *fp)
 	    "       kreplicate mirror [-e] [-b brokers] --to brokers "
 	    "[--from earliest | latest] [--group group] [--prefix prefix] "
 	    "[--pattern regex] [topic ...]\n"
-	    "       kreplicate reassign [args]\n"
-	    "       kreplicate elect [args]\n");
+	    "       kreplicate elect [--type preferred | unclean] "
+	    "[--all | topic[:partition] ...]\n"
+	    "       kreplicate reassign --generate --brokers ids "
+	    "--topics topics\n"
+	    "       kreplicate reassign {--execute | --verify | --cancel} "
+	    "--plan file\n");
 }
 
 struct kp_client *
@@ -36,19 +40,6 @@ kr_client(struct kr *kr)
 	return kr->c;
 }
 
-/*
- * Moving replicas and electing leaders need brokers that replicate,
- * which kbroker does not do yet: say so rather than pretend.
- */
-static int
-kr_unbuilt(struct kr *kr, int argc, char **argv)
-{
-	(void)kr, (void)argc;
-	warnx("%s: needs cluster mode (several replicating brokers), which is "
-	    "not implemented in this release", argv[0]);
-	return EX_UNAVAILABLE;
-}
-
 static const struct option longopts[] = {
 	{ "broker",	required_argument, NULL, 'b' },
 	{ "help",	no_argument,	   NULL, 'h' },
@@ -62,9 +53,9 @@ static const struct {
 	const char	*name;
 	int		(*fn)(struct kr *, int, char **);
 } cmds[] = {
-	{ "elect",	kr_unbuilt },
+	{ "elect",	kr_elect },
 	{ "mirror",	kr_mirror },
-	{ "reassign",	kr_unbuilt },
+	{ "reassign",	kr_reassign },
 	{ "status",	kr_status },
 };
 
@@ -72,7 +63,7 @@ int
 main(int argc, char *argv[])
 {
 	struct kr kr;
-	char why[1024];
+	char why[1024], cmdname[64];
 	size_t i;
 	int ci, rc;
 
@@ -107,6 +98,10 @@ main(int argc, char *argv[])
 		return EX_USAGE;
 	}
 	optind = 0;	/* GNU getopt: start over for the command */
+	/* getopt's own messages then read "kreplicate: elect: ..." */
+	snprintf(cmdname, sizeof(cmdname), "%s: %s", getprogname(),
+	    cmds[i].name);
+	argv[0] = cmdname;
 	rc = cmds[i].fn(&kr, argc, argv);
 	kp_client_free(kr.c);
 	if (fflush(stdout) == EOF || ferror(stdout)) {

@@ -1,27 +1,66 @@
 #!/usr/bin/env bats
-# 02-unbuilt.bats -- what kreplicate cannot do yet it refuses honestly
+# 02-unbuilt.bats -- kreplicate refuses bad usage before it contacts any broker
 #
-# reassign and elect need cluster mode (replicating brokers). Replace
-# these tests with real ones when that lands.
+# (elect and reassign once refused outright; they work now, against a
+# single kbroker in 60-kreplicate.bats and a cluster in 73-cluster-admin.bats.)
 
 bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
-# No broker is needed to refuse: a real command is refused with 69 and
-# prints nothing on stdout; a typo is a usage error.
-@test "kreplicate reassign and elect: need cluster mode, exit 69, nothing on stdout" {
-	local c
-	for c in reassign elect; do
-		run --separate-stderr kreplicate -b unix:/nonexistent $c x
-		assert_equal "$status" 69
+# Usage errors of elect and reassign are found before any broker is
+# contacted (-b points nowhere): exit 64, nothing on stdout.
+@test "kreplicate elect and reassign: usage errors exit 64 before contacting a broker" {
+	local args
+	while IFS= read -r args; do
+		eval "set -- $args"
+		run --separate-stderr kreplicate -b unix:/nonexistent "$@"
+		[ "$status" -eq 64 ] || fail "$args: exit $status, want 64: $stderr"
 		assert_output ''
-		assert_equal "$stderr" "kreplicate: $c: needs cluster mode (several replicating brokers), which is not implemented in this release"
-	done
+		[[ "$stderr" == "kreplicate: "* ]] || fail "$args: $stderr"
+	done <<-'ARGS'
+	elect
+	elect --all t
+	elect --type sometimes --all
+	elect t:x
+	elect :1
+	elect --no-such
+	reassign
+	reassign --execute
+	reassign --execute --verify --plan p
+	reassign --generate --brokers 1,2
+	reassign --generate --topics t
+	reassign --generate --brokers 1,x --topics t
+	reassign --verify --plan p --brokers 1
+	reassign --cancel --plan p extra
+	ARGS
 	run --separate-stderr kreplicate nosuchcommand
 	assert_equal "$status" 64
 	run --separate-stderr kreplicate
 	assert_equal "$status" 64
+}
+
+@test "kreplicate reassign: a bad plan is refused before contacting a broker" {
+	local d=$BATS_TEST_TMPDIR
+	run --separate-stderr kreplicate -b unix:/nonexistent reassign --execute --plan "$d/none.json"
+	assert_equal "$status" 66
+	printf '{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,1]}]}' >"$d/dup.json"
+	run --separate-stderr kreplicate -b unix:/nonexistent reassign --execute --plan "$d/dup.json"
+	assert_equal "$status" 65
+	assert_equal "$stderr" "kreplicate: $d/dup.json: partitions[0]: a broker is in \"replicas\" twice"
+	printf '{"version":2,"partitions":[]}' | {
+		run --separate-stderr kreplicate -b unix:/nonexistent reassign --verify --plan -
+		assert_equal "$status" 65
+		assert_equal "$stderr" 'kreplicate: -: "version" is not 1'
+	}
+	printf '{"version":1,"partitions":[]}' >"$d/empty.json"
+	run --separate-stderr kreplicate -b unix:/nonexistent reassign --cancel --plan "$d/empty.json"
+	assert_equal "$status" 65
+	# a valid plan goes to the broker: none answers
+	printf '{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1]}]}' >"$d/ok.json"
+	run --separate-stderr timeout 30 kreplicate -b unix:/nonexistent reassign --execute --plan "$d/ok.json"
+	assert_equal "$status" 69
+	assert_output ''
 }
 
 @test "kreplicate mirror without --to or topics is a usage error" {

@@ -135,7 +135,10 @@ test_api_table(void)
 	ok(kp_proto_api_find(KP_API_SASL_HANDSHAKE) == NULL, "no SaslHandshake");
 	api = kp_proto_api_find(KP_API_OFFSET_FOR_LEADER_EPOCH);
 	ok(api && api->min == 0 && api->max == 4, "OffsetForLeaderEpoch 0-4");
-	is_int(kp_proto_napis, 25, "25 APIs");
+	api = kp_proto_api_find(KP_API_ELECT_LEADERS);
+	ok(api && api->min == 0 && api->max == 2, "ElectLeaders 0-2");
+	is_int(kp_proto_napis, 28, "28 APIs (OffsetForLeaderEpoch, ElectLeaders, "
+	    "Alter/ListPartitionReassignments added)");
 }
 
 static void
