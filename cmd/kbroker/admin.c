@@ -313,10 +313,6 @@ cluster_create_check(struct kb_req *req,
 		*msg = "replication factor larger than the live brokers";
 		return KP_INVALID_REPLICATION_FACTOR;
 	}
-	if (*rf > 1 && !kb_cluster_can_replicate()) {
-		*msg = "this kbroker is built without replication";
-		return KP_INVALID_REPLICATION_FACTOR;
-	}
 	kp_logconf_defaults(&over);
 	for (size_t i = 0; i < ncfg; i++)
 		if (kp_logconf_set(&over, names[i], values[i]) != KP_NONE) {

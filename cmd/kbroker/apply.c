@@ -11,28 +11,6 @@
 #include "cluster.h"
 #include "group.h"
 
-/*
- * Replication (replica.c, cl-repl) is linked in when it is built: the
- * follower side is asked for through weak references, so this file
- * stands alone, and without it a broker refuses replicated topics
- * (kb_cluster_can_replicate) instead of pretending to follow.
- */
-#pragma weak kb_repl_follow
-#pragma weak kb_repl_unfollow
-
-bool
-kb_cluster_can_replicate(void)
-{
-	return kb_repl_follow != NULL && kb_repl_unfollow != NULL;
-}
-
-static void
-unfollow(struct kb_broker *b, const char *topic, int32_t p)
-{
-	if (kb_repl_unfollow != NULL)
-		kb_repl_unfollow(b, topic, p);
-}
-
 static const struct kb_cl_part *
 view_part(const struct kb_cl_view *v, const char *topic, int32_t p)
 {
@@ -64,7 +42,7 @@ static void
 forget_log(struct kb_broker *b, const char *topic, int32_t p,
     struct kp_log *log)
 {
-	unfollow(b, topic, p);
+	kb_repl_unfollow(b, topic, p);
 	if (log == NULL)
 		return;
 	kb_pstate_drop_log(b, log);
@@ -162,12 +140,11 @@ transition(struct kb_broker *b, const struct kb_cl_view *old,
 
 	if (pt->leader == self) {
 		if (op == NULL || op->leader != self)
-			unfollow(b, vt->name, p);
+			kb_repl_unfollow(b, vt->name, p);
 		if (pt->nisr <= 1)
 			kp_log_set_high_watermark(log, kp_log_end_offset(log));
-		/* cl-repl: a new epoch, the followers' state, the ISR */
-		if (kb_cluster_can_replicate())
-			kb_repl_lead(b, vt->name, p, pt->leader_epoch);
+		/* a new epoch, the followers' state, the ISR */
+		kb_repl_lead(b, vt->name, p, pt->leader_epoch);
 		if (!same && strcmp(vt->name, KP_OFFSETS_TOPIC) == 0)
 			kb_offsets_load_partition(b, p);
 		if (!same && op != NULL)
@@ -178,11 +155,10 @@ transition(struct kb_broker *b, const struct kb_cl_view *old,
 	if (same)
 		return;
 	if (pt->leader < 0) {
-		unfollow(b, vt->name, p);
+		kb_repl_unfollow(b, vt->name, p);
 		return;
 	}
-	if (kb_repl_follow != NULL)
-		kb_repl_follow(b, vt->name, p, pt->leader, pt->leader_epoch);
+	kb_repl_follow(b, vt->name, p, pt->leader, pt->leader_epoch);
 	kb_debug(b, "%s-%d: follower of %d, epoch %d", vt->name, p,
 	    pt->leader, pt->leader_epoch);
 }

@@ -62,7 +62,7 @@ struct kb_cl_topic {
 	bool		 deleting;	/* under /admin/delete_topics */
 	int32_t		 version;	/* of the assignment znode */
 	/*
-	 * Added by cl-serve (apply.c, metadata.c): the topic id of
+	 * For apply.c and metadata.c: the topic id of
 	 * /brokers/topics/<topic> ("topic_id", all zero: none known), so
 	 * every broker reports the same one; and the overrides of
 	 * /config/topics/<topic> ({"version":1,"config":{...}}), which
@@ -104,16 +104,6 @@ void	 kb_cluster_on_event(struct kb_broker *);
  */
 int	 kb_cluster_start(struct kb_broker *);
 void	 kb_cluster_stop(struct kb_broker *);
-/*
- * The function kb_cluster_on_event calls: kb_cluster_apply when apply.c
- * is linked in (a weak reference, so the session code links without
- * it), or one registered here instead; with neither, views are only
- * kept.
- */
-typedef void kb_cluster_apply_fn(struct kb_broker *,
-	    const struct kb_cl_view *, const struct kb_cl_view *);
-void	 kb_cluster_set_apply(kb_cluster_apply_fn *);
-
 /*
  * Writes, from the loop thread; each returns KP_NONE or a Kafka error
  * code (KP_TOPIC_ALREADY_EXISTS, KP_INVALID_REPLICATION_FACTOR,
@@ -170,15 +160,12 @@ int	 kb_cluster_check_leader(struct kb_broker *, const char *, int32_t);
 /* The leader epoch to report for a partition (0 in single-node mode). */
 int32_t	 kb_cluster_leader_epoch(struct kb_broker *, const char *, int32_t);
 /*
- * Added by cl-serve: the same two for a request's topic (a kp_str), and
- * whether replication is linked in (replica.c); without it a broker
- * refuses replication factors above 1.
+ * The same two for a request's topic (a kp_str).
  */
 int	 kb_cluster_check_leader_s(struct kb_broker *, const struct kp_str *,
 	    int32_t);
 int32_t	 kb_cluster_leader_epoch_s(struct kb_broker *, const struct kp_str *,
 	    int32_t);
-bool	 kb_cluster_can_replicate(void);
 /* default.replication.factor (metadata.c; 1 unless set). */
 int16_t	 kb_cluster_default_rf(struct kb_broker *);
 /*
@@ -217,7 +204,7 @@ void	 kb_repl_unfollow(struct kb_broker *, const char *, int32_t part);
 
 
 /*
- * Added by cl-repl. kb_repl_lead: apply.c, for every view in which this
+ * kb_repl_lead: apply.c, for every view in which this
  * broker leads the partition (a new epoch resets the followers' state
  * and starts the epoch in the leader-epoch cache; the same epoch only
  * catches up with the view's ISR). kb_repl_appended: produce.c after a

@@ -120,7 +120,7 @@ encode_fetch(struct kb_req *req, const struct kp_fetch_req *rq,
 /*
  * May this fetch read the partition? A consumer reads from the leader
  * only, at the leader epoch it knows (KIP-320). A fetch with replica_id
- * >= 0 is a follower's: replication (cl-repl) takes it over here, one
+ * >= 0 is a follower's: replication (isr.c) takes it over here, one
  * call per partition.
  */
 static int16_t

@@ -345,8 +345,6 @@ kb_group_create_offsets_topic(struct kb_broker *b)
 		return KP_COORDINATOR_NOT_AVAILABLE;
 	if ((size_t)rf > v->nbrokers)
 		rf = (int32_t)v->nbrokers;
-	if (!kb_cluster_can_replicate())
-		rf = 1;
 	rc = kb_cluster_create_topic(b, KP_OFFSETS_TOPIC, G->offsets_parts,
 	    (int16_t)rf, NULL, names, values, 1);
 	if (rc == KP_NONE)

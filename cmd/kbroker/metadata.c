@@ -170,8 +170,6 @@ cluster_auto_create(struct kb_req *req, const char *name)
 
 	if (strcmp(name, KP_OFFSETS_TOPIC) == 0)
 		rc = kb_group_create_offsets_topic(b);
-	else if (rf > 1 && !kb_cluster_can_replicate())
-		rc = KP_INVALID_REPLICATION_FACTOR;
 	else
 		rc = kb_cluster_create_topic(b, name, b->cfg->num_partitions,
 		    rf, NULL, NULL, NULL, 0);

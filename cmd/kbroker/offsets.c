@@ -102,7 +102,7 @@ kb_offsets_persist(void *arg, const char *group, const char *topic,
 	    0) == -1 || kp_batch_builder_finish(&bb, &batch) == -1)
 		rc = KP_UNKNOWN_SERVER_ERROR;
 	/*
-	 * cl-repl: stamped with the leader epoch like any batch (followers
+	 * Stamped with the leader epoch like any batch (followers
 	 * cut divergent tails by it); in a cluster the ISR moves the HW.
 	 */
 	if (rc == KP_NONE)

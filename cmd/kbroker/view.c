@@ -6,17 +6,6 @@
 #include "kbroker.h"
 #include "zk.h"
 
-static kb_cluster_apply_fn *apply_fn;
-
-/* apply.c's, when it is linked in */
-#pragma weak kb_cluster_apply
-
-void
-kb_cluster_set_apply(kb_cluster_apply_fn *fn)
-{
-	apply_fn = fn;
-}
-
 bool
 kb_cluster_mode(const struct kb_broker *b)
 {
@@ -145,9 +134,6 @@ kb_cluster_on_event(struct kb_broker *b)
 	kb_debug(b, "cluster view %llu: controller %d, %zu broker(s), "
 	    "%zu topic(s)", (unsigned long long)nv->gen, (int)nv->controller,
 	    nv->nbrokers, nv->ntopics);
-	if (apply_fn != NULL)
-		apply_fn(b, old, nv);
-	else if (kb_cluster_apply != NULL)
-		kb_cluster_apply(b, old, nv);
+	kb_cluster_apply(b, old, nv);
 	kb_cl_view_free(old);
 }
