@@ -75,8 +75,13 @@ kproducer() {
 # wait for kproduce; turn its offsets into the "partition offset value"
 # lines kclient.py verify reads
 wait_kproducer() {
-	wait "$KPROD" || { cat "$BATS_TEST_TMPDIR/kproduce.err" >&3; \
-	    fail "kproduce failed through the crashes"; }
+	local rc=0
+
+	wait "$KPROD" || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		cat "$BATS_TEST_TMPDIR/kproduce.err" >&3
+		fail "kproduce failed through the crashes (exit $rc)"
+	fi
 	sed -E 's/.*"partition":([0-9]+),"offset":(-?[0-9]+)\}$/\1 \2/' \
 	    "$BATS_TEST_TMPDIR/kp.offsets" |
 	    awk '{ print $1, $2, "kp-" NR - 1 }' >"$BATS_TEST_TMPDIR/acked.kp"
