@@ -124,10 +124,9 @@ encode_fetch(struct kb_req *req, const struct kp_fetch_req *rq,
  * call per partition.
  */
 static int16_t
-fetch_check(struct kb_req *req, const struct kp_fetch_req *rq,
-    const struct kp_str *topic, const struct kp_fetch_req_partition *p)
+fetch_check(struct kb_req *req, const struct kp_str *topic,
+    const struct kp_fetch_req_partition *p)
 {
-	(void)rq;
 	return (int16_t)kb_cluster_serve_check(req->b, topic, p->partition,
 	    req->hdr.api_version >= 9 ? p->current_leader_epoch : -1);
 }
@@ -182,8 +181,8 @@ handle_fetch(struct kb_req *req)
 			size_t pmax, left;
 
 			pp->hwm = pp->lso = pp->log_start = -1;
-			if ((pp->error = fetch_check(req, &rq, &t->topic,
-			    p)) != KP_NONE) {
+			if ((pp->error = fetch_check(req, &t->topic, p)) !=
+			    KP_NONE) {
 				errors = true;
 				continue;
 			}

@@ -42,8 +42,7 @@ park_for_hw(struct kb_req *req, int16_t acks, const char *topic,
 
 static void
 produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
-    int32_t epoch, const char *topic, int32_t part,
-    const struct kp_bytes *records,
+    const struct kp_str *name, int32_t part, const struct kp_bytes *records,
     struct kp_produce_resp_partition_produce_response *pr)
 {
 	struct kb_broker *b = req->b;
@@ -53,14 +52,20 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 	int rc;
 	int64_t dup;
 	bool idem;
+	/* the name and epoch matter only to a cluster's replication */
+	const char *topic = NULL;
+	int32_t epoch = 0;
 
 	if (records->len <= 0) {
 		pr->error_code = KP_INVALID_RECORD;
 		return;
 	}
-	if (topic == NULL && kb_cluster_mode(b)) {
-		pr->error_code = KP_UNKNOWN_SERVER_ERROR;	/* ENOMEM */
-		return;
+	if (kb_cluster_mode(b)) {
+		if ((topic = kb_arena_str(req->arena, name)) == NULL) {
+			pr->error_code = KP_UNKNOWN_SERVER_ERROR; /* ENOMEM */
+			return;
+		}
+		epoch = kb_cluster_leader_epoch(b, topic, part);
 	}
 	n = kp_batch_header_decode(records->ptr, (size_t)records->len, &h);
 	if (n <= 0 || n > records->len) {
@@ -202,10 +207,7 @@ handle_produce(struct kb_req *req)
 			    pd->index)) == NULL)
 				pr->error_code = KP_UNKNOWN_TOPIC_OR_PARTITION;
 			else
-				produce_partition(req, log, rq.acks,
-				    kb_cluster_leader_epoch_s(req->b,
-				    &td->name, pd->index),
-				    kb_arena_str(req->arena, &td->name),
+				produce_partition(req, log, rq.acks, &td->name,
 				    pd->index, &pd->records, pr);
 			if (pr->error_code != KP_NONE) {
 				failed = true;
