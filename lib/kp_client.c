@@ -79,16 +79,22 @@ kp_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void
-kp_client_backoff(int attempt)
+int64_t
+kp_client_backoff_ms(int attempt)
 {
-	struct timespec ts;
 	int64_t ms = 100;
 
 	while (attempt-- > 0 && ms < 2000)
 		ms *= 2;
-	if (ms > 2000)
-		ms = 2000;
+	return ms > 2000 ? 2000 : ms;
+}
+
+void
+kp_client_backoff(int attempt)
+{
+	struct timespec ts;
+	int64_t ms = kp_client_backoff_ms(attempt);
+
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000;
 	nanosleep(&ts, NULL);

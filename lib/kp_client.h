@@ -186,8 +186,9 @@ int		 kp_client_log_bounds(struct kp_client *, const char *topic,
 		    const int32_t *parts, size_t n, const int64_t *ts,
 		    int64_t *lo, int64_t *hi, int64_t *at);
 
-/* Sleep for the i-th retry: 100 ms doubling up to 2 s. */
+/* Sleep for the i-th retry: 100 ms doubling up to 2 s; or just say how long. */
 void		 kp_client_backoff(int attempt);
+int64_t		 kp_client_backoff_ms(int attempt);
 /* Wall clock and monotonic time in ms. */
 int64_t		 kp_now_ms(void);
 int64_t		 kp_mono_ms(void);

@@ -39,6 +39,7 @@ struct ppart {
 	int32_t			 next_seq;
 	struct pbatchq		 ready;		/* sealed, by sequence */
 	int			 inflight;	/* batches sent, unanswered */
+	int64_t			 retry_at;	/* no resend before (ms) */
 };
 
 struct ptopic {
@@ -396,6 +397,12 @@ requeue(struct producer *p, struct pbatch *b, int16_t kerr, const char *why)
 		return;
 	}
 	p->meta_stale = true;
+	/*
+	 * Pause before sending it again: a broker that answers "no leader"
+	 * at once would otherwise use up every retry in a few ms, long
+	 * before a new leader (or a just-created topic) is known.
+	 */
+	b->pp->retry_at = kp_mono_ms() + kp_client_backoff_ms(b->attempts - 1);
 	TAILQ_FOREACH(x, &b->pp->ready, link)
 		if (x->base_seq > b->base_seq)
 			break;
@@ -577,6 +584,7 @@ send_ready(struct producer *p)
 	size_t i, ns, cap = 0;
 	int32_t j, leader, *leaders = NULL;
 	size_t nl = 0, l;
+	int64_t now = kp_mono_ms();
 
 	if (p->nready == 0)
 		return;
@@ -591,7 +599,8 @@ send_ready(struct producer *p)
 	for (i = 0; i < p->ntopics; i++) {
 		tm = kp_client_topic(p->c, p->topics[i].name);
 		for (j = 0; j < p->topics[i].nparts; j++) {
-			if (TAILQ_EMPTY(&p->topics[i].parts[j].ready))
+			if (TAILQ_EMPTY(&p->topics[i].parts[j].ready) ||
+			    p->topics[i].parts[j].retry_at > now)
 				continue;
 			leader = tm && j < tm->nparts ? tm->parts[j].leader : -1;
 			for (l = 0; l < nl && leaders[l] != leader; l++)
@@ -616,6 +625,7 @@ send_ready(struct producer *p)
 
 					if (TAILQ_EMPTY(&pp->ready) ||
 					    pp->inflight >= MAX_INFLIGHT ||
+					    pp->retry_at > now ||
 					    tm == NULL || j >= tm->nparts ||
 					    tm->parts[j].leader != leaders[l])
 						continue;

@@ -122,6 +122,28 @@ k2=b
 k3=c"
 }
 
+@test "kproduce pauses, growing, between retries of a retriable error" {
+	# Three answers of LEADER_NOT_AVAILABLE come back at once; resent at
+	# once too, they would use up the retries in milliseconds. With the
+	# pauses (100, 200, 400 ms) the fourth try lands no sooner than 0.7 s.
+	start_mock m:1 produce-errors=3
+	local t0 t1
+	t0=$(date +%s%N)
+	run kproduce -b "$MOCK_BR" -t m --retries 3 <<<"late"
+	t1=$(date +%s%N)
+	assert_success
+	[ $(((t1 - t0) / 1000000)) -ge 700 ]
+	run timeout 20 kconsume -b "$MOCK_BR" -t m -e
+	assert_output "late"
+}
+
+@test "kproduce gives up after --retries tries, and says why" {
+	start_mock m:1 produce-errors=3
+	run kproduce -b "$MOCK_BR" -t m --retries 2 <<<"lost"
+	assert_failure 75
+	assert_output --partial "LEADER_NOT_AVAILABLE"
+}
+
 @test "kconsume reads what kcat -P wrote to the mock cluster" {
 	start_mock m:1
 	printf 'x\ny\n' | timeout 20 kcat -b "$MOCK_BR" -P -t m

@@ -10,9 +10,11 @@
 #include <librdkafka/rdkafka_mock.h>
 
 /*
- * rk_mock [BROKERS [TOPIC:PARTITIONS ...]]: start a mock cluster, print
- * "BROKERS=host:port,..." on stdout and run until stdin closes or a signal
- * comes. Topics named on the command line are created up front.
+ * rk_mock [BROKERS [TOPIC:PARTITIONS | produce-errors=N ...]]: start a mock
+ * cluster, print "BROKERS=host:port,..." on stdout and run until stdin
+ * closes or a signal comes. Topics named on the command line are created
+ * up front; produce-errors=N answers the next N Produce requests with
+ * LEADER_NOT_AVAILABLE, a retriable error, at once.
  */
 int
 main(int argc, char *argv[])
@@ -35,8 +37,14 @@ main(int argc, char *argv[])
 		errx(1, "mock cluster failed");
 	for (i = 2; i < argc; i++) {
 		char *c = strchr(argv[i], ':');
-		int parts = 1;
+		int parts = 1, k;
 
+		if (strncmp(argv[i], "produce-errors=", 15) == 0) {
+			for (k = atoi(argv[i] + 15); k > 0; k--)
+				rd_kafka_mock_push_request_errors(mc, 0, 1,
+				    RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+			continue;
+		}
 		if (c != NULL) {
 			*c = '\0';
 			parts = atoi(c + 1);
