@@ -11,6 +11,7 @@
 
 #include "kp_batch.h"
 #include "kp_buf.h"
+#include "kp_pagecache.h"
 #include "kp_segment.h"
 
 /* Scans read this much at once; a batch may need more (kept bounded). */
@@ -128,6 +129,8 @@ kp_segment_close(struct kp_segment *s)
 {
 	if (s == NULL)
 		return;
+	if (s->appending)
+		kp_pagecache_writers(-1);
 	if (s->fd >= 0)
 		close(s->fd);
 	kp_index_close(&s->oi);
@@ -287,6 +290,8 @@ stop:
 	if (!s->rdonly && ftruncate(s->fd, (off_t)pos) < 0)
 		goto fail;
 done:
+	/* what was there is the kernel's to write back, not ours */
+	s->wb_mark = s->drop_mark = s->size;
 	free(buf);
 	if (out != NULL)
 		*out = sc;
@@ -395,19 +400,47 @@ kp_segment_load_clean(struct kp_segment *s, int64_t size, int64_t next,
  * event loop of ~100 ms per 256 MiB. Now it finds at most one step. The
  * data is not durable any sooner than it was promised to be; only the
  * stall goes. Errors show up where durability is promised: at the sync.
+ *
+ * With a page cache limit (kp_pagecache.h), pages more than this
+ * segment's share behind its end go too. Their writeback started at
+ * least one step earlier (share >= 2 steps), so the wait for it rarely
+ * waits; a page still dirty would merely stay cached.
  */
 #define WRITEBACK_STEP	((int64_t)8 << 20)
+#define PAGE_MASK_4K	((int64_t)4095)
+
+static void
+drop_behind(struct kp_segment *s, int64_t share)
+{
+	int64_t from = s->drop_mark & ~PAGE_MASK_4K, to = s->size - share;
+
+	if (to <= from)
+		return;
+	(void)sync_file_range(s->fd, (off_t)from, (off_t)(to - from),
+	    SYNC_FILE_RANGE_WAIT_BEFORE);
+	(void)posix_fadvise(s->fd, (off_t)from, (off_t)(to - from),
+	    POSIX_FADV_DONTNEED);
+	s->drop_mark = to;
+}
 
 static void
 start_writeback(struct kp_segment *s)
 {
+	int64_t share = kp_pagecache_share(), step = WRITEBACK_STEP;
+
+	if (share >= 0 && step > share / 2)
+		step = share / 2;
 	if (s->wb_mark > s->size)
 		s->wb_mark = s->size;	/* truncated since */
-	if (s->size - s->wb_mark < WRITEBACK_STEP)
+	if (s->drop_mark > s->size)
+		s->drop_mark = s->size;
+	if (s->size - s->wb_mark < step)
 		return;
 	(void)sync_file_range(s->fd, (off_t)s->wb_mark,
 	    (off_t)(s->size - s->wb_mark), SYNC_FILE_RANGE_WRITE);
 	s->wb_mark = s->size;
+	if (share >= 0)
+		drop_behind(s, share);
 }
 
 int
@@ -437,6 +470,10 @@ kp_segment_append(struct kp_segment *s, const uint8_t *buf, size_t len)
 		off += (size_t)w;
 	}
 	s->dirty = true;
+	if (!s->appending) {
+		s->appending = true;
+		kp_pagecache_writers(1);
+	}
 	for (off = 0; off < len;) {
 		struct kp_batch_header h;
 		ssize_t n = kp_batch_header_decode(buf + off, len - off, &h);
@@ -476,6 +513,10 @@ fail:
 int
 kp_segment_seal(struct kp_segment *s)
 {
+	if (s->appending) {	/* a roll: its share goes to the others */
+		s->appending = false;
+		kp_pagecache_writers(-1);
+	}
 	if (s->rdonly || s->max_ts < 0 || kp_index_full(&s->ti))
 		return 0;
 	if (s->ti.n > 0 && s->ti.key[s->ti.n - 1] >= s->max_ts)

@@ -46,6 +46,8 @@ struct kp_segment {
 	int64_t		 hint_off[2];
 	int64_t		 hint_pos[2];
 	int64_t		 wb_mark;	/* writeback started below this */
+	int64_t		 drop_mark;	/* dropped from the page cache below */
+	bool		 appending;	/* counted in kp_pagecache_writers */
 };
 
 /* What kp_segment_scan found. */

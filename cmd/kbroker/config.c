@@ -47,6 +47,7 @@ static const char *server_keys[] = {
 	"kpipe.acks.all.fsync", "zookeeper.connect",
 	"zookeeper.session.timeout.ms", "zookeeper.connection.timeout.ms",
 	"replica.lag.time.max.ms", "unclean.leader.election.enable",
+	"kpipe.log.cache.bytes",
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -475,7 +476,9 @@ kb_config_finish(struct kb_config *c, char *err, size_t errlen)
 	    get_int(c, "log.retention.check.interval.ms", 1000, 1, INT64_MAX,
 	    &c->tick_ms, err, errlen) == -1 ||
 	    get_int(c, "producer.id.expiration.ms", 86400000, 1, INT64_MAX,
-	    &n, err, errlen) == -1)
+	    &n, err, errlen) == -1 ||
+	    get_int(c, "kpipe.log.cache.bytes", KB_LOG_CACHE_BYTES, -1,
+	    INT64_MAX, &c->log_cache_bytes, err, errlen) == -1)
 		return -1;
 	return 0;
 }

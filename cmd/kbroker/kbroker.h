@@ -44,6 +44,7 @@ struct kb_config {
 	int64_t		 idle_ms;	/* connections.max.idle.ms */
 	int64_t		 tick_ms;	/* log.retention.check.interval.ms */
 	bool		 acks_all_fsync; /* kpipe.acks.all.fsync */
+	int64_t		 log_cache_bytes; /* kpipe.log.cache.bytes */
 	/* Cluster mode (cluster.h), on when zk_connect is set: */
 	char		*zk_connect;	/* zookeeper.connect */
 	int64_t		 zk_session_ms;	/* zookeeper.session.timeout.ms */
@@ -213,6 +214,12 @@ struct kb_req {
 };
 
 /* Handler results. */
+/*
+ * kpipe.log.cache.bytes by default: the newest appended bytes kept in the
+ * page cache, shared by the partitions being written (see kp_pagecache.c).
+ */
+#define KB_LOG_CACHE_BYTES	((int64_t)256 << 20)
+
 #define KB_DONE		0	/* the response body is in resp */
 #define KB_CLOSE	(-1)	/* close the connection */
 #define KB_NO_RESPONSE	1	/* no response at all (acks=0) */

@@ -8,6 +8,7 @@
 #include <sysexits.h>
 
 #include "kbroker.h"
+#include "kp_pagecache.h"
 
 static void
 usage(FILE *fp)
@@ -141,6 +142,7 @@ main(int argc, char **argv)
 			warnx("config '%s': unknown, ignored", cfg.kv[i].key);
 	if (kb_config_finish(&cfg, msg, sizeof(msg)) == -1)
 		errx(EX_CONFIG, "%s", msg);
+	kp_pagecache_set_limit(cfg.log_cache_bytes);
 
 	memset(&b, 0, sizeof(b));
 	b.cfg = &cfg;

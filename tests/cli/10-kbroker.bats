@@ -317,6 +317,30 @@ EOF
 	assert_success
 }
 
+@test "kbroker: kpipe.log.cache.bytes keeps only the newest appends cached" {
+	start_broker -o kpipe.log.cache.bytes=2097152
+	# ~22 MB into one partition, far past its 2 MiB of page cache
+	run "$KP_BIN/kproduce" -b "$KB_ADDR" -t pc --bench 200000 \
+	    --record-size 100
+	assert_success
+	local log=$KB_DATA/pc-0/00000000000000000000.log res size
+	read -r res size < <(fincore -b -n -r -o RES,SIZE "$log")
+	[ "$size" -gt 20000000 ]
+	# pages still being written back may stay; most must be gone
+	[ "$res" -lt $((size / 4)) ]
+	# what left the cache reads back from disk, all of it
+	run bash -c "timeout 60 '$KP_BIN/kconsume' -b '$KB_ADDR' -t pc -e \
+	    -f '%o\n' | sort -n | uniq | wc -l"
+	assert_output 200000
+}
+
+@test "kbroker rejects a kpipe.log.cache.bytes below -1" {
+	run --separate-stderr kbroker --data-dir "$BATS_TEST_TMPDIR/d" \
+	    --listen 127.0.0.1:0 --no-socket -o kpipe.log.cache.bytes=-2
+	assert_equal "$status" 78
+	[[ "$stderr" == *"kpipe.log.cache.bytes"* ]]
+}
+
 @test "kbroker: a client that never reads does not stall the others" {
 	start_broker
 	run timeout 60 $PY "$KB_RAW" "$KB_ADDR" slow-client

@@ -1,9 +1,14 @@
 /* test_kp_segment.c -- one segment: append, find, scan, seal, truncate, read-only */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
 
+#include "kp_pagecache.h"
 #include "kp_segment.h"
 #include "logtest.h"
 #include "tap.h"
@@ -171,8 +176,8 @@ test_writeback(void)
 	ok(bad == 0 && marks == 2 && s->size > ((int64_t)19 << 20),
 	    "20 MiB appended: writeback started twice, 8 MiB apart (%lld)",
 	    (long long)marks);
-	ok(kp_segment_truncate_offset(s, 5000) == 0 && s->wb_mark > s->size,
-	    "truncated below the mark");
+	ok(kp_segment_truncate_offset(s, 5000) == 0 && s->wb_mark == s->size &&
+	    s->drop_mark == s->size, "truncated below the marks: they follow");
 	kp_buf_reset(&b);
 	lt_batch(&b, 1000, 0, 200, 1000);
 	kp_batch_set_base_offset(b.data, 5000);
@@ -183,11 +188,94 @@ test_writeback(void)
 	lt_rmrf(dir);
 }
 
+/* Of the pages of fd in [from, to), how many the page cache holds. */
+static size_t
+resident(int fd, int64_t from, int64_t to)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = 0, len;
+	unsigned char *vec;
+	void *m;
+
+	from -= from % (int64_t)pg;
+	len = (size_t)(to - from);
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)from);
+	vec = calloc(len / pg + 1, 1);
+	if (m == MAP_FAILED || vec == NULL || mincore(m, len, vec) < 0)
+		n = SIZE_MAX;
+	else
+		for (size_t i = 0; i < (len + pg - 1) / pg; i++)
+			n += vec[i] & 1;
+	if (m != MAP_FAILED)
+		munmap(m, len);
+	free(vec);
+	return n;
+}
+
+static void
+test_pagecache(void)
+{
+	const int64_t mib = (int64_t)1 << 20;
+	struct kp_segment *s, *t;
+	struct kp_buf b;
+	char dir[PATH_MAX];
+	int64_t base = 0;
+	size_t old, recent;
+	int bad = 0;
+
+	kp_pagecache_set_limit(-1);
+	ok(kp_pagecache_share() == -1, "no limit: no share");
+	kp_pagecache_set_limit(8 * mib);
+	ok(kp_pagecache_share() == 8 * mib, "one writer or none: all of it");
+	kp_pagecache_writers(4);
+	ok(kp_pagecache_share() == 2 * mib, "four writers: a quarter each");
+	kp_pagecache_writers(60);
+	ok(kp_pagecache_share() == KP_PAGECACHE_MIN_SHARE,
+	    "many writers: never below the smallest share");
+	kp_pagecache_writers(-64);
+
+	lt_tmpdir(dir, sizeof(dir), "segpc");
+	kp_buf_init(&b);
+	s = kp_segment_open(dir, 0, 1 << 20, 1 << 20, true, false, 0);
+	t = kp_segment_open(dir, 1000000, 1 << 20, 1 << 20, true, false, 0);
+	kp_pagecache_set_limit(4 * mib);
+	/* two segments taking appends: 2 MiB behind each end stay cached */
+	for (int i = 0; i < 24; i++) {
+		struct kp_segment *x = i % 2 ? t : s;
+
+		kp_buf_reset(&b);
+		lt_batch(&b, 1000, 0, 100 + i, 1000);
+		kp_batch_set_base_offset(b.data, x->base + base);
+		if (i % 2)
+			base += 1000;
+		if (kp_segment_append(x, b.data, b.len) < 0)
+			bad++;
+	}
+	ok(bad == 0 && kp_pagecache_share() == 2 * mib,
+	    "12 MiB into each of two segments");
+	old = resident(s->fd, 0, s->size - 4 * mib);
+	recent = resident(s->fd, s->size - mib, s->size);
+	/* pages still under writeback may stay: most must be gone */
+	ok(old < (size_t)(s->size - 4 * mib) / 4096 / 4,
+	    "pages well behind the end left the page cache (%zu of %lld)",
+	    old, (long long)((s->size - 4 * mib) / 4096));
+	ok(recent != SIZE_MAX && recent >= (size_t)(mib / 4096),
+	    "the last MiB is still cached");
+	ok(kp_segment_seal(s) == 0 && kp_pagecache_share() == 4 * mib,
+	    "a rolled segment gives its share back");
+	kp_segment_close(s);
+	kp_segment_close(t);
+	ok(kp_pagecache_share() == 4 * mib, "so does a closed one");
+	kp_pagecache_set_limit(-1);
+	kp_buf_release(&b);
+	lt_rmrf(dir);
+}
+
 int
 main(void)
 {
 	test_segment();
 	test_sync_data();
 	test_writeback();
+	test_pagecache();
 	return tap_done();
 }
