@@ -47,6 +47,7 @@ struct kp_segment {
 	int64_t		 hint_pos[2];
 	int64_t		 wb_mark;	/* writeback started below this */
 	int64_t		 drop_mark;	/* dropped from the page cache below */
+	int64_t		 alloc_end;	/* blocks reserved (fallocate) below */
 	bool		 appending;	/* counted in kp_pagecache_writers */
 };
 

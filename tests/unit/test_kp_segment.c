@@ -270,6 +270,55 @@ test_pagecache(void)
 	lt_rmrf(dir);
 }
 
+/* Bytes of disk the file holds, and its size. */
+static int64_t
+disk_bytes(int fd, int64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	*size = st.st_size;
+	return (int64_t)st.st_blocks * 512;
+}
+
+static void
+test_reserve(void)
+{
+	struct kp_segment *s;
+	struct kp_buf b;
+	char dir[PATH_MAX], path[PATH_MAX + KP_SEGMENT_NAME_MAX];
+	int64_t disk, size;
+	int fd;
+
+	lt_tmpdir(dir, sizeof(dir), "segres");
+	kp_buf_init(&b);
+	s = kp_segment_open(dir, 0, 1 << 20, 1 << 20, true, false, 0);
+	lt_batch(&b, 10, 0, 100, 100);
+	ok(kp_segment_append(s, b.data, b.len) == 0, "a small append");
+	disk = disk_bytes(s->fd, &size);
+	/* a file system without fallocate reserves nothing: still right */
+	ok(size == s->size && (disk > size + 4096 ||
+	    s->alloc_end == INT64_MAX), "blocks reserved past the end "
+	    "(%lld on disk for %lld)", (long long)disk, (long long)size);
+	ok(kp_segment_seal(s) == 0 && disk_bytes(s->fd, &size) < size + 8192 &&
+	    size == s->size, "the roll gives them back, size unchanged");
+	kp_buf_reset(&b);
+	lt_batch(&b, 10, 0, 200, 100);
+	kp_batch_set_base_offset(b.data, 10);
+	ok(kp_segment_append(s, b.data, b.len) == 0, "appends go on");
+	kp_segment_path(path, sizeof(path), dir, 0, ".log");
+	kp_segment_close(s);
+	fd = open(path, O_RDONLY);
+	disk = disk_bytes(fd, &size);
+	ok(fd >= 0 && size > 0 && disk < size + 8192,
+	    "the close gives them back too (%lld on disk for %lld)",
+	    (long long)disk, (long long)size);
+	close(fd);
+	kp_buf_release(&b);
+	lt_rmrf(dir);
+}
+
 int
 main(void)
 {
@@ -277,5 +326,6 @@ main(void)
 	test_sync_data();
 	test_writeback();
 	test_pagecache();
+	test_reserve();
 	return tap_done();
 }
