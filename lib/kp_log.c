@@ -780,6 +780,13 @@ write_batches(struct kp_log *l, const uint8_t *buf, size_t len,
 		s->created_ms = now;	/* segment.ms counts from here */
 	if (kp_segment_append(s, buf, len) < 0)
 		return KP_KAFKA_STORAGE_ERROR;
+	/*
+	 * Once the active segment drops pages of its own, the rolled one
+	 * before it has had its share of the page cache: let it go too, or
+	 * every rolled segment would keep its tail cached for good.
+	 */
+	if (l->nseg > 1 && s->drop_mark > 0)
+		kp_segment_uncache(l->segs[l->nseg - 2]);
 	l->unflushed += records;
 	if (l->unflushed_since < 0)
 		l->unflushed_since = now;

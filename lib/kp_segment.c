@@ -470,6 +470,17 @@ release_reserved(struct kp_segment *s)
 		s->alloc_end = s->size;
 }
 
+void
+kp_segment_uncache(struct kp_segment *s)
+{
+	if (s->rdonly || s->drop_mark >= s->size || kp_pagecache_limit() < 0)
+		return;
+	/* a rolled segment: synced at its roll, so all of it is clean */
+	(void)posix_fadvise(s->fd, (off_t)(s->drop_mark & ~PAGE_MASK_4K), 0,
+	    POSIX_FADV_DONTNEED);
+	s->drop_mark = s->size;
+}
+
 static void
 start_writeback(struct kp_segment *s)
 {

@@ -120,6 +120,11 @@ int	 kp_segment_load_clean(struct kp_segment *, int64_t, int64_t, int64_t,
  */
 int	 kp_segment_append(struct kp_segment *, const uint8_t *, size_t);
 /*
+ * With a page cache limit (kp_pagecache.h), drop what is left of a segment
+ * that no longer takes appends from the page cache.
+ */
+void	 kp_segment_uncache(struct kp_segment *);
+/*
  * The final time index entry Kafka writes when a segment is closed,
  * written to the file at once (kp_segment_sync makes it durable).
  */

@@ -2,10 +2,12 @@
 #ifndef LOGTEST_H
 #define LOGTEST_H
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <ftw.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +177,29 @@ static inline void
 lt_conf(struct kp_logconf *c)
 {
 	kp_logconf_defaults(c);
+}
+
+/* Of the pages of fd in [from, to), how many the page cache holds. */
+static inline size_t
+lt_resident(int fd, int64_t from, int64_t to)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = 0, len;
+	unsigned char *vec;
+	void *m;
+
+	from -= from % (int64_t)pg;
+	len = (size_t)(to - from);
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)from);
+	vec = calloc(len / pg + 1, 1);
+	if (m == MAP_FAILED || vec == NULL || mincore(m, len, vec) < 0)
+		n = SIZE_MAX;
+	else
+		for (size_t i = 0; i < (len + pg - 1) / pg; i++)
+			n += vec[i] & 1;
+	if (m != MAP_FAILED)
+		munmap(m, len);
+	free(vec);
+	return n;
 }
 
 #endif

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include "kp_log.h"
+#include "kp_pagecache.h"
 #include "logtest.h"
 #include "tap.h"
 
@@ -578,6 +579,39 @@ test_rdonly(void)
 	lt_rmrf(dir);
 }
 
+/* With a page cache limit, rolled segments leave the cache too. */
+static void
+test_pagecache(void)
+{
+	const int64_t mib = (int64_t)1 << 20;
+	struct kp_logconf c;
+	struct kp_log *l;
+	char dir[PATH_MAX], p[PATH_MAX + 64];
+	size_t res;
+	int fd, bad = 0;
+
+	lt_conf(&c);
+	c.segment_bytes = 4 * mib;
+	lt_tmpdir(dir, sizeof(dir), "logpc");
+	l = kp_log_open(dir, &c, 0, NOW, NULL);
+	kp_pagecache_set_limit(2 * mib);
+	/* ~1 MiB a batch: four segments, the last one dropping pages */
+	for (int i = 0; i < 15; i++)
+		if (lt_append(l, 1000, i * 1000, NOW + i, 1000, NOW, NULL) != 0)
+			bad++;
+	ok(bad == 0 && kp_log_segment_count(l) >= 4,
+	    "15 MiB in segments of 4 MiB (%d)", kp_log_segment_count(l));
+	snprintf(p, sizeof(p), "%s/%020d.log", dir, 0);
+	fd = open(p, O_RDONLY);
+	res = lt_resident(fd, 0, 4 * mib);
+	ok(fd >= 0 && res < (size_t)(mib / 4096),
+	    "the first segment left the page cache (%zu pages stay)", res);
+	close(fd);
+	kp_pagecache_set_limit(-1);
+	kp_log_close(l);
+	lt_rmrf(dir);
+}
+
 int
 main(void)
 {
@@ -590,5 +624,6 @@ main(void)
 	test_retention();
 	test_truncate_and_raw();
 	test_read_hints();
+	test_pagecache();
 	return tap_done();
 }

@@ -1,5 +1,4 @@
 /* test_kp_segment.c -- one segment: append, find, scan, seal, truncate, read-only */
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -188,29 +187,6 @@ test_writeback(void)
 	lt_rmrf(dir);
 }
 
-/* Of the pages of fd in [from, to), how many the page cache holds. */
-static size_t
-resident(int fd, int64_t from, int64_t to)
-{
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = 0, len;
-	unsigned char *vec;
-	void *m;
-
-	from -= from % (int64_t)pg;
-	len = (size_t)(to - from);
-	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)from);
-	vec = calloc(len / pg + 1, 1);
-	if (m == MAP_FAILED || vec == NULL || mincore(m, len, vec) < 0)
-		n = SIZE_MAX;
-	else
-		for (size_t i = 0; i < (len + pg - 1) / pg; i++)
-			n += vec[i] & 1;
-	if (m != MAP_FAILED)
-		munmap(m, len);
-	free(vec);
-	return n;
-}
-
 static void
 test_pagecache(void)
 {
@@ -252,8 +228,8 @@ test_pagecache(void)
 	}
 	ok(bad == 0 && kp_pagecache_share() == 2 * mib,
 	    "12 MiB into each of two segments");
-	old = resident(s->fd, 0, s->size - 4 * mib);
-	recent = resident(s->fd, s->size - mib, s->size);
+	old = lt_resident(s->fd, 0, s->size - 4 * mib);
+	recent = lt_resident(s->fd, s->size - mib, s->size);
 	/* pages still under writeback may stay: most must be gone */
 	ok(old < (size_t)(s->size - 4 * mib) / 4096 / 4,
 	    "pages well behind the end left the page cache (%zu of %lld)",
