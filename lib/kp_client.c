@@ -1150,28 +1150,40 @@ out:
 	return rc;
 }
 
-int
-kp_client_list_offsets(struct kp_client *c, const char *topic,
-    const int32_t *parts, size_t n, int64_t ts, int64_t *out)
+/*
+ * The engine of kp_client_list_offsets and its _some form. Partitions
+ * without a leader are not asked (no broker would answer them) but wait
+ * for metadata to show one. With fail not NULL, partitions already marked
+ * there are skipped, and those left without an answer after the retries
+ * are marked instead of failing the others; one whose replicas are all
+ * on brokers gone from the cluster is marked at once, as waiting will not
+ * bring it back.
+ */
+static int
+list_offsets(struct kp_client *c, const char *topic, const int32_t *parts,
+    size_t n, int64_t ts, int64_t *out, int16_t *fail)
 {
 	const struct kp_topic_meta *t;
 	int16_t *perr;
-	size_t *idx, i, m;
+	size_t *idx, i, j, m, nok = 0;
+	bool *settled, *asked, pending, network_only = true;
 	int32_t leader;
 	int attempt, rc = -1;
-	bool pending;
 
 	if (n == 0)
 		return 0;
 	perr = calloc(n, sizeof(*perr));
 	idx = calloc(n, sizeof(*idx));
-	if (perr == NULL || idx == NULL) {
-		free(perr);
-		free(idx);
-		return kp_client_seterr(c, 0, "out of memory");
+	settled = calloc(n, sizeof(*settled));
+	asked = calloc(n, sizeof(*asked));
+	if (perr == NULL || idx == NULL || settled == NULL || asked == NULL) {
+		kp_client_seterr(c, 0, "out of memory");
+		goto out;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		perr[i] = KP_REQUEST_TIMED_OUT;	/* not yet asked */
+		settled[i] = fail != NULL && fail[i] != 0;
+	}
 	for (attempt = 0; attempt <= c->retries; attempt++) {
 		if (attempt > 0) {
 			kp_client_backoff(attempt - 1);
@@ -1180,49 +1192,58 @@ kp_client_list_offsets(struct kp_client *c, const char *topic,
 		if ((t = kp_client_topic(c, topic)) == NULL &&
 		    (t = kp_client_topic_wait(c, topic, false)) == NULL)
 			goto out;
-		pending = false;
+		memset(asked, 0, n * sizeof(*asked));
 		/* one request per leader, for the partitions it leads */
 		for (i = 0; i < n; i++) {
 			struct kp_conn *k;
 
-			if (perr[i] == 0 || perr[i] == -2)
+			if (settled[i] || asked[i])
 				continue;
 			if (parts[i] < 0 || parts[i] >= t->nparts) {
 				perr[i] = KP_UNKNOWN_TOPIC_OR_PARTITION;
 				continue;
 			}
-			leader = t->parts[parts[i]].leader;
-			m = 0;
-			for (size_t j = i; j < n; j++)
-				if (perr[j] != 0 && parts[j] >= 0 &&
+			if ((leader = t->parts[parts[i]].leader) < 0) {
+				perr[i] = KP_LEADER_NOT_AVAILABLE;
+				if (fail != NULL &&
+				    part_offline(c, &t->parts[parts[i]])) {
+					fail[i] = perr[i];
+					settled[i] = true;
+				}
+				continue;
+			}
+			for (j = i, m = 0; j < n; j++)
+				if (!settled[j] && !asked[j] && parts[j] >= 0 &&
 				    parts[j] < t->nparts &&
 				    t->parts[parts[j]].leader == leader) {
 					idx[m++] = j;
-					perr[j] = -2;	/* asked */
+					asked[j] = true;
+					/* stays so if the answer leaves it out */
+					perr[j] = KP_UNKNOWN_SERVER_ERROR;
 				}
 			if ((k = kp_client_conn(c, leader)) == NULL ||
 			    list_offsets_one(c, k, topic, parts, idx, m, ts,
-			    out, perr) < 0) {
-				for (size_t j = 0; j < m; j++)
+			    out, perr) < 0)
+				for (j = 0; j < m; j++)
 					perr[idx[j]] = KP_NETWORK_EXCEPTION;
-				pending = true;
+		}
+		pending = false;
+		for (i = 0; i < n; i++) {
+			if (settled[i])
+				continue;
+			if (perr[i] == 0) {
+				settled[i] = true;
+				nok++;
 				continue;
 			}
-		}
-		for (i = 0; i < n; i++) {
-			if (perr[i] == -2)
-				perr[i] = KP_UNKNOWN_SERVER_ERROR;
-			if (perr[i] != 0) {
-				if (perr[i] != KP_NETWORK_EXCEPTION &&
-				    !kp_kerr_retriable(perr[i])) {
-					kp_client_seterr(c, perr[i],
-					    "topic '%s' partition %d: %s",
-					    topic, parts[i],
-					    kp_kerr_name(perr[i]));
-					goto out;
-				}
-				pending = true;
+			if (perr[i] != KP_NETWORK_EXCEPTION &&
+			    !kp_kerr_retriable(perr[i])) {
+				kp_client_seterr(c, perr[i],
+				    "topic '%s' partition %d: %s", topic,
+				    parts[i], kp_kerr_name(perr[i]));
+				goto out;
 			}
+			pending = true;
 		}
 		if (!pending) {
 			rc = 0;
@@ -1230,16 +1251,42 @@ kp_client_list_offsets(struct kp_client *c, const char *topic,
 		}
 	}
 	for (i = 0; i < n; i++)
-		if (perr[i] != 0 && perr[i] != KP_NETWORK_EXCEPTION) {
-			kp_client_seterr(c, perr[i],
-			    "topic '%s' partition %d: %s", topic, parts[i],
-			    kp_kerr_name(perr[i]));
-			break;
+		if (!settled[i] && perr[i] != KP_NETWORK_EXCEPTION) {
+			network_only = false;
+			if (fail == NULL) {
+				kp_client_seterr(c, perr[i],
+				    "topic '%s' partition %d: %s", topic,
+				    parts[i], kp_kerr_name(perr[i]));
+				goto out;
+			}
 		}
+	/* nothing answered and no partition is to blame: keep the error */
+	if (fail == NULL || (nok == 0 && network_only))
+		goto out;
+	for (i = 0; i < n; i++)
+		if (!settled[i])
+			fail[i] = perr[i];
+	rc = 0;
 out:
 	free(perr);
 	free(idx);
+	free(settled);
+	free(asked);
 	return rc;
+}
+
+int
+kp_client_list_offsets(struct kp_client *c, const char *topic,
+    const int32_t *parts, size_t n, int64_t ts, int64_t *out)
+{
+	return list_offsets(c, topic, parts, n, ts, out, NULL);
+}
+
+int
+kp_client_list_offsets_some(struct kp_client *c, const char *topic,
+    const int32_t *parts, size_t n, int64_t ts, int64_t *out, int16_t *fail)
+{
+	return list_offsets(c, topic, parts, n, ts, out, fail);
 }
 
 int
@@ -1252,6 +1299,21 @@ kp_client_log_bounds(struct kp_client *c, const char *topic,
 		return -1;
 	if (ts != NULL && kp_client_list_offsets(c, topic, parts, n, *ts,
 	    at) < 0)
+		return -1;
+	return 0;
+}
+
+int
+kp_client_log_bounds_some(struct kp_client *c, const char *topic,
+    const int32_t *parts, size_t n, const int64_t *ts, int64_t *lo,
+    int64_t *hi, int64_t *at, int16_t *fail)
+{
+	memset(fail, 0, n * sizeof(*fail));
+	/* a partition that failed one lookup is not asked the next */
+	if (list_offsets(c, topic, parts, n, -2, lo, fail) < 0 ||
+	    list_offsets(c, topic, parts, n, -1, hi, fail) < 0)
+		return -1;
+	if (ts != NULL && list_offsets(c, topic, parts, n, *ts, at, fail) < 0)
 		return -1;
 	return 0;
 }

@@ -186,6 +186,25 @@ int		 kp_client_log_bounds(struct kp_client *, const char *topic,
 		    const int32_t *parts, size_t n, const int64_t *ts,
 		    int64_t *lo, int64_t *hi, int64_t *at);
 
+/*
+ * The same, for callers that can use some partitions while others have no
+ * leader (a consumer, a describe): fail[i] (zeroed by _log_bounds_some;
+ * for _list_offsets_some, nonzero entries on entry are skipped) gets the
+ * error of each partition left unanswered after the retries
+ * (LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, NETWORK_EXCEPTION...),
+ * whose offsets stay untouched. A partition whose replicas all sit on
+ * brokers gone from the cluster is marked without waiting. 0 when each
+ * partition has an offset or an error; -1 (error set) for a non-retriable
+ * error, an unknown topic, or when no broker answered for any partition.
+ */
+int		 kp_client_list_offsets_some(struct kp_client *,
+		    const char *topic, const int32_t *parts, size_t n,
+		    int64_t ts, int64_t *out, int16_t *fail);
+int		 kp_client_log_bounds_some(struct kp_client *,
+		    const char *topic, const int32_t *parts, size_t n,
+		    const int64_t *ts, int64_t *lo, int64_t *hi, int64_t *at,
+		    int16_t *fail);
+
 /* Sleep for the i-th retry: 100 ms doubling up to 2 s; or just say how long. */
 void		 kp_client_backoff(int attempt);
 int64_t		 kp_client_backoff_ms(int attempt);

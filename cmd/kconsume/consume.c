@@ -22,9 +22,12 @@ struct cpart {
 	int64_t		 next;		/* next offset to read */
 	int64_t		 end;		/* stop before; -1 for none */
 	int64_t		 end_time;	/* stop at a record this new; -1 none */
+	int64_t		 down_since;	/* mono ms it lost its leader; 0 up */
+	int16_t		 down_err;	/* why it is down */
 	bool		 done;
 	bool		 busy;		/* in a fetch in flight */
 	bool		 reset;		/* offset out of range: look again */
+	bool		 resolved;	/* next and end are known */
 };
 
 struct fetchreq {
@@ -44,6 +47,8 @@ struct consumer {
 	bool			 meta_stale;
 	bool			 pause;		/* a partition said wait */
 	int			 failures;	/* in a row */
+	int64_t			 retry_at;	/* mono ms: look for leaders again */
+	int			 down_tries;	/* looks while some are down */
 	int			 fatal;		/* sysexits code */
 };
 
@@ -171,94 +176,186 @@ part_done(struct consumer *cs, struct cpart *p)
 	}
 }
 
-/* Look up start and end offsets of every partition of one topic. */
+/*
+ * A partition without a leader is not read until metadata shows one
+ * again; the others go on. Its position, if it had one, is kept.
+ */
+static void
+part_down(struct cpart *p, int16_t why)
+{
+	if (p->down_since == 0)
+		p->down_since = kp_mono_ms();
+	p->down_err = why;
+}
+
+static bool
+any_down(const struct consumer *cs)
+{
+	for (size_t i = 0; i < cs->nparts; i++)
+		if (!cs->parts[i].done && cs->parts[i].down_since != 0)
+			return true;
+	return false;
+}
+
+static bool
+needs_resolve(const struct cpart *p)
+{
+	return !p->done && (!p->resolved || p->reset);
+}
+
+/* Where p starts and, with -e or an -o range, ends. */
+static void
+place(struct consumer *cs, struct cpart *p, int64_t lo, int64_t hi,
+    int64_t at)
+{
+	struct kp_offspec *s = &cs->o->spec;
+
+	p->down_since = 0;	/* its leader answered */
+	if (p->reset) {
+		/* out of range: the log moved under us */
+		p->next = p->next < lo ? lo : hi;
+		p->reset = false;
+		return;
+	}
+	p->resolved = true;
+	p->next = kp_offpos_resolve(&s->start, lo, hi, at);
+	if (s->start.kind == KP_OFF_ABS && s->start.v > hi &&
+	    !cs->o->exit_at_end)
+		p->next = s->start.v;	/* wait for it to exist */
+	p->end = -1;
+	p->end_time = -1;
+	if (s->has_end) {
+		switch (s->end.kind) {
+		case KP_OFF_ABS:
+			p->end = s->end.v;
+			break;
+		case KP_OFF_TIME:
+			p->end_time = s->end.v;
+			break;
+		case KP_OFF_AFTER_START:
+			p->end = s->start.kind == KP_OFF_BEGINNING ?
+			    lo + s->end.v : p->next + s->end.v;
+			break;
+		default:
+			p->end = kp_offpos_resolve(&s->end, lo, hi, -1);
+		}
+	}
+	if (cs->o->exit_at_end && (p->end < 0 || p->end > hi))
+		p->end = hi;
+	if (p->end >= 0 && p->next >= p->end)
+		part_done(cs, p);
+}
+
+/*
+ * Look up start and end offsets of the partitions of one topic that need
+ * them (new, or out of range), of those that have a leader; the rest are
+ * down until one shows up. Positions already read from stay as they are.
+ */
 static int
 resolve_topic(struct consumer *cs, const char *topic, struct cpart *v,
     size_t n)
 {
 	struct kp_offspec *s = &cs->o->spec;
+	const struct kp_topic_meta *tm = kp_client_topic(cs->c, topic);
+	struct cpart **w;
 	int32_t *ids;
 	int64_t *lo, *hi, *at;
-	size_t i;
+	int16_t *fail;
+	size_t i, m = 0;
 	int rc = -1;
 
+	w = calloc(n, sizeof(*w));
 	ids = calloc(n, sizeof(*ids));
 	lo = calloc(n, sizeof(*lo));
 	hi = calloc(n, sizeof(*hi));
 	at = calloc(n, sizeof(*at));
-	if (ids == NULL || lo == NULL || hi == NULL || at == NULL)
+	fail = calloc(n, sizeof(*fail));
+	if (w == NULL || ids == NULL || lo == NULL || hi == NULL ||
+	    at == NULL || fail == NULL) {
+		kp_client_seterr(cs->c, 0, "out of memory");
 		goto out;
-	for (i = 0; i < n; i++) {
-		ids[i] = v[i].id;
-		at[i] = -1;
 	}
-	if (kp_client_log_bounds(cs->c, topic, ids, n,
-	    s->start.kind == KP_OFF_TIME ? &s->start.v : NULL, lo, hi, at) < 0)
-		goto out;
 	for (i = 0; i < n; i++) {
 		struct cpart *p = &v[i];
 
-		if (p->reset) {
-			/* out of range: the log moved under us */
-			p->next = p->next < lo[i] ? lo[i] : hi[i];
-			p->reset = false;
+		if (!needs_resolve(p))
+			continue;
+		if (tm == NULL || p->id >= tm->nparts ||
+		    tm->parts[p->id].leader < 0) {
+			part_down(p, KP_LEADER_NOT_AVAILABLE);
 			continue;
 		}
-		p->next = kp_offpos_resolve(&s->start, lo[i], hi[i], at[i]);
-		if (s->start.kind == KP_OFF_ABS && s->start.v > hi[i] &&
-		    !cs->o->exit_at_end)
-			p->next = s->start.v;	/* wait for it to exist */
-		p->end = -1;
-		p->end_time = -1;
-		if (s->has_end) {
-			switch (s->end.kind) {
-			case KP_OFF_ABS:
-				p->end = s->end.v;
-				break;
-			case KP_OFF_TIME:
-				p->end_time = s->end.v;
-				break;
-			case KP_OFF_AFTER_START:
-				p->end = s->start.kind == KP_OFF_BEGINNING ?
-				    lo[i] + s->end.v : p->next + s->end.v;
-				break;
-			default:
-				p->end = kp_offpos_resolve(&s->end, lo[i],
-				    hi[i], -1);
-			}
-		}
-		if (cs->o->exit_at_end && (p->end < 0 || p->end > hi[i]))
-			p->end = hi[i];
-		if (p->end >= 0 && p->next >= p->end)
-			part_done(cs, p);
+		w[m] = p;
+		ids[m] = p->id;
+		at[m] = -1;
+		m++;
+	}
+	if (m > 0 && kp_client_log_bounds_some(cs->c, topic, ids, m,
+	    s->start.kind == KP_OFF_TIME ? &s->start.v : NULL, lo, hi, at,
+	    fail) < 0)
+		goto out;
+	for (i = 0; i < m; i++) {
+		if (fail[i] != 0)
+			part_down(w[i], fail[i]);
+		else
+			place(cs, w[i], lo[i], hi[i], at[i]);
 	}
 	rc = 0;
 out:
-	if (rc < 0 && ids == NULL)
-		kp_client_seterr(cs->c, 0, "out of memory");
+	free(w);
 	free(ids);
 	free(lo);
 	free(hi);
 	free(at);
+	free(fail);
 	return rc;
 }
 
 static int
-resolve_all(struct consumer *cs, bool only_reset)
+resolve_all(struct consumer *cs)
 {
 	size_t i, j;
 
 	for (i = 0; i < cs->nparts; i = j) {
-		bool any = !only_reset;
+		bool any = false;
 
 		for (j = i; j < cs->nparts &&
 		    strcmp(cs->parts[j].topic, cs->parts[i].topic) == 0; j++)
-			any = any || cs->parts[j].reset;
+			any = any || needs_resolve(&cs->parts[j]);
 		if (any && resolve_topic(cs, cs->parts[i].topic,
 		    &cs->parts[i], j - i) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * -e and every partition left has had no leader for --timeout-ms: say
+ * which, and give up on them (what the others had is printed).
+ */
+static bool
+give_up(struct consumer *cs, int64_t now)
+{
+	size_t i;
+
+	if (!cs->o->exit_at_end)
+		return false;
+	for (i = 0; i < cs->nparts; i++) {
+		const struct cpart *p = &cs->parts[i];
+
+		if (!p->done && (p->down_since == 0 ||
+		    now - p->down_since < cs->o->timeout_ms))
+			return false;
+	}
+	for (i = 0; i < cs->nparts; i++) {
+		const struct cpart *p = &cs->parts[i];
+
+		if (!p->done)
+			warnx("topic '%s' partition %d: %s for %d ms, not "
+			    "read", p->topic, p->id, kp_kerr_name(p->down_err),
+			    cs->o->timeout_ms);
+	}
+	return true;
 }
 
 /* --- fetching ---------------------------------------------------------- */
@@ -404,6 +501,7 @@ fetch_cb(void *arg, struct kp_conn *k, int16_t api, int16_t ver,
 				    p->id, kp_kerr_name(pd->error_code));
 				continue;
 			}
+			p->down_since = 0;
 			if (pd->records.len > 0 && take_records(cs, p,
 			    pd->records.ptr, (size_t)pd->records.len) != 0)
 				goto out;
@@ -446,8 +544,9 @@ send_fetch(struct consumer *cs, int32_t node)
 		struct cpart *p = &cs->parts[i];
 
 		tm = kp_client_topic(cs->c, p->topic);
-		if (p->done || p->busy || p->reset || tm == NULL ||
-		    p->id >= tm->nparts || tm->parts[p->id].leader != node)
+		if (p->done || p->busy || p->reset || !p->resolved ||
+		    tm == NULL || p->id >= tm->nparts ||
+		    tm->parts[p->id].leader != node)
 			continue;
 		kp_fetch_req_partition_init(&fp[n]);
 		fp[n].partition = p->id;
@@ -502,13 +601,13 @@ send_fetches(struct consumer *cs)
 	for (i = 0; i < cs->nparts; i++) {
 		struct cpart *p = &cs->parts[i];
 
-		if (p->done || p->busy || p->reset)
+		if (p->done || p->busy || p->reset || !p->resolved)
 			continue;
 		tm = kp_client_topic(cs->c, p->topic);
 		leader = tm && p->id < tm->nparts ? tm->parts[p->id].leader :
 		    -1;
 		if (leader < 0) {
-			cs->meta_stale = true;
+			part_down(p, KP_LEADER_NOT_AVAILABLE);
 			continue;
 		}
 		for (j = 0; j < ns && seen[j] != leader; j++)
@@ -524,6 +623,22 @@ send_fetches(struct consumer *cs)
 	free(seen);
 }
 
+/*
+ * The topic, once it is there: a partition still without a leader after
+ * the retries does not keep the others from being read.
+ */
+static const struct kp_topic_meta *
+topic_wait(struct kp_client *c, const char *name)
+{
+	const struct kp_topic_meta *t = kp_client_topic_wait(c, name, false);
+
+	if (t == NULL && kp_client_kerr(c) == KP_LEADER_NOT_AVAILABLE &&
+	    (t = kp_client_topic(c, name)) != NULL &&
+	    (t->err != 0 || t->nparts == 0))
+		t = NULL;
+	return t;
+}
+
 static int
 setup(struct consumer *cs)
 {
@@ -533,8 +648,7 @@ setup(struct consumer *cs)
 	int32_t p;
 
 	for (i = 0; i < o->ntopics; i++) {
-		if ((t = kp_client_topic_wait(cs->c, o->topics[i], false)) ==
-		    NULL) {
+		if ((t = topic_wait(cs->c, o->topics[i])) == NULL) {
 			warnx("%s", kp_client_error(cs->c));
 			return kp_cli_exit_for(kp_client_kerr(cs->c));
 		}
@@ -553,7 +667,7 @@ setup(struct consumer *cs)
 	for (i = 0; i < o->ntopics; i++) {
 		t = kp_client_topic(cs->c, o->topics[i]);
 		if (t == NULL)
-			t = kp_client_topic_wait(cs->c, o->topics[i], false);
+			t = topic_wait(cs->c, o->topics[i]);
 		if (t == NULL) {
 			warnx("%s", kp_client_error(cs->c));
 			return kp_cli_exit_for(kp_client_kerr(cs->c));
@@ -567,7 +681,7 @@ setup(struct consumer *cs)
 	}
 	/* metadata for every topic at once, for routing */
 	if (kp_client_metadata(cs->c, o->topics, o->ntopics, false) < 0 ||
-	    resolve_all(cs, false) < 0) {
+	    resolve_all(cs) < 0) {
 		warnx("%s", kp_client_error(cs->c));
 		return kp_cli_exit_for(kp_client_kerr(cs->c));
 	}
@@ -591,6 +705,8 @@ consume_run(struct kp_client *c, struct consume_opts *o,
 		goto out;
 	while (!*stop && cs.fatal == 0 && cs.ndone < cs.nparts &&
 	    !(o->count > 0 && st->records >= (uint64_t)o->count)) {
+		int64_t now, wait;
+
 		if (cs.failures > o->retries) {
 			warnx("%s", kp_client_error(c));
 			rc = kp_cli_exit_for(kp_client_kerr(c));
@@ -609,13 +725,33 @@ consume_run(struct kp_client *c, struct consume_opts *o,
 				cs.meta_stale = false;
 			else
 				cs.failures++;
+		} else if (any_down(&cs) && kp_mono_ms() >= cs.retry_at) {
+			/* look for their leaders, less often as time goes */
+			if (kp_client_metadata(c, o->topics, o->ntopics,
+			    false) < 0)
+				cs.failures++;
+			cs.retry_at = kp_mono_ms() +
+			    kp_client_backoff_ms(cs.down_tries++);
 		}
-		if (resolve_all(&cs, true) < 0) {
+		if (resolve_all(&cs) < 0) {
 			cs.failures++;
 			continue;
 		}
 		send_fetches(&cs);
-		if (kp_client_poll(c, 1000) < 0)
+		now = kp_mono_ms();
+		if (!any_down(&cs))
+			cs.down_tries = 0;
+		else if (give_up(&cs, now)) {
+			rc = EX_TEMPFAIL;
+			goto out;
+		}
+		wait = 1000;
+		if (any_down(&cs) && cs.retry_at - now < wait)
+			wait = cs.retry_at > now ? cs.retry_at - now : 0;
+		if (kp_client_idle(c)) {
+			/* nothing in flight: poll would not wait */
+			usleep((useconds_t)(wait < 100 ? wait : 100) * 1000);
+		} else if (kp_client_poll(c, (int)wait) < 0)
 			break;
 	}
 	rc = cs.fatal;

@@ -33,6 +33,7 @@ struct consume_opts {
 	bool		  flush_each;	/* terminal or -u */
 	int		  retries;
 	int		  max_wait_ms;
+	int		  timeout_ms;	/* -e: give up on a leaderless partition */
 };
 
 struct consume_stats {

@@ -24,8 +24,11 @@ struct gpart {
 	int64_t		 next;		/* next offset to output */
 	int64_t		 end;		/* -e: stop here; -1 none */
 	int64_t		 committed;	/* last next-offset committed */
+	int64_t		 down_since;	/* mono ms it lost its leader; 0 up */
+	int16_t		 down_err;	/* why it is down */
 	bool		 done;
 	bool		 reset;		/* out of range: look again */
+	bool		 resolved;	/* next and end are known */
 };
 
 struct gstate {
@@ -41,6 +44,8 @@ struct gstate {
 	struct kp_arena		 arena;
 	struct kp_buf		 body;
 	int64_t			 next_commit;
+	int64_t			 retry_at;	/* mono ms: look for leaders again */
+	int			 down_tries;
 	int			 fatal;
 	volatile int		*stop;
 };
@@ -70,73 +75,152 @@ count_reached(const struct gstate *gs)
 }
 
 /*
- * Where each partition of one topic starts: the committed offset, else
- * -o; with -e, where it ends (the high watermark now). Out-of-range
- * partitions move to the log start or end, as auto.offset.reset.
+ * A partition without a leader is not read (nor committed, if it never
+ * was) until metadata shows one again; the others go on.
+ */
+static void
+part_down(struct gpart *p, int16_t why)
+{
+	if (p->down_since == 0)
+		p->down_since = kp_mono_ms();
+	p->down_err = why;
+}
+
+static bool
+needs_resolve(const struct gpart *p)
+{
+	return !p->done && (!p->resolved || p->reset);
+}
+
+static int32_t
+leader_of(struct gstate *gs, const struct gpart *p)
+{
+	const struct kp_topic_meta *t = kp_client_topic(gs->c, p->topic);
+
+	return t != NULL && p->id < t->nparts ? t->parts[p->id].leader : -1;
+}
+
+/*
+ * Where each partition of one topic that needs it starts: the committed
+ * offset, else -o; with -e, where it ends (the high watermark now).
+ * Out-of-range partitions move to the log start or end, as
+ * auto.offset.reset. Those without a leader wait for one.
  */
 static int
-resolve_topic(struct gstate *gs, struct gpart *v, size_t n,
-    const int64_t *committed)
+resolve_topic(struct gstate *gs, struct gpart *v, size_t n)
 {
 	const struct kp_offspec *s = &gs->o->spec;
+	struct gpart **w = calloc(n, sizeof(*w));
 	int32_t *ids = calloc(n, sizeof(*ids));
 	int64_t *lo = calloc(n, sizeof(*lo)), *hi = calloc(n, sizeof(*hi));
 	int64_t *at = calloc(n, sizeof(*at));
+	int16_t *fail = calloc(n, sizeof(*fail));
+	size_t m = 0;
 	int rc = -1;
 
-	if (ids == NULL || lo == NULL || hi == NULL || at == NULL)
+	if (w == NULL || ids == NULL || lo == NULL || hi == NULL ||
+	    at == NULL || fail == NULL) {
+		kp_client_seterr(gs->c, 0, "out of memory");
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		ids[i] = v[i].id;
-		at[i] = -1;
 	}
-	if (kp_client_log_bounds(gs->c, v[0].topic, ids, n,
-	    s->start.kind == KP_OFF_TIME ? &s->start.v : NULL, lo, hi, at) < 0)
-		goto out;
 	for (size_t i = 0; i < n; i++) {
-		struct gpart *p = &v[i];
+		if (!needs_resolve(&v[i]))
+			continue;
+		if (leader_of(gs, &v[i]) < 0) {
+			part_down(&v[i], KP_LEADER_NOT_AVAILABLE);
+			continue;
+		}
+		w[m] = &v[i];
+		ids[m] = v[i].id;
+		at[m] = -1;
+		m++;
+	}
+	if (m > 0 && kp_client_log_bounds_some(gs->c, v[0].topic, ids, m,
+	    s->start.kind == KP_OFF_TIME ? &s->start.v : NULL, lo, hi, at,
+	    fail) < 0)
+		goto out;
+	for (size_t i = 0; i < m; i++) {
+		struct gpart *p = w[i];
 
+		if (fail[i] != 0) {
+			part_down(p, fail[i]);
+			continue;
+		}
+		p->down_since = 0;
 		if (p->reset)
 			p->next = p->next < lo[i] ? lo[i] : hi[i];
-		else if (committed != NULL && committed[i] >= 0)
-			p->next = committed[i];
+		else if (p->committed >= 0)
+			p->next = p->committed;
 		else
 			p->next = kp_offpos_resolve(&s->start, lo[i], hi[i],
 			    at[i]);
 		if (p->next < lo[i] || p->next > hi[i])
 			p->next = p->next < lo[i] ? lo[i] : hi[i];
-		if (!p->reset) {
-			p->committed = committed ? committed[i] : -1;
+		if (!p->reset)
 			p->end = gs->o->exit_at_end ? hi[i] : -1;
-		}
 		p->reset = false;
+		p->resolved = true;
 		if (p->end >= 0 && p->next >= p->end)
 			part_done(gs, p);
 	}
 	rc = 0;
 out:
+	free(w);
 	free(ids);
 	free(lo);
 	free(hi);
 	free(at);
+	free(fail);
 	return rc;
 }
 
 /* Group partitions by topic (they come sorted) and resolve each run. */
 static int
-resolve(struct gstate *gs, const int64_t *committed, bool only_reset)
+resolve(struct gstate *gs)
 {
 	for (size_t i = 0, j; i < gs->n; i = j) {
-		bool any = !only_reset;
+		bool any = false;
 
 		for (j = i; j < gs->n && strcmp(gs->p[j].topic,
 		    gs->p[i].topic) == 0; j++)
-			any = any || gs->p[j].reset;
-		if (any && resolve_topic(gs, &gs->p[i], j - i,
-		    committed ? committed + i : NULL) < 0)
+			any = any || needs_resolve(&gs->p[j]);
+		if (any && resolve_topic(gs, &gs->p[i], j - i) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+static bool
+any_down(const struct gstate *gs)
+{
+	for (size_t i = 0; i < gs->n; i++)
+		if (!gs->p[i].done && gs->p[i].down_since != 0)
+			return true;
+	return false;
+}
+
+/*
+ * -e and every partition left has had no leader for --timeout-ms: say
+ * which, and give up on them.
+ */
+static bool
+give_up(struct gstate *gs, int64_t now)
+{
+	size_t i;
+
+	if (!gs->o->exit_at_end || gs->ndone == gs->n)
+		return false;
+	for (i = 0; i < gs->n; i++)
+		if (!gs->p[i].done && (gs->p[i].down_since == 0 ||
+		    now - gs->p[i].down_since < gs->o->timeout_ms))
+			return false;
+	for (i = 0; i < gs->n; i++)
+		if (!gs->p[i].done)
+			warnx("topic '%s' partition %d: %s for %d ms, not "
+			    "read", gs->p[i].topic, gs->p[i].id,
+			    kp_kerr_name(gs->p[i].down_err),
+			    gs->o->timeout_ms);
+	return true;
 }
 
 /* Take the member's new assignment. 0, or -1 with a message printed. */
@@ -181,7 +265,9 @@ take_assignment(struct gstate *gs)
 		warnx("%s", kp_gmember_error(gs->gm));
 		goto out;
 	}
-	if (resolve(gs, committed, false) < 0) {
+	for (size_t i = 0; i < n; i++)
+		gs->p[i].committed = committed[i];
+	if (resolve(gs) < 0) {
 		warnx("%s", kp_client_error(gs->c));
 		goto out;
 	}
@@ -205,8 +291,9 @@ commit(struct gstate *gs)
 	if (gs->g->commit == COMMIT_NONE || gs->n == 0)
 		return 0;
 	for (size_t i = 0; i < gs->n; i++) {
-		gs->offs[i] = gs->p[i].next != gs->p[i].committed ?
-		    gs->p[i].next : -1;
+		/* a partition never placed has no position of its own */
+		gs->offs[i] = gs->p[i].resolved &&
+		    gs->p[i].next != gs->p[i].committed ? gs->p[i].next : -1;
 		any = any || gs->offs[i] >= 0;
 	}
 	if (!any)
@@ -376,6 +463,7 @@ fetch_from(struct gstate *gs, struct kp_conn *k, struct gpart **v, size_t n)
 				gs->fatal = kp_cli_exit_for(pd->error_code);
 				goto out;
 			}
+			p->down_since = 0;
 			if (pd->records.len > 0 && take_records(gs, p,
 			    pd->records.ptr, (size_t)pd->records.len) < 0)
 				goto out;
@@ -405,15 +493,21 @@ fetch_round(struct gstate *gs)
 		struct kp_conn *k;
 		size_t nv = 0;
 
-		if (seen[i] || gs->p[i].done || gs->p[i].reset)
+		if (seen[i] || gs->p[i].done || gs->p[i].reset ||
+		    !gs->p[i].resolved)
 			continue;
+		if (leader_of(gs, &gs->p[i]) < 0) {
+			part_down(&gs->p[i], KP_LEADER_NOT_AVAILABLE);
+			continue;
+		}
 		if ((k = kp_client_leader(gs->c, gs->p[i].topic,
 		    gs->p[i].id)) == NULL) {
 			rc = -1;
 			break;
 		}
 		for (size_t j = i; j < gs->n; j++) {
-			if (seen[j] || gs->p[j].done || gs->p[j].reset)
+			if (seen[j] || gs->p[j].done || gs->p[j].reset ||
+			    !gs->p[j].resolved || leader_of(gs, &gs->p[j]) < 0)
 				continue;
 			if (kp_client_leader(gs->c, gs->p[j].topic,
 			    gs->p[j].id) != k)
@@ -429,6 +523,17 @@ fetch_round(struct gstate *gs)
 }
 
 /* ---- the loop ---- */
+
+/* Some partition can be fetched now. */
+static bool
+live_parts(struct gstate *gs)
+{
+	for (size_t i = 0; i < gs->n; i++)
+		if (!gs->p[i].done && gs->p[i].resolved && !gs->p[i].reset &&
+		    leader_of(gs, &gs->p[i]) >= 0)
+			return true;
+	return false;
+}
 
 static int
 loop(struct gstate *gs)
@@ -459,7 +564,22 @@ loop(struct gstate *gs)
 			usleep(100 * 1000);	/* nothing to read: heartbeat on */
 			continue;
 		}
-		if (resolve(gs, NULL, true) < 0 || fetch_round(gs) < 0) {
+		if (any_down(gs) && now >= gs->retry_at) {
+			/* look for their leaders, less often as time goes */
+			kp_client_metadata(gs->c, NULL, 0, false);
+			gs->retry_at = kp_mono_ms() +
+			    kp_client_backoff_ms(gs->down_tries++);
+		}
+		r = resolve(gs);
+		if (r == 0 && !any_down(gs))
+			gs->down_tries = 0;
+		if (r == 0 && give_up(gs, kp_mono_ms()))
+			return EX_TEMPFAIL;
+		if (r == 0 && !live_parts(gs)) {
+			usleep(100 * 1000);	/* all down: heartbeat on */
+			continue;
+		}
+		if (r < 0 || fetch_round(gs) < 0) {
 			if (gs->fatal)
 				break;
 			if (++failures > gs->o->retries) {

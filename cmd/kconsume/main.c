@@ -272,6 +272,7 @@ main(int argc, char *argv[])
 	co.brokers = brokers ? brokers : getenv("KPIPE_BROKERS");
 	co.client_id = "kconsume";
 	co.timeout_ms = timeout_ms;
+	o.timeout_ms = timeout_ms;
 	if ((c = kp_client_new(&co, why, sizeof(why))) == NULL)
 		errx(EX_UNAVAILABLE, "%s", why);
 	g.brokers = co.brokers;

@@ -304,22 +304,28 @@ describe_ends(struct kg *kg, struct dgroup *g)
 	for (size_t i = 0, j; i < g->nr; i = j) {
 		int32_t *ids;
 		int64_t *out;
+		int16_t *fail;
 		const char *topic = g->r[i].topic;
 
 		for (j = i; j < g->nr && strcmp(g->r[j].topic, topic) == 0; j++)
 			;
 		ids = calloc(j - i, sizeof(*ids));
 		out = calloc(j - i, sizeof(*out));
-		if (ids == NULL || out == NULL)
+		fail = calloc(j - i, sizeof(*fail));
+		if (ids == NULL || out == NULL || fail == NULL)
 			err(EX_OSERR, "calloc");
 		for (size_t k = i; k < j; k++)
 			ids[k - i] = g->r[k].part;
+		/* an offline partition's end stays "-", not the topic's */
 		if (kp_client_metadata(c, &topic, 1, false) == 0 &&
-		    kp_client_list_offsets(c, topic, ids, j - i, -1, out) == 0)
+		    kp_client_list_offsets_some(c, topic, ids, j - i, -1, out,
+		    fail) == 0)
 			for (size_t k = i; k < j; k++)
-				g->r[k].leo = out[k - i];
+				if (fail[k - i] == 0)
+					g->r[k].leo = out[k - i];
 		free(ids);
 		free(out);
+		free(fail);
 	}
 }
 

@@ -451,6 +451,19 @@ jids(struct kp_buf *b, const char *name, const int32_t *v, int32_t n)
 	kp_buf_put(b, "]", 1);
 }
 
+/* "name":N, or "name":null for an offset not known (-1), then a comma. */
+static void
+joff(struct kp_buf *b, const char *name, int64_t v)
+{
+	if (v >= 0) {
+		jint(b, name, v, true);
+		return;
+	}
+	kp_buf_put(b, "\"", 1);
+	kp_buf_put(b, name, strlen(name));
+	kp_buf_put(b, "\":null,", 7);
+}
+
 /* Configs of one topic; *resp and body stay valid for the caller. */
 static int
 describe_configs(struct kt *kt, const char *topic,
@@ -502,6 +515,7 @@ describe_one(struct kt *kt, const char *name)
 	struct kp_table tab;
 	int32_t *pids, p;
 	int64_t *lo, *hi;
+	int16_t *fail;
 	char rep[256], isr[256], s1[24], s2[24], s3[24], s4[24];
 	bool have_cfg;
 	int32_t i, j;
@@ -518,14 +532,16 @@ describe_one(struct kt *kt, const char *name)
 	pids = calloc((size_t)np + 1, sizeof(*pids));
 	lo = calloc((size_t)np + 1, sizeof(*lo));
 	hi = calloc((size_t)np + 1, sizeof(*hi));
-	if (pids == NULL || lo == NULL || hi == NULL)
+	fail = calloc((size_t)np + 1, sizeof(*fail));
+	if (pids == NULL || lo == NULL || hi == NULL || fail == NULL)
 		err(EX_OSERR, "calloc");
 	for (p = 0; p < np; p++) {
 		pids[p] = p;
 		lo[p] = hi[p] = -1;
 	}
-	if (kp_client_log_bounds(c, name, pids, (size_t)np, NULL, lo, hi,
-	    NULL) < 0) {
+	/* an offline partition has no offsets to show; the rest do */
+	if (kp_client_log_bounds_some(c, name, pids, (size_t)np, NULL, lo, hi,
+	    NULL, fail) < 0) {
 		warnx("%s", kp_client_error(c));
 		rc = kp_cli_exit_for(kp_client_kerr(c));
 	}
@@ -558,9 +574,11 @@ describe_one(struct kt *kt, const char *name)
 			kp_buf_put(&b, ",", 1);
 			jids(&b, "isr", pm->isr, pm->nisr);
 			kp_buf_put(&b, ",", 1);
-			jint(&b, "log_start_offset", lo[p], true);
-			jint(&b, "high_watermark", hi[p], false);
-			kp_buf_put(&b, "}", 1);
+			joff(&b, "log_start_offset", fail[p] ? -1 : lo[p]);
+			joff(&b, "high_watermark", fail[p] ? -1 : hi[p]);
+			kp_buf_put(&b, "\"offline\":", 10);
+			kp_buf_put(&b, pm->leader < 0 ? "true}" : "false}",
+			    pm->leader < 0 ? 5 : 6);
 		}
 		kp_buf_put(&b, "],\"configs\":{", 13);
 		for (i = 0, j = 0; have_cfg && i < resp.results[0].n_configs;
@@ -606,6 +624,10 @@ describe_one(struct kt *kt, const char *name)
 			strlcpy(s2, "none", sizeof(s2));
 		snprintf(s3, sizeof(s3), "%" PRId64, lo[p]);
 		snprintf(s4, sizeof(s4), "%" PRId64, hi[p]);
+		if (fail[p] != 0 || lo[p] < 0)
+			strlcpy(s3, "-", sizeof(s3));
+		if (fail[p] != 0 || hi[p] < 0)
+			strlcpy(s4, "-", sizeof(s4));
 		kp_table_row(&tab, s1, s2, rep, isr, s3, s4,
 		    pm->err ? kp_kerr_name(pm->err) : "-");
 	}
@@ -618,6 +640,7 @@ out:
 	free(pids);
 	free(lo);
 	free(hi);
+	free(fail);
 	return rc;
 }
 
