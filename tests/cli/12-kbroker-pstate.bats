@@ -1,0 +1,104 @@
+#!/usr/bin/env bats
+# 12-kbroker-pstate.bats -- producer state snapshots: a restart reads only the batches after the last one
+
+bats_require_minimum_version 1.5.0
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+load '10-kbroker-lib'
+
+PART() { echo "$KB_DATA/idem-0"; }
+
+# the startup summary of the latest start
+summary() {
+	grep 'producer state: .* partition(s) from snapshots' "$KB_ERR" | tail -1
+}
+
+# batches in the log with base offset >= $1, and in all
+count_batches() {
+	$PY - "$(PART)" "$1" <<'PYEOF'
+import glob, struct, sys
+after = total = 0
+for f in sorted(glob.glob(sys.argv[1] + "/*.log")):
+    d = open(f, "rb").read()
+    pos = 0
+    while pos + 12 <= len(d):
+        base, n = struct.unpack(">qi", d[pos:pos + 12])
+        if n <= 0 or pos + 12 + n > len(d):
+            break
+        total += 1
+        after += base >= int(sys.argv[2])
+        pos += 12 + n
+print(after, total)
+PYEOF
+}
+
+# the end offset a snapshot file covers (int64 after version and CRC)
+snap_offset() {
+	$PY -c 'import struct,sys; print(struct.unpack(">q", open(sys.argv[1], "rb").read()[6:14])[0])' "$(PART)/kpipe.producers"
+}
+
+# 31 idempotent batches over several 1 KiB segments
+fill() {
+	start_broker -o log.segment.bytes=1024 -o num.partitions=1
+	run timeout 30 $PY "$KB_RAW" "$KB_ADDR" idem-fill
+	assert_success
+	[ "$(ls "$(PART)"/*.log | wc -l)" -ge 5 ]
+}
+
+@test "kbroker pstate: after kill -9 only the batches after the last roll are replayed" {
+	fill
+	kill -KILL "$KB_PID"
+	wait "$KB_PID" || true
+	KB_PID=
+	# the snapshot of the last roll, not of a shutdown
+	off=$(snap_offset)
+	read -r after total < <(count_batches "$off")
+	[ "$off" -gt 0 ]
+	[ "$total" -eq 31 ]
+	[ "$after" -lt 10 ]
+	start_broker -o log.segment.bytes=1024
+	run summary
+	assert_output --partial "producer state: 1 partition(s) from snapshots, 0 read whole, $after batch header(s) replayed"
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" idem-after
+	assert_success
+	# and a clean stop leaves a snapshot of the log end: nothing to replay
+	stop_broker
+	assert_equal "$KB_STATUS" 0
+	start_broker
+	run summary
+	assert_output --partial "1 partition(s) from snapshots, 0 read whole, 0 batch header(s) replayed"
+}
+
+@test "kbroker pstate: a corrupt snapshot falls back to reading the whole log" {
+	fill
+	stop_broker
+	assert_equal "$KB_STATUS" 0
+	$PY - "$(PART)/kpipe.producers" <<'PYEOF'
+import sys
+p = sys.argv[1]
+d = bytearray(open(p, "rb").read())
+d[len(d) // 2] ^= 0x40
+open(p, "wb").write(d)
+PYEOF
+	start_broker -o log.segment.bytes=1024
+	grep -q 'idem-0: producer state snapshot at .*kpipe.producers ignored: checksum mismatch; reading the whole log' "$KB_ERR"
+	run summary
+	assert_output --partial "0 partition(s) from snapshots, 1 read whole, 31 batch header(s) replayed"
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" idem-after
+	assert_success
+}
+
+@test "kbroker pstate: a snapshot past the recovered log end is ignored" {
+	fill
+	stop_broker
+	assert_equal "$KB_STATUS" 0
+	# tear the last batch: recovery cuts it, the snapshot covers it
+	last=$(ls "$(PART)"/*.log | tail -1)
+	truncate -s -10 "$last"
+	start_broker -o log.segment.bytes=1024
+	grep -q 'idem-0: producer state snapshot at .* ignored: past the log end' "$KB_ERR"
+	run summary
+	assert_output --partial "0 partition(s) from snapshots, 1 read whole, 30 batch header(s) replayed"
+	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" idem-after cut
+	assert_success
+}
