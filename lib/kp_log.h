@@ -28,6 +28,7 @@
  *                                   reopening need not read it); written
  *                                   atomically (temp file "~", fsync,
  *                                   rename, fsync dir)
+ * Other files (the broker's kpipe.producers) are left alone.
  * Leftovers of an interrupted operation (*.cleaned, *~, index files
  * without their .log) are removed on open; a complete *.log.swap (the
  * cleaner's replacement of a segment) is moved into place.

@@ -43,7 +43,8 @@ struct kp_pstate_snap_entry {
 
 /* Encoding: begin, add each entry, finish (fills count and CRC). */
 void	 kp_pstate_snap_begin(struct kp_buf *, int64_t end_offset);
-void	 kp_pstate_snap_add(struct kp_buf *, const struct kp_pstate_snap_entry *);
+void	 kp_pstate_snap_add(struct kp_buf *,
+	    const struct kp_pstate_snap_entry *);
 /* 0, or -1 when the buffer failed (its err says why). */
 int	 kp_pstate_snap_finish(struct kp_buf *);
 
@@ -53,7 +54,7 @@ struct kp_pstate_snap_reader {
 	int64_t		 end_offset;
 	int32_t		 count;
 	int32_t		 left;
-	const char	*why;		/* after a failed open: what was wrong */
+	const char	*why;		/* why open failed */
 };
 
 /*

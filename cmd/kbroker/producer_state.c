@@ -168,7 +168,7 @@ kb_pstate_update(struct kb_broker *b, struct kp_log *log, int64_t pid,
 	struct entry *e = find_or_add(b, pid, log);
 
 	if (e == NULL)
-		return;		/* the next batch will look out of order */
+		return;	/* the next batch will look out of order */
 	if (epoch != e->epoch)
 		e->n = 0;
 	e->epoch = epoch;
@@ -361,7 +361,7 @@ read_all(const char *path, size_t *len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			break;		/* shrank under us: the CRC says so */
+			break;	/* shrank under us: the CRC says so */
 		off += (size_t)n;
 	}
 	close(fd);
@@ -412,13 +412,19 @@ snap_load(struct kb_broker *b, struct kp_log *log, const char *topic,
 		kb_log("%s-%d: producer state snapshot at %s ignored: %s; "
 		    "reading the whole log", topic, part, path, why);
 		free(p);
+		/*
+		 * Gone, so that a log regrowing past a cut never makes it
+		 * look valid again before the next roll replaces it.
+		 */
+		if (unlink(path) < 0)
+			kb_log("%s: %s", path, strerror(errno));
 		return start;
 	}
 	while (kp_pstate_snap_next(&sr, &se) == 1) {
 		struct entry *e = find_or_add(b, se.pid, log);
 
 		if (e == NULL)
-			continue;	/* its next batch will look out of order */
+			continue;	/* next batch: out of order */
 		e->epoch = se.epoch;
 		e->last_ms = se.last_ms;
 		e->n = se.n;

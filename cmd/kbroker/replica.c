@@ -197,10 +197,12 @@ send_epochs(struct kb_broker *b, struct kb_fetcher *f, int64_t now)
 		}
 		if (kp_log_end_offset(log) == kp_log_start_offset(log) ||
 		    kp_epoch_latest(ec) < 0) {
+			int64_t hw = kp_log_high_watermark(log);
+
 			/* nothing here that could diverge */
-			if (kp_log_end_offset(log) > kp_log_start_offset(log))
-				kp_log_truncate(log,
-				    kp_log_high_watermark(log));
+			if (kp_log_end_offset(log) > hw &&
+			    kp_log_truncate(log, hw) == 0)
+				kb_pstate_drop_log(b, log);	/* cut tail */
 			fp->truncated = true;
 			continue;
 		}

@@ -82,6 +82,8 @@ open(p, "wb").write(d)
 PYEOF
 	start_broker -o log.segment.bytes=1024
 	grep -q 'idem-0: producer state snapshot at .*kpipe.producers ignored: checksum mismatch; reading the whole log' "$KB_ERR"
+	# gone: nothing can load it later
+	[ ! -e "$(PART)/kpipe.producers" ]
 	run summary
 	assert_output --partial "0 partition(s) from snapshots, 1 read whole, 31 batch header(s) replayed"
 	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" idem-after
@@ -97,6 +99,8 @@ PYEOF
 	truncate -s -10 "$last"
 	start_broker -o log.segment.bytes=1024
 	grep -q 'idem-0: producer state snapshot at .* ignored: past the log end' "$KB_ERR"
+	# gone, or a regrown log would make it look valid again
+	[ ! -e "$(PART)/kpipe.producers" ]
 	run summary
 	assert_output --partial "0 partition(s) from snapshots, 1 read whole, 30 batch header(s) replayed"
 	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" idem-after cut

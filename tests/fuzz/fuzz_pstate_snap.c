@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kp_crc32c.h"
 #include "kp_pstate_snap.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -11,8 +12,8 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
  * them, next hands out exactly count sane entries, and encoding those
  * again gives the same bytes.
  */
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+check(const uint8_t *data, size_t size)
 {
 	struct kp_pstate_snap_reader sr;
 	struct kp_pstate_snap_entry e;
@@ -22,7 +23,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (kp_pstate_snap_open(&sr, data, size) == -1) {
 		if (sr.why == NULL)
 			abort();
-		return 0;
+		return;
 	}
 	kp_buf_init(&b);
 	kp_pstate_snap_begin(&b, sr.end_offset);
@@ -36,5 +37,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    b.len != size || memcmp(b.data, data, size) != 0)
 		abort();
 	kp_buf_release(&b);
+}
+
+/* The bytes as they are, then re-signed so the structure is reached. */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t *copy;
+
+	check(data, size);
+	if (size < 6 || (copy = malloc(size)) == NULL)
+		return 0;
+	memcpy(copy, data, size);
+	kp_put_be32(copy + 2, (int32_t)kp_crc32c(0, copy + 6, size - 6));
+	check(copy, size);
+	free(copy);
 	return 0;
 }
