@@ -5,6 +5,15 @@ bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 load '10-kbroker-lib'
+load '70-cluster-lib'
+
+teardown() {
+	if [ -n "${KB_PID:-}" ]; then
+		kill -KILL "$KB_PID" 2>/dev/null
+		wait "$KB_PID" 2>/dev/null
+	fi
+	zk_stop		# and the cluster a test started on it
+}
 
 PART() { echo "$KB_DATA/idem-0"; }
 
@@ -105,4 +114,58 @@ PYEOF
 	assert_output --partial "0 partition(s) from snapshots, 1 read whole, 30 batch header(s) replayed"
 	run timeout 20 $PY "$KB_RAW" "$KB_ADDR" idem-after cut
 	assert_success
+}
+
+leader_is_not_() {	# leader_is_not_ TOPIC ID: a live leader other than ID
+	local l
+	l=$(zk_state "$1" 0 leader)
+	[ "$l" != "$2" ] && [ "$l" -ge 0 ]
+}
+
+# brokers $1 and $2 hold fo-0 up to the same offset (their .log sizes)
+same_end() {
+	[ "$(cat "$CL_DIR/b$1"/fo-0/*.log | wc -c)" = "$(cat "$CL_DIR/b$2"/fo-0/*.log | wc -c)" ]
+}
+
+# the end offset of broker $1's snapshot of fo-0, or "none"
+cl_snap_offset() {
+	local f="$CL_DIR/b$1/fo-0/kpipe.producers"
+	if [ -e "$f" ]; then
+		$PY -c 'import struct,sys; print(struct.unpack(">q", open(sys.argv[1], "rb").read()[6:14])[0])' "$f"
+	else
+		echo none
+	fi
+}
+
+@test "kbroker pstate: a follower cutting its divergent tail deletes the snapshot taken in it" {
+	zk_start
+	cluster_start 3 -o replica.lag.time.max.ms=10000
+	local boot old id f1= f2= off
+	boot=$(cluster_boot)
+	timeout 20 ktopic -b "$boot" create -p 1 -r 3 -c segment.bytes=4096 fo
+	wait_for zk_state fo 0
+	seq 1 20 | sed 's/^/acked-/' |
+	    timeout 20 kproduce -b "$boot" -t fo --acks all
+	old=$(zk_state fo 0 leader)
+	for id in 1 2 3; do
+		[ "$id" = "$old" ] && continue
+		if [ -z "$f1" ]; then f1=$id; else f2=$id; fi
+	done
+	# Frozen followers; the leader alone takes 6 KB (a roll, so a
+	# snapshot inside what will diverge) and dies.
+	kill -STOP "$(broker_pid "$f1")" "$(broker_pid "$f2")"
+	$PY -c 'for i in range(30): print("lost-%d-" % i + "x" * 200)' |
+	    timeout 20 kproduce -b "127.0.0.1:$(broker_port "$old")" -t fo --acks 1
+	off=$(cl_snap_offset "$old")
+	[ "$off" != none ] && [ "$off" -gt 20 ]
+	broker_kill "$old"
+	kill -CONT "$(broker_pid "$f1")" "$(broker_pid "$f2")"
+	wait_for leader_is_not_ fo "$old"
+	# one small record: the old leader's catch-up does not roll
+	"$KP_TOOLS/rk_acked" "$(cluster_boot)" fo 1 >/dev/null
+	broker_start "$old"
+	wait_for -t 30 grep -q 'fo-0: divergent tail cut: 30 record(s) from offset 20' "$(broker_err "$old")"
+	wait_for -t 30 same_end "$old" "$(zk_state fo 0 leader)"
+	run cl_snap_offset "$old"
+	assert_output none
 }
