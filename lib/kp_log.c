@@ -615,6 +615,12 @@ kp_log_segment_count(const struct kp_log *l)
 	return l->nseg;
 }
 
+int64_t
+kp_log_active_base(const struct kp_log *l)
+{
+	return active(l)->base;
+}
+
 /* --- flush and roll --- */
 
 /*

@@ -28,6 +28,7 @@
  *                                   reopening need not read it); written
  *                                   atomically (temp file "~", fsync,
  *                                   rename, fsync dir)
+ * Other files (the broker's kpipe.producers) are left alone.
  * Leftovers of an interrupted operation (*.cleaned, *~, index files
  * without their .log) are removed on open; a complete *.log.swap (the
  * cleaner's replacement of a segment) is moved into place.
@@ -211,6 +212,12 @@ int64_t		 kp_log_recovery_point(const struct kp_log *);
 /* Bytes of all segments, and how many segments there are. */
 int64_t		 kp_log_size(const struct kp_log *);
 int		 kp_log_segment_count(const struct kp_log *);
+/*
+ * Base offset of the active segment: it moves up only when the log rolls,
+ * so a caller keeping state per segment (the broker's producer state
+ * snapshot) can tell a roll from an append.
+ */
+int64_t		 kp_log_active_base(const struct kp_log *);
 
 /*
  * The active segment's .log descriptor, borrowed as a slice's fd is: for

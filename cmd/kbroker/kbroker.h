@@ -360,7 +360,17 @@ int		 kb_pstate_check(struct kb_broker *, struct kp_log *,
 void		 kb_pstate_update(struct kb_broker *, struct kp_log *,
 		    int64_t pid, int16_t epoch, int32_t seq, int32_t count,
 		    int64_t base_offset);
-/* Forget a log (deleted topic). */
+/*
+ * Forget a log's producers and delete its snapshot (the log was cut or
+ * is going away).
+ */
 void		 kb_pstate_drop_log(struct kb_broker *, struct kp_log *);
+/*
+ * Call after appending to log (leader or follower, after
+ * kb_pstate_update) with its log end before the append: writes the
+ * partition's producer state snapshot when the log rolled.
+ */
+void		 kb_pstate_appended(struct kb_broker *, struct kp_log *,
+		    int64_t prev_end);
 
 #endif

@@ -50,7 +50,7 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 	struct kp_log_append_info info;
 	ssize_t n;
 	int rc;
-	int64_t dup;
+	int64_t dup, prev_end;
 	bool idem;
 	/* the name and epoch matter only to a cluster's replication */
 	const char *topic = NULL;
@@ -119,6 +119,7 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 			return;
 		}
 	}
+	prev_end = kp_log_end_offset(log);
 	/* the leader epoch goes into the batch: followers truncate by it */
 	rc = kp_log_append(log, (uint8_t *)(uintptr_t)records->ptr,
 	    (size_t)records->len, epoch, kb_now_wall(), &info);
@@ -148,6 +149,7 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 	if (idem)
 		kb_pstate_update(b, log, h.producer_id, h.producer_epoch,
 		    h.base_sequence, h.last_offset_delta + 1, info.base_offset);
+	kb_pstate_appended(b, log, prev_end);
 	pr->base_offset = info.base_offset;
 	pr->log_append_time_ms = info.log_append_time;
 	pr->log_start_offset = info.log_start_offset;

@@ -1,19 +1,29 @@
 /* producer_state.c -- idempotent producers: InitProducerId and per-partition sequence checks */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kp_batch.h"
+#include "kp_buf.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_proto_admin.h"
+#include "kp_pstate_snap.h"
 #include "kp_store.h"
 #include "kbroker.h"
 
 /* Kafka keeps the last 5 batches per producer (max.in.flight is 5). */
-#define KEEP_BATCHES	5
+#define KEEP_BATCHES	KP_PSTATE_SNAP_KEEP
 #define NBUCKETS	4096
+#define LOG_BUCKETS	256
+/* A snapshot larger than this is not one we wrote (5 M producers). */
+#define SNAP_MAX	(512 << 20)
 
 struct batch_meta {
 	int32_t		first_seq;
@@ -31,8 +41,16 @@ struct entry {
 	struct batch_meta batches[KEEP_BATCHES];
 };
 
+/* Per partition: which snapshot its folder holds. */
+struct plog {
+	struct plog	*next;
+	const struct kp_log *log;
+	int64_t		 snap_offset;	/* end offset it covers, -1 none */
+};
+
 struct kb_pstate {
 	struct entry	*buckets[NBUCKETS];
+	struct plog	*logs[LOG_BUCKETS];
 	int64_t		 expire_ms;	/* producer.id.expiration.ms */
 };
 
@@ -54,6 +72,14 @@ kb_pstate_free(struct kb_pstate *ps)
 			n = e->next;
 			free(e);
 		}
+	for (size_t i = 0; i < LOG_BUCKETS; i++) {
+		struct plog *l, *ln;
+
+		for (l = ps->logs[i]; l != NULL; l = ln) {
+			ln = l->next;
+			free(l);
+		}
+	}
 	free(ps);
 }
 
@@ -115,22 +141,34 @@ kb_pstate_check(struct kb_broker *b, struct kp_log *log, int64_t pid,
 	return KP_NONE;
 }
 
-void
-kb_pstate_update(struct kb_broker *b, struct kp_log *log, int64_t pid,
-    int16_t epoch, int32_t seq, int32_t count, int64_t base_offset)
+static struct entry *
+find_or_add(struct kb_broker *b, int64_t pid, const struct kp_log *log)
 {
 	struct entry *e = find(b->pstate, pid, log);
 	size_t h;
 
 	if (e == NULL) {
 		if ((e = calloc(1, sizeof(*e))) == NULL)
-			return;	/* the next batch will look out of order */
+			return NULL;
 		e->pid = pid;
 		e->log = log;
 		h = bucket(pid, log);
 		e->next = b->pstate->buckets[h];
 		b->pstate->buckets[h] = e;
 	}
+	if (pid >= b->next_pid)
+		b->next_pid = pid + 1;
+	return e;
+}
+
+void
+kb_pstate_update(struct kb_broker *b, struct kp_log *log, int64_t pid,
+    int16_t epoch, int32_t seq, int32_t count, int64_t base_offset)
+{
+	struct entry *e = find_or_add(b, pid, log);
+
+	if (e == NULL)
+		return;	/* the next batch will look out of order */
 	if (epoch != e->epoch)
 		e->n = 0;
 	e->epoch = epoch;
@@ -144,13 +182,107 @@ kb_pstate_update(struct kb_broker *b, struct kp_log *log, int64_t pid,
 	e->batches[e->n].last_seq = seq_add(seq, count - 1);
 	e->batches[e->n].base_offset = base_offset;
 	e->n++;
-	if (pid >= b->next_pid)
-		b->next_pid = pid + 1;
+}
+
+/* --- snapshots --- */
+
+static size_t
+log_bucket(const struct kp_log *log)
+{
+	uint64_t h = (uint64_t)(uintptr_t)log * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)((h >> 40) % LOG_BUCKETS);
+}
+
+static struct plog *
+plog_get(struct kb_broker *b, const struct kp_log *log, bool create)
+{
+	struct plog *l;
+	size_t h = log_bucket(log);
+
+	for (l = b->pstate->logs[h]; l != NULL; l = l->next)
+		if (l->log == log)
+			return l;
+	if (!create || (l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->log = log;
+	l->snap_offset = -1;
+	l->next = b->pstate->logs[h];
+	b->pstate->logs[h] = l;
+	return l;
+}
+
+static void
+snap_path(const struct kp_log *log, char *path, size_t size)
+{
+	snprintf(path, size, "%s/%s", kp_log_dir(log), KP_PSTATE_SNAP_FILE);
+}
+
+/*
+ * Every producer of the log, at its log end: batches below the end are
+ * all in the state (the callers run after kb_pstate_update).
+ */
+static int
+snap_write(struct kb_broker *b, struct kp_log *log)
+{
+	struct kp_pstate_snap_entry se;
+	struct plog *pl = plog_get(b, log, true);
+	int64_t end = kp_log_end_offset(log);
+	char path[PATH_MAX];
+	struct kp_buf buf;
+	int rc = -1;
+
+	if (pl == NULL)
+		return -1;
+	kp_buf_init(&buf);
+	kp_pstate_snap_begin(&buf, end);
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct entry *e = b->pstate->buckets[i]; e != NULL;
+		    e = e->next) {
+			if (e->log != log)
+				continue;
+			se.pid = e->pid;
+			se.epoch = e->epoch;
+			se.last_ms = e->last_ms;
+			se.n = e->n;
+			memcpy(se.batches, e->batches, sizeof(se.batches));
+			kp_pstate_snap_add(&buf, &se);
+		}
+	snap_path(log, path, sizeof(path));
+	if (kp_pstate_snap_finish(&buf) == -1)
+		errno = buf.err;
+	else if (kp_write_file_atomic(path, buf.data, buf.len) == 0) {
+		pl->snap_offset = end;
+		rc = 0;
+	}
+	if (rc == -1)
+		kb_log("%s: producer state snapshot: %s", path,
+		    strerror(errno));
+	kp_buf_release(&buf);
+	return rc;
+}
+
+/*
+ * After an append: a new segment starting at or after the log end before
+ * the append means the log rolled (in this append, or on a segment.ms
+ * tick since the last), so snapshot here, as Kafka does at each roll.
+ * The first segment of a log is no roll.
+ */
+void
+kb_pstate_appended(struct kb_broker *b, struct kp_log *log, int64_t prev_end)
+{
+	int64_t base = kp_log_active_base(log);
+
+	if (base >= prev_end && base > kp_log_start_offset(log))
+		(void)snap_write(b, log);
 }
 
 void
 kb_pstate_drop_log(struct kb_broker *b, struct kp_log *log)
 {
+	struct plog **lp = &b->pstate->logs[log_bucket(log)], *l;
+	char path[PATH_MAX], dir[PATH_MAX];
+
 	for (size_t i = 0; i < NBUCKETS; i++) {
 		struct entry **pp = &b->pstate->buckets[i], *e;
 
@@ -162,17 +294,160 @@ kb_pstate_drop_log(struct kb_broker *b, struct kp_log *log)
 				pp = &e->next;
 		}
 	}
+	while ((l = *lp) != NULL) {
+		if (l->log == log) {
+			*lp = l->next;
+			free(l);
+		} else
+			lp = &l->next;
+	}
+	/*
+	 * The log was cut or is going away: its snapshot describes batches
+	 * that are gone and must never be loaded over a regrown log.
+	 */
+	snap_path(log, path, sizeof(path));
+	if (unlink(path) == 0) {
+		snprintf(dir, sizeof(dir), "%s", kp_log_dir(log));
+		(void)kp_fsync_dir(dir);
+	} else if (errno != ENOENT)
+		kb_log("%s: %s", path, strerror(errno));
+}
+
+/* Clean shutdown: snapshot every partition whose snapshot is behind. */
+static void
+pstate_fini(struct kb_broker *b)
+{
+	struct kp_topic *t = NULL;
+
+	while ((t = kp_store_topic_next(b->store, t)) != NULL)
+		for (int32_t p = 0; p < t->partitions; p++) {
+			struct kp_log *log = t->logs[p];
+			struct plog *pl;
+
+			if (log == NULL)
+				continue;
+			pl = plog_get(b, log, false);
+			if (kp_log_end_offset(log) ==
+			    (pl != NULL ? pl->snap_offset : 0))
+				continue;
+			/* never a snapshot beyond what a crash keeps */
+			if (kp_log_flush(log) == -1)
+				continue;	/* the flush after says why */
+			(void)snap_write(b, log);
+		}
+}
+
+static uint8_t *
+read_all(const char *path, size_t *len)
+{
+	struct stat st;
+	uint8_t *p = NULL;
+	size_t off = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	if (st.st_size > SNAP_MAX) {
+		errno = EFBIG;
+		goto fail;
+	}
+	if ((p = malloc((size_t)st.st_size + 1)) == NULL)
+		goto fail;
+	while (off < (size_t)st.st_size) {
+		ssize_t n = read(fd, p + off, (size_t)st.st_size - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;	/* shrank under us: the CRC says so */
+		off += (size_t)n;
+	}
+	close(fd);
+	*len = off;
+	return p;
+fail:
+	free(p);
+	close(fd);
+	return NULL;
 }
 
 /*
- * Rebuild from the log: walk every batch header (61 bytes with pread, not
- * the records) and replay the idempotent ones, so a producer retrying
- * across a broker restart is still deduplicated.
+ * Load the partition's snapshot when it is valid and covers an offset
+ * within the recovered log. Returns the offset to replay from: the
+ * snapshot's, or the log start (with a line saying why) when there is
+ * none to use. *loaded says which.
+ */
+static int64_t
+snap_load(struct kb_broker *b, struct kp_log *log, const char *topic,
+    int32_t part, bool *loaded)
+{
+	int64_t start = kp_log_start_offset(log), end = kp_log_end_offset(log);
+	struct kp_pstate_snap_reader sr;
+	struct kp_pstate_snap_entry se;
+	struct plog *pl;
+	char path[PATH_MAX];
+	const char *why;
+	uint8_t *p;
+	size_t len = 0;
+
+	*loaded = false;
+	snap_path(log, path, sizeof(path));
+	if ((p = read_all(path, &len)) == NULL) {
+		if (errno != ENOENT)
+			kb_log("%s-%d: producer state snapshot: %s; reading "
+			    "the whole log", topic, part, strerror(errno));
+		return start;
+	}
+	if (kp_pstate_snap_open(&sr, p, len) == -1)
+		why = sr.why;
+	else if (sr.end_offset > end)
+		why = "past the log end (the log was cut)";
+	else if (sr.end_offset < start)
+		why = "before the log start";
+	else
+		why = NULL;
+	if (why != NULL) {
+		kb_log("%s-%d: producer state snapshot at %s ignored: %s; "
+		    "reading the whole log", topic, part, path, why);
+		free(p);
+		/*
+		 * Gone, so that a log regrowing past a cut never makes it
+		 * look valid again before the next roll replaces it.
+		 */
+		if (unlink(path) < 0)
+			kb_log("%s: %s", path, strerror(errno));
+		return start;
+	}
+	while (kp_pstate_snap_next(&sr, &se) == 1) {
+		struct entry *e = find_or_add(b, se.pid, log);
+
+		if (e == NULL)
+			continue;	/* next batch: out of order */
+		e->epoch = se.epoch;
+		e->last_ms = se.last_ms;
+		e->n = se.n;
+		memcpy(e->batches, se.batches, sizeof(e->batches));
+	}
+	free(p);
+	if ((pl = plog_get(b, log, true)) != NULL)
+		pl->snap_offset = sr.end_offset;
+	*loaded = true;
+	return sr.end_offset;
+}
+
+/*
+ * Replay from off to the log end: walk the batch headers (61 bytes with
+ * pread, not the records) and replay the idempotent ones, so a producer
+ * retrying across a broker restart is still deduplicated. *nread counts
+ * the headers read.
  */
 static int
-rebuild_log(struct kb_broker *b, struct kp_log *log)
+rebuild_log(struct kb_broker *b, struct kp_log *log, int64_t off,
+    int64_t *nread)
 {
-	int64_t off = kp_log_start_offset(log), end = kp_log_end_offset(log);
+	int64_t end = kp_log_end_offset(log);
 	struct kp_log_slice s;
 	uint8_t hb[KP_BATCH_HEADER_SIZE];
 	struct kp_batch_header h;
@@ -188,6 +463,7 @@ rebuild_log(struct kb_broker *b, struct kp_log *log)
 			if (n != (ssize_t)sizeof(hb) ||
 			    kp_batch_header_decode(hb, sizeof(hb), &h) <= 0)
 				return -1;
+			(*nread)++;
 			if (h.producer_id >= 0 && h.base_sequence >= 0 &&
 			    !(h.attributes & KP_BATCH_ATTR_CONTROL))
 				kb_pstate_update(b, log, h.producer_id,
@@ -235,27 +511,43 @@ pstate_init(struct kb_broker *b)
 		return -1;
 	}
 	struct kp_topic *t = NULL;
-	int64_t floor = kb_now_wall() * 1000;
+	int64_t floor = kb_now_wall() * 1000, headers = 0;
+	int from_snap = 0, whole = 0;
 
 	/*
 	 * Producer ids never repeat across restarts: above every id in the
-	 * logs, and above a clock-based floor for ids handed out but never
-	 * written.
+	 * snapshots and logs, and above a clock-based floor for ids handed
+	 * out but never written.
 	 */
 	b->next_pid = 0;
 	while ((t = kp_store_topic_next(b->store, t)) != NULL)
-		for (int32_t p = 0; p < t->partitions; p++)
-			if (t->logs[p] != NULL &&
-			    rebuild_log(b, t->logs[p]) == -1)
+		for (int32_t p = 0; p < t->partitions; p++) {
+			struct kp_log *log = t->logs[p];
+			bool loaded;
+			int64_t from;
+
+			if (log == NULL)
+				continue;
+			from = snap_load(b, log, t->name, p, &loaded);
+			if (loaded)
+				from_snap++;
+			else if (kp_log_end_offset(log) >
+			    kp_log_start_offset(log))
+				whole++;
+			if (rebuild_log(b, log, from, &headers) == -1)
 				kb_log("%s-%d: producer state: unreadable "
 				    "batch header, rebuilt in part", t->name,
 				    p);
+		}
 	if (b->next_pid < floor)
 		b->next_pid = floor;
+	kb_log("producer state: %d partition(s) from snapshots, %d read "
+	    "whole, %" PRId64 " batch header(s) replayed", from_snap, whole,
+	    headers);
 	return 0;
 }
 
-KB_HOOK(producer_state, pstate_init, pstate_tick, NULL)
+KB_HOOK(producer_state, pstate_init, pstate_tick, pstate_fini)
 
 static int
 handle_init_producer_id(struct kb_req *req)

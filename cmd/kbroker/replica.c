@@ -197,10 +197,12 @@ send_epochs(struct kb_broker *b, struct kb_fetcher *f, int64_t now)
 		}
 		if (kp_log_end_offset(log) == kp_log_start_offset(log) ||
 		    kp_epoch_latest(ec) < 0) {
+			int64_t hw = kp_log_high_watermark(log);
+
 			/* nothing here that could diverge */
-			if (kp_log_end_offset(log) > kp_log_start_offset(log))
-				kp_log_truncate(log,
-				    kp_log_high_watermark(log));
+			if (kp_log_end_offset(log) > hw &&
+			    kp_log_truncate(log, hw) == 0)
+				kb_pstate_drop_log(b, log);	/* cut tail */
 			fp->truncated = true;
 			continue;
 		}
@@ -424,6 +426,7 @@ append_records(struct kb_broker *b, struct kb_fpart *fp, struct kp_log *log,
 	struct kb_rp *rp = kb_rp_get(b, fp->topic, fp->part);
 	struct kp_epoch_cache *ec = rp ? kb_rp_epochs(b, rp, log) : NULL;
 	bool epochs_changed = false;
+	int64_t prev_end;
 	int rc;
 
 	while (pos < len) {
@@ -436,6 +439,7 @@ append_records(struct kb_broker *b, struct kb_fpart *fp, struct kp_log *log,
 		pos += (size_t)n;
 		if (kp_batch_last_offset(&h) < kp_log_end_offset(log))
 			continue;	/* we have it */
+		prev_end = kp_log_end_offset(log);
 		rc = kp_log_append_raw(log, d + start, (size_t)n,
 		    kb_now_wall(), NULL);
 		if (rc != KP_NONE) {
@@ -454,6 +458,7 @@ append_records(struct kb_broker *b, struct kb_fpart *fp, struct kp_log *log,
 			kb_pstate_update(b, log, h.producer_id,
 			    h.producer_epoch, h.base_sequence,
 			    h.last_offset_delta + 1, h.base_offset);
+		kb_pstate_appended(b, log, prev_end);
 	}
 	if (epochs_changed)
 		kb_rp_save_epochs(b, rp, log);

@@ -252,6 +252,55 @@ def check_idempotent_restart(addr):
     return (e, o, e2, o2) == (0, 2, 0, 3)
 
 
+IDEM_FILL = 30          # batches of producer 4242 after one of EARLY
+EARLY = 1 << 62         # far above the broker's clock-based id floor
+
+
+def idem_send(s, pid, seq, corr, value=b"v"):
+    s.sendall(frame(produce("idem", batch([value + b"." * 200], pid=pid,
+                                          epoch=0, seq=seq)), corr))
+    _, r = recv_resp(s, ProduceResponse[3])
+    return produce_result(r)
+
+
+def check_idem_fill(addr):
+    """Producer EARLY writes once, then 4242 many batches over segments."""
+    s = connect(addr)
+    meta_create(s, "idem", 1)
+    got = [idem_send(s, EARLY, 0, 2, b"early")]
+    for seq in range(IDEM_FILL):
+        got.append(idem_send(s, 4242, seq, 3 + seq, b"v%d" % seq))
+    print("appended", got)
+    return got == [(0, off) for off in range(IDEM_FILL + 1)]
+
+
+def check_idem_after(addr):
+    """
+    After a restart both producers are still known: retries are
+    duplicates with their first offsets, the next batch is in order, a
+    gap is OUT_OF_ORDER_SEQUENCE_NUMBER. With "cut" the log lost its last
+    batch while stopped, so that batch is new again. A new producer id is
+    above every id the broker has seen.
+    """
+    s = connect(addr)
+    cut = sys.argv[3:] == ["cut"]
+    last = IDEM_FILL - (2 if cut else 1)    # last sequence in the log
+    early = idem_send(s, EARLY, 0, 2, b"early")
+    retry = idem_send(s, 4242, last, 3, b"v%d" % last)
+    nxt = idem_send(s, 4242, last + 1, 4, b"v%d" % (last + 1))
+    gap = idem_send(s, 4242, last + 5, 5)
+    # InitProducerId v0: null transactional id, timeout
+    body = struct.pack(">hhih", 22, 0, 6, 6) + b"kb-raw" + \
+        struct.pack(">hi", -1, 60000)
+    s.sendall(struct.pack(">i", len(body)) + body)
+    _, _, err, pid, epoch = struct.unpack(">iihqh", recv_frame(s))
+    print("early retry", early, "last retry", retry, "next", nxt, "gap",
+          gap, "new producer", err, pid, epoch)
+    return (early, retry, nxt, gap[0]) == \
+        ((0, 0), (0, last + 1), (0, last + 2), 45) and \
+        (err, pid, epoch) == (0, EARLY + 1, 0)
+
+
 def check_bad_batch(addr):
     s = connect(addr)
     meta_create(s, "bad", 1)

@@ -1,0 +1,155 @@
+/* test_kp_pstate_snap.c -- producer state snapshot: round trip, byte layout, and every rejection */
+#include <string.h>
+
+#include "kp_crc32c.h"
+#include "kp_pstate_snap.h"
+#include "tap.h"
+
+static void
+entry(struct kp_pstate_snap_entry *e, int64_t pid, int n)
+{
+	memset(e, 0, sizeof(*e));
+	e->pid = pid;
+	e->epoch = (int16_t)(pid % 7);
+	e->last_ms = 1700000000000LL + pid;
+	e->n = n;
+	for (int i = 0; i < n; i++) {
+		e->batches[i].first_seq = i * 10;
+		e->batches[i].last_seq = i * 10 + 9;
+		e->batches[i].base_offset = pid * 100 + i;
+	}
+}
+
+static void
+encode(struct kp_buf *b, int64_t end, int count)
+{
+	struct kp_pstate_snap_entry e;
+
+	kp_buf_init(b);
+	kp_pstate_snap_begin(b, end);
+	for (int i = 0; i < count; i++) {
+		entry(&e, 1000 + i, i % (KP_PSTATE_SNAP_KEEP + 1));
+		kp_pstate_snap_add(b, &e);
+	}
+	ok(kp_pstate_snap_finish(b) == 0, "finish %d entries", count);
+}
+
+static void
+test_roundtrip(void)
+{
+	struct kp_pstate_snap_reader sr;
+	struct kp_pstate_snap_entry e, want;
+	struct kp_buf b;
+	int i = 0;
+
+	encode(&b, 4242, 13);
+	is_int(kp_pstate_snap_open(&sr, b.data, b.len), 0, "open");
+	is_int(sr.end_offset, 4242, "end offset");
+	is_int(sr.count, 13, "count");
+	while (kp_pstate_snap_next(&sr, &e) == 1) {
+		entry(&want, 1000 + i, i % (KP_PSTATE_SNAP_KEEP + 1));
+		if (memcmp(&e, &want, sizeof(e)) != 0)
+			break;
+		i++;
+	}
+	is_int(i, 13, "every entry comes back equal");
+	is_int(kp_pstate_snap_next(&sr, &e), 0, "then none");
+	kp_buf_release(&b);
+
+	encode(&b, 0, 0);
+	is_int(kp_pstate_snap_open(&sr, b.data, b.len), 0, "empty state");
+	is_int(sr.count, 0, "no entries");
+	kp_buf_release(&b);
+}
+
+static void
+test_layout(void)
+{
+	/* version 1, crc, end 7, one producer 5 epoch 2 ms 9, one batch */
+	static const uint8_t want[] = {
+	    0, 1, 0, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1,
+	    0, 0, 0, 0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0, 0, 9, 1,
+	    0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 6 };
+	uint8_t w[sizeof(want)];
+	struct kp_pstate_snap_entry e = { .pid = 5, .epoch = 2, .last_ms = 9,
+	    .n = 1, .batches = { { 3, 4, 6 } } };
+	struct kp_buf b;
+
+	memcpy(w, want, sizeof(w));
+	kp_put_be32(w + 2, (int32_t)kp_crc32c(0, w + 6, sizeof(w) - 6));
+	kp_buf_init(&b);
+	kp_pstate_snap_begin(&b, 7);
+	kp_pstate_snap_add(&b, &e);
+	kp_pstate_snap_finish(&b);
+	is_int(b.len, sizeof(w), "size as documented");
+	is_mem(b.data, w, sizeof(w), "bytes as documented");
+	kp_buf_release(&b);
+}
+
+static void
+expect_bad(const uint8_t *p, size_t len, const char *why, const char *what)
+{
+	struct kp_pstate_snap_reader sr;
+
+	is_int(kp_pstate_snap_open(&sr, p, len), -1, "%s refused", what);
+	ok(sr.why != NULL && strcmp(sr.why, why) == 0, "%s: %s (%s)", what,
+	    why, sr.why ? sr.why : "null");
+}
+
+/* Re-sign the body so only the structural check can refuse it. */
+static void
+resign(uint8_t *p, size_t len)
+{
+	kp_put_be32(p + 2, (int32_t)kp_crc32c(0, p + 6, len - 6));
+}
+
+static void
+test_rejects(void)
+{
+	struct kp_buf b;
+	uint8_t *p;
+
+	encode(&b, 99, 4);
+	p = b.data;
+	expect_bad(p, 0, "short", "empty file");
+	expect_bad(p, 17, "short", "cut header");
+	p[b.len / 2] ^= 0x10;
+	expect_bad(p, b.len, "checksum mismatch", "flipped bit");
+	p[b.len / 2] ^= 0x10;
+	expect_bad(p, b.len - 1, "checksum mismatch", "cut tail");
+	resign(p, b.len - 1);
+	expect_bad(p, b.len - 1, "malformed", "cut tail, re-signed");
+	resign(p, b.len);
+	p[1] = 2;
+	expect_bad(p, b.len, "unknown version", "version 2");
+	p[1] = 1;
+	kp_put_be32(p + 14, 5);
+	resign(p, b.len);
+	expect_bad(p, b.len, "malformed", "count too high");
+	kp_put_be32(p + 14, 3);
+	resign(p, b.len);
+	expect_bad(p, b.len, "malformed", "count too low");
+	kp_put_be32(p + 14, 4);
+	p[18 + 18] = 6;			/* first entry: 6 batches */
+	resign(p, b.len);
+	expect_bad(p, b.len, "malformed", "more batches than kept");
+	p[18 + 18] = 0;
+	kp_put_be64(p + 18, -1);	/* first entry: pid -1 */
+	resign(p, b.len);
+	expect_bad(p, b.len, "malformed", "negative producer id");
+	kp_put_be64(p + 18, 1000);
+	kp_put_be64(p + 6, -5);
+	resign(p, b.len);
+	expect_bad(p, b.len, "malformed", "negative end offset");
+	kp_buf_release(&b);
+}
+
+int
+main(void)
+{
+	test_roundtrip();
+	test_layout();
+	test_rejects();
+	return tap_done();
+}
