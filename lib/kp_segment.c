@@ -443,9 +443,9 @@ writeback_step(int64_t share)
  * fallocate just goes on without.
  */
 static void
-reserve_ahead(struct kp_segment *s, int64_t need)
+reserve_ahead(struct kp_segment *s, int64_t need, int64_t share)
 {
-	int64_t step = writeback_step(kp_pagecache_share()), end;
+	int64_t step = writeback_step(share), end;
 
 	if (need <= s->alloc_end)
 		return;
@@ -482,9 +482,9 @@ kp_segment_uncache(struct kp_segment *s)
 }
 
 static void
-start_writeback(struct kp_segment *s)
+start_writeback(struct kp_segment *s, int64_t share)
 {
-	int64_t share = kp_pagecache_share(), step = writeback_step(share);
+	int64_t step = writeback_step(share);
 
 	if (s->wb_mark > s->size)
 		s->wb_mark = s->size;	/* truncated since */
@@ -506,13 +506,14 @@ kp_segment_append(struct kp_segment *s, const uint8_t *buf, size_t len)
 	int64_t old_ts = s->max_ts, old_tso = s->max_ts_offset;
 	int64_t old_first = s->first_ts, old_since = s->since_index;
 	size_t old_oi = s->oi.n, old_ti = s->ti.n, off = 0;
+	int64_t share = kp_pagecache_share();	/* once: atomics */
 	int e;
 
 	if (s->rdonly) {
 		errno = EROFS;
 		return -1;
 	}
-	reserve_ahead(s, s->size + (int64_t)len);
+	reserve_ahead(s, s->size + (int64_t)len, share);
 	while (off < len) {
 		ssize_t w = pwrite(s->fd, buf + off, len - off,
 		    (off_t)(s->size + (int64_t)off));
@@ -548,7 +549,7 @@ kp_segment_append(struct kp_segment *s, const uint8_t *buf, size_t len)
 		off += (size_t)n;
 	}
 	s->size += (int64_t)len;
-	start_writeback(s);
+	start_writeback(s, share);
 	return 0;
 fail:
 	e = errno;

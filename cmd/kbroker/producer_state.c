@@ -281,7 +281,7 @@ void
 kb_pstate_drop_log(struct kb_broker *b, struct kp_log *log)
 {
 	struct plog **lp = &b->pstate->logs[log_bucket(log)], *l;
-	char path[PATH_MAX], dir[PATH_MAX];
+	char path[PATH_MAX];
 
 	for (size_t i = 0; i < NBUCKETS; i++) {
 		struct entry **pp = &b->pstate->buckets[i], *e;
@@ -306,10 +306,9 @@ kb_pstate_drop_log(struct kb_broker *b, struct kp_log *log)
 	 * that are gone and must never be loaded over a regrown log.
 	 */
 	snap_path(log, path, sizeof(path));
-	if (unlink(path) == 0) {
-		snprintf(dir, sizeof(dir), "%s", kp_log_dir(log));
-		(void)kp_fsync_dir(dir);
-	} else if (errno != ENOENT)
+	if (unlink(path) == 0)
+		(void)kp_fsync_dir(kp_log_dir(log));
+	else if (errno != ENOENT)
 		kb_log("%s: %s", path, strerror(errno));
 }
 
