@@ -140,17 +140,14 @@ cl_snap_offset() {
 @test "kbroker pstate: a follower cutting its divergent tail deletes the snapshot taken in it" {
 	zk_start
 	cluster_start 3 -o replica.lag.time.max.ms=10000
-	local boot old id f1= f2= off
+	local boot old f1 f2 off
 	boot=$(cluster_boot)
 	timeout 20 ktopic -b "$boot" create -p 1 -r 3 -c segment.bytes=4096 fo
 	wait_for zk_state fo 0
 	seq 1 20 | sed 's/^/acked-/' |
 	    timeout 20 kproduce -b "$boot" -t fo --acks all
 	old=$(zk_state fo 0 leader)
-	for id in 1 2 3; do
-		[ "$id" = "$old" ] && continue
-		if [ -z "$f1" ]; then f1=$id; else f2=$id; fi
-	done
+	read -r f1 f2 <<<"$(others_of "$old")"
 	# Frozen followers; the leader alone takes 6 KB (a roll, so a
 	# snapshot inside what will diverge) and dies.
 	kill -STOP "$(broker_pid "$f1")" "$(broker_pid "$f2")"

@@ -213,6 +213,14 @@ cluster_stop() {
 	return 0
 }
 
+others_of() {	# others_of ID [N]: brokers 1..N (default 3) but ID, one line
+	local i list=
+	for i in $(seq 1 "${2:-3}"); do
+		[ "$i" = "$1" ] || list=$list${list:+ }$i
+	done
+	echo "$list"
+}
+
 cluster_boot() {
 	local f id list=
 	for f in "$CL_DIR"/b*.pid; do

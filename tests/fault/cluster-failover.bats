@@ -98,17 +98,14 @@ check_acked() {	# check_acked ACKED CONSUMED
 
 @test "cluster failover: the old leader's unreplicated tail is cut when it returns" {
 	cluster_start 3 -o replica.lag.time.max.ms=10000
-	local boot old new id acked="$BATS_TEST_TMPDIR/acked" f1= f2=
+	local boot old new f1 f2 acked="$BATS_TEST_TMPDIR/acked"
 	boot=$(cluster_boot)
 	timeout 20 ktopic -b "$boot" create -p 1 -r 3 fo
 	wait_for isr_is fo '[1,2,3]'
 	seq 1 20 | sed 's/^/acked-/' |
 	    timeout 20 kproduce -b "$boot" -t fo --acks all
 	old=$(zk_state fo 0 leader)
-	for id in 1 2 3; do
-		[ "$id" = "$old" ] && continue
-		if [ -z "$f1" ]; then f1=$id; else f2=$id; fi
-	done
+	read -r f1 f2 <<<"$(others_of "$old")"
 	# The followers freeze (still in the ISR: the lag limit is long), the
 	# leader takes records only it has (acks=1), and dies.
 	kill -STOP "$(broker_pid "$f1")" "$(broker_pid "$f2")"
