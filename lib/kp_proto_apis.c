@@ -10,6 +10,7 @@
 #include "kp_proto_meta.h"
 #include "kp_proto_produce.h"
 #include "kp_proto_repl.h"
+#include "kp_proto_txn.h"
 
 const struct kp_proto_api kp_proto_apis[] = {
 	{ 0, 0, 7, &kp_msg_produce_req, &kp_msg_produce_resp },
@@ -31,6 +32,11 @@ const struct kp_proto_api kp_proto_apis[] = {
 	{ 21, 0, 1, &kp_msg_delete_records_req, &kp_msg_delete_records_resp },
 	{ 22, 0, 4, &kp_msg_init_producer_id_req, &kp_msg_init_producer_id_resp },
 	{ 23, 0, 4, &kp_msg_offset_for_leader_epoch_req, &kp_msg_offset_for_leader_epoch_resp },
+	{ 24, 0, 3, &kp_msg_add_partitions_to_txn_req, &kp_msg_add_partitions_to_txn_resp },
+	{ 25, 0, 3, &kp_msg_add_offsets_to_txn_req, &kp_msg_add_offsets_to_txn_resp },
+	{ 26, 0, 3, &kp_msg_end_txn_req, &kp_msg_end_txn_resp },
+	{ 27, 0, 1, &kp_msg_write_txn_markers_req, &kp_msg_write_txn_markers_resp },
+	{ 28, 0, 3, &kp_msg_txn_offset_commit_req, &kp_msg_txn_offset_commit_resp },
 	{ 32, 0, 2, &kp_msg_describe_configs_req, &kp_msg_describe_configs_resp },
 	{ 33, 0, 1, &kp_msg_alter_configs_req, &kp_msg_alter_configs_resp },
 	{ 37, 0, 1, &kp_msg_create_partitions_req, &kp_msg_create_partitions_resp },
@@ -40,6 +46,8 @@ const struct kp_proto_api kp_proto_apis[] = {
 	{ 45, 0, 0, &kp_msg_alter_partition_reassignments_req, &kp_msg_alter_partition_reassignments_resp },
 	{ 46, 0, 0, &kp_msg_list_partition_reassignments_req, &kp_msg_list_partition_reassignments_resp },
 	{ 47, 0, 0, &kp_msg_offset_delete_req, &kp_msg_offset_delete_resp },
+	{ 65, 0, 0, &kp_msg_describe_transactions_req, &kp_msg_describe_transactions_resp },
+	{ 66, 0, 0, &kp_msg_list_transactions_req, &kp_msg_list_transactions_resp },
 };
 
 const size_t kp_proto_napis = sizeof(kp_proto_apis) / sizeof(kp_proto_apis[0]);

@@ -31,6 +31,9 @@ AREAS = [
     ('repl', 'leader election and partition reassignment',
      ['ElectLeaders', 'AlterPartitionReassignments',
       'ListPartitionReassignments']),
+    ('txn', 'transaction coordinator and marker APIs',
+     ['AddPartitionsToTxn', 'AddOffsetsToTxn', 'EndTxn', 'TxnOffsetCommit',
+      'WriteTxnMarkers', 'DescribeTransactions', 'ListTransactions']),
 ]
 
 # Versions kbroker advertises: research/protocol.md section 5, widened
@@ -49,6 +52,9 @@ ADVERTISE = {
     'OffsetDelete': (0, 0), 'ElectLeaders': (0, 2),
     'AlterPartitionReassignments': (0, 0),
     'ListPartitionReassignments': (0, 0),
+    'AddPartitionsToTxn': (0, 3), 'AddOffsetsToTxn': (0, 3),
+    'EndTxn': (0, 3), 'TxnOffsetCommit': (0, 3), 'WriteTxnMarkers': (0, 1),
+    'DescribeTransactions': (0, 0), 'ListTransactions': (0, 0),
 }
 
 PRIM = {
@@ -465,7 +471,8 @@ def emit_table(gen, libdir):
            '#include "kp_proto_admin.h"', '#include "kp_proto_fetch.h"',
            '#include "kp_proto_group.h"', '#include "kp_proto_meta.h"',
            '#include "kp_proto_produce.h"',
-           '#include "kp_proto_repl.h"\n',
+           '#include "kp_proto_repl.h"',
+           '#include "kp_proto_txn.h"\n',
            'const struct kp_proto_api kp_proto_apis[] = {']
     for key, api, area in keys:
         lo, hi = ADVERTISE[api]

@@ -137,8 +137,9 @@ test_api_table(void)
 	ok(api && api->min == 0 && api->max == 4, "OffsetForLeaderEpoch 0-4");
 	api = kp_proto_api_find(KP_API_ELECT_LEADERS);
 	ok(api && api->min == 0 && api->max == 2, "ElectLeaders 0-2");
-	is_int(kp_proto_napis, 28, "28 APIs (OffsetForLeaderEpoch, ElectLeaders, "
-	    "Alter/ListPartitionReassignments added)");
+	api = kp_proto_api_find(KP_API_END_TXN);
+	ok(api && api->min == 0 && api->max == 3, "EndTxn 0-3");
+	is_int(kp_proto_napis, 35, "35 APIs (the 7 transaction APIs added)");
 }
 
 static void
