@@ -145,6 +145,8 @@ kp_java_hash(const char *str)
 int32_t
 kp_offsets_partition(const char *group, int32_t n)
 {
-	return (int32_t)(((uint32_t)kp_java_hash(group) & 0x7fffffff) %
-	    (uint32_t)n);
+	int32_t h = kp_java_hash(group);
+
+	/* Kafka's Utils.abs: Math.abs, but 0 for Integer.MIN_VALUE */
+	return (h == INT32_MIN ? 0 : h < 0 ? -h : h) % n;
 }
