@@ -15,6 +15,7 @@
 #include "resp_array.h"
 #include "txn.h"
 #include "txn_coord.h"
+#include "txn_log.h"
 
 #define METADATA_MAX	4096	/* offset.metadata.max.bytes, as offsets.c */
 
@@ -167,8 +168,9 @@ append_offsets(struct kb_req *req, const struct kp_txn_offset_commit_req *rq,
     size_t n)
 {
 	struct kp_batch_builder bb;
+	struct kp_log_append_info info;
 	struct kp_buf k, v, batch;
-	int64_t now = kb_now_wall();
+	int64_t now = kb_now_wall(), prev_end;
 	int rc = KP_NONE;
 
 	kp_buf_init(&k);
@@ -189,18 +191,22 @@ append_offsets(struct kb_req *req, const struct kp_txn_offset_commit_req *rq,
 	}
 	if (rc == KP_NONE && kp_batch_builder_finish(&bb, &batch) == -1)
 		rc = KP_UNKNOWN_SERVER_ERROR;
+	prev_end = kp_log_end_offset(log);
 	if (rc == KP_NONE)
-		rc = kp_log_append(log, batch.data, batch.len, 0, now, NULL);
-	if (rc == KP_NONE)
+		rc = kp_log_append(log, batch.data, batch.len, 0, now, &info);
+	if (rc == KP_NONE) {
+		/* the partition's LSO holds until the marker, as any batch */
+		kb_pstate_txn_begin(req->b, log, rq->producer_id,
+		    info.base_offset);
+		kb_pstate_appended(req->b, log, prev_end);
 		kp_log_set_high_watermark(log, kp_log_end_offset(log));
-	else
+	} else
 		kb_log("group '%s': cannot log transactional offsets: %s",
 		    group, kp_kerr_name((int16_t)rc));
 	kp_batch_builder_release(&bb);
 	kp_buf_release(&k);
 	kp_buf_release(&v);
 	kp_buf_release(&batch);
-	(void)req;
 	return rc;
 }
 
