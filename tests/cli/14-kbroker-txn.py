@@ -343,13 +343,21 @@ def cmd_fetch(addr, ver, topic, part, isolation):
     req = FetchRequest[4](-1, 100, 1, 1 << 20, int(isolation),
                           [(topic, [(int(part), 0, 1 << 20)])])
     resp = kp_call(addr, req, FetchResponse[4])
+    # (partition, error, hw, lso, aborted [(pid, first)], records)
     p = resp.topics[0][1][0]
-    # (partition, error, hw, lso, aborted, records)
-    vals = []
+    aborted = sorted((first, pid) for pid, first in (p[4] or []))
+    active, vals = set(), []
     recs = MemoryRecords(p[5]) if p[5] else None
+    # What a read_committed consumer does with the aborted list.
     while recs is not None and recs.has_next():
         batch = recs.next_batch()
+        pid = struct.unpack_from(">q", bytes(batch._buffer[43:51]))[0]
+        while aborted and aborted[0][0] <= batch.base_offset:
+            active.add(aborted.pop(0)[1])
         if batch.is_control_batch:
+            active.discard(pid)
+            continue
+        if batch.is_transactional and pid in active:
             continue
         vals += [r.value.decode() for r in batch]
     print("lso %d values %s" % (p[3], ",".join(vals) or "-"))
