@@ -2,7 +2,8 @@
 # 14-kbroker-txn.py -- raw transaction coordinator requests to a kbroker
 #
 # usage: 14-kbroker-txn.py COMMAND HOST:PORT ARGS... [v=VERSION]
-#   coord ADDR ID                      "error E node N"  (FindCoordinator v1, key_type 1)
+#   coord ADDR ID                      "error E node N" [+ "message M"]
+#                                      (FindCoordinator v1, key_type 1)
 #   init ADDR ID TIMEOUT [PID EPOCH]   "error E pid P epoch X"  (InitProducerId)
 #   add ADDR ID PID EPOCH T:P...       "T-P E" per partition  (AddPartitionsToTxn)
 #   offsets ADDR ID PID EPOCH GROUP    "error E"  (AddOffsetsToTxn)
@@ -185,8 +186,10 @@ def cmd_coord(addr, ver, tid):
     r = call(addr, 10, 1, s16(tid) + struct.pack(">b", 1), False)
     r.i32()
     err = r.i16()
-    r.s16()
+    msg = r.s16()
     print("error %d node %d" % (err, r.i32()))
+    if msg:
+        print("message %s" % msg)
 
 
 def cmd_init(addr, ver, tid, timeout, pid="-1", epoch="-1"):
