@@ -41,6 +41,28 @@ PYEOF
 00000000000000000000.txnindex 0 2001 3 5 6"
 }
 
+@test "kbroker txnlog: ktopic dump shows the markers and the .txnindex" {
+	start_broker -o num.partitions=1
+	check abort
+	stop_broker
+	run ktopic dump "$KB_DATA/ab-0/00000000000000000000.log"
+	assert_success
+	assert_line --regexp '^\| offset: 4 .* endTxnMarker: ABORT coordinatorEpoch: 7$'
+	assert_line --regexp '^\| offset: 7 .* endTxnMarker: COMMIT coordinatorEpoch: 7$'
+	assert_line --regexp '^baseOffset: 4 lastOffset: 4 count: 1 .* producerId: 2000 producerEpoch: 0 .* isTransactional: true isControl: true '
+	run ktopic dump "$KB_DATA/ab-0/00000000000000000000.txnindex"
+	assert_success
+	assert_line "version: 0 producerId: 2000 firstOffset: 0 lastOffset: 4 lastStableOffset: 3"
+	assert_line "version: 0 producerId: 2001 firstOffset: 3 lastOffset: 5 lastStableOffset: 6"
+	run bash -c "ktopic --json dump '$KB_DATA/ab-0/00000000000000000000.txnindex' | jq -c '[.producerId, .firstOffset, .lastOffset]'"
+	assert_output "[2000,0,4]
+[2001,3,5]"
+	printf 'junk' >>"$KB_DATA/ab-0/00000000000000000000.txnindex"
+	run ktopic dump "$KB_DATA/ab-0/00000000000000000000.txnindex"
+	[ "$status" -eq 65 ]
+	assert_output --partial "found 4 invalid bytes at position 68"
+}
+
 @test "kbroker txnlog: a marker with a newer epoch fences the producer" {
 	start_broker -o num.partitions=1
 	check fence
