@@ -247,6 +247,120 @@ test_recovery(void)
 	lt_rmrf(dir);
 }
 
+/* One keyed record, from producer pid (transactional) or none (pid -1). */
+static int64_t
+put(struct kp_log *l, const char *key, const char *val, int64_t pid)
+{
+	struct kp_batch_builder bb;
+	struct kp_log_append_info info;
+	struct kp_buf b;
+
+	kp_buf_init(&b);
+	kp_batch_builder_init(&bb, KP_CODEC_NONE, pid, pid < 0 ? -1 : 0,
+	    pid < 0 ? -1 : 0);
+	if (pid >= 0)
+		bb.attributes = KP_BATCH_ATTR_TRANSACTIONAL;
+	kp_batch_builder_add(&bb, NOW, key, (ssize_t)strlen(key), val,
+	    (ssize_t)strlen(val), NULL, 0);
+	kp_batch_builder_finish(&bb, &b);
+	kp_batch_builder_release(&bb);
+	info.base_offset = -1;
+	(void)kp_log_append(l, b.data, b.len, 0, NOW, &info);
+	kp_buf_release(&b);
+	return info.base_offset;
+}
+
+static int64_t
+mark(struct kp_log *l, int64_t pid, bool commit)
+{
+	struct kp_log_append_info info;
+	struct kp_buf b;
+
+	kp_buf_init(&b);
+	kp_batch_control_build(&b, pid, 0, commit ? KP_CONTROL_COMMIT :
+	    KP_CONTROL_ABORT, 1, NOW);
+	info.base_offset = -1;
+	(void)kp_log_append(l, b.data, b.len, 0, NOW, &info);
+	kp_buf_release(&b);
+	return info.base_offset;
+}
+
+struct vals {
+	char	 v[16][8];
+	int	 n;
+};
+
+static void
+val_cb(const struct kp_record *r, void *arg)
+{
+	struct vals *v = arg;
+
+	if (v->n < 16 && r->value.len > 0 && r->value.len < 8) {
+		memcpy(v->v[v->n], r->value.ptr, (size_t)r->value.len);
+		v->v[v->n][r->value.len] = '\0';
+		v->n++;
+	}
+}
+
+static bool
+has_val(struct kp_log *l, const char *want)
+{
+	struct lt_scan sc;
+	struct vals v;
+
+	memset(&v, 0, sizeof(v));
+	lt_scan(l, 1 << 20, &sc, val_cb, &v);
+	for (int i = 0; i < v.n; i++)
+		if (strcmp(v.v[i], want) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The cleaner: an aborted record never displaces its key's committed
+ * value, and nothing past the LSO counts until the transaction ends.
+ */
+static void
+test_compact(void)
+{
+	struct kp_logconf c;
+	struct kp_log *l;
+	struct kp_txn_entry e;
+	char dir[PATH_MAX];
+	int64_t first, m;
+
+	lt_conf(&c);
+	c.cleanup_policy = KP_CLEANUP_COMPACT;
+	c.min_compaction_lag_ms = 0;
+	lt_tmpdir(dir, sizeof(dir), "txc");
+	l = kp_log_open(dir, &c, KP_LOG_CREATE, NOW, NULL);
+	put(l, "k1", "v1", -1);				/* 0 */
+	first = put(l, "k1", "bad", 7);			/* 1 */
+	m = mark(l, 7, false);				/* 2 */
+	e = ent(7, first, m, m + 1);
+	is_int(kp_log_txn_add(l, &e), 0, "producer 7 aborted");
+	put(l, "k2", "w1", -1);				/* 3 */
+	kp_log_roll(l, NOW);
+	first = put(l, "k2", "open", 8);		/* 4: left open */
+	kp_log_set_stable_offset(l, first);
+	kp_log_roll(l, NOW);
+	put(l, "k3", "x", -1);
+	kp_log_roll(l, NOW);
+	is_int(kp_log_compact(l, NOW + 1, NULL), 0, "clean with 8 open");
+	ok(has_val(l, "v1") && !has_val(l, "bad"),
+	    "the aborted record went, the committed one stayed");
+	ok(has_val(l, "w1") && has_val(l, "open"),
+	    "the open transaction displaced nothing");
+	m = mark(l, 8, true);
+	kp_log_set_stable_offset(l, INT64_MAX);
+	kp_log_roll(l, NOW);
+	is_int(kp_log_compact(l, NOW + 1, NULL), 0, "clean once committed");
+	ok(!has_val(l, "w1") && has_val(l, "open"),
+	    "now the committed transaction's record is k2's newest");
+	kp_log_close(l);
+	lt_rmrf(dir);
+}
+
 int
 main(void)
 {
@@ -254,5 +368,6 @@ main(void)
 	test_file();
 	test_log();
 	test_recovery();
+	test_compact();
 	return tap_done();
 }
