@@ -17,6 +17,7 @@
 #include "kp_pstate_snap.h"
 #include "kp_store.h"
 #include "kbroker.h"
+#include "txn_coord.h"
 #include "txn_log.h"
 
 /* Kafka keeps the last 5 batches per producer (max.in.flight is 5). */
@@ -697,10 +698,8 @@ handle_init_producer_id(struct kb_req *req)
 		return KB_CLOSE;
 	kp_init_producer_id_resp_init(&rs);
 	if (rq.transactional_id.len >= 0) {
-		/* No transaction coordinator in kbroker. */
-		rs.error_code = KP_COORDINATOR_NOT_AVAILABLE;
-		rs.producer_id = -1;
-		rs.producer_epoch = -1;
+		if (kb_txn_init_producer_id(req, &rq, &rs) == KB_CLOSE)
+			return KB_CLOSE;
 	} else if (rq.producer_id >= 0 && v >= 3) {
 		/* KIP-360 epoch bump of a known producer. */
 		rs.producer_id = rq.producer_id;

@@ -239,14 +239,3 @@ handle_write_txn_markers(struct kb_req *req)
 
 KB_API(write_txn_markers, KP_API_WRITE_TXN_MARKERS, 0, 1,
     handle_write_txn_markers)
-
-/* TEMP until cl-txcoord */
-void
-kb_offsets_txn_marker(struct kb_broker *b, int32_t partition, int64_t pid,
-    bool commit)
-{
-	(void)b;
-	(void)partition;
-	(void)pid;
-	(void)commit;
-}
