@@ -322,3 +322,23 @@ wait_state() {
 	[ -d "$KB_DATA/__transaction_state-2" ]
 	[ ! -d "$KB_DATA/__transaction_state-3" ]
 }
+
+@test "kpipe.acks.all.fsync: the coordinator's writes are synced and it works the same" {
+	stop_broker
+	start_broker -o kpipe.acks.all.fsync=true
+	init tx 10000
+	run txn add tx "$PID" 0 ta:0
+	assert_output 'ta-0 0'
+	run txn offsets tx "$PID" 0 g1
+	assert_output 'error 0'
+	run txn txncommit tx "$PID" 0 g1 ta 0 1
+	assert_output 'ta-0 0'
+	run txn produce ta 0 "$PID" 0 0 synced
+	assert_output 'error 0 offset 1'
+	run txn end tx "$PID" 0 commit
+	assert_output 'error 0'
+	run txn fetch ta 0 1
+	assert_output 'lso 3 values plain,synced'
+	run txn offsetfetch g1 ta 0
+	assert_output 'offset 1'
+}
