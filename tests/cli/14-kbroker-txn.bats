@@ -342,3 +342,18 @@ wait_state() {
 	run txn offsetfetch g1 ta 0
 	assert_output 'offset 1'
 }
+
+@test "an exhausted producer epoch gets a new producer id" {
+	init tx 10000
+	old=$PID
+	# as if this id had been initialised 32766 times
+	run txn staterec tx "$PID" 32766 Empty
+	assert_output 'error 0'
+	stop_broker
+	start_broker
+	run txn describe tx
+	assert_output "error 0 state Empty pid $old epoch 32766 timeout 60000 parts -"
+	init tx 10000
+	[ "$PID" != "$old" ]
+	[ "$EPOCH" = 0 ]
+}
