@@ -19,6 +19,7 @@
 #include "kp_log.h"
 #include "kp_segment.h"
 #include "kp_store.h"
+#include "kp_txnindex.h"
 
 #define CHECKPOINT	"kpipe.checkpoint"
 
@@ -36,6 +37,7 @@ struct kp_log {
 	int64_t			 next_clean_ms;		/* a pass due then, -1 */
 	int64_t			 unflushed;		/* records */
 	int64_t			 unflushed_since;	/* ms, -1 none */
+	int64_t			 stable;		/* LSO, INT64_MAX none */
 	bool			 ckpt_dirty;		/* state not on disk */
 	struct kp_buf		 scratch;
 };
@@ -249,7 +251,8 @@ tidy_dir(struct kp_log *l, struct kp_log_recovery *rec)
 		    n[strlen(n) - 1] == '~')
 			junk = true;
 		else if ((base = parse_name(n, ".index")) >= 0 ||
-		    (base = parse_name(n, ".timeindex")) >= 0) {
+		    (base = parse_name(n, ".timeindex")) >= 0 ||
+		    (base = parse_name(n, KP_TXNINDEX_SUFFIX)) >= 0) {
 			struct stat st;
 
 			kp_segment_path(a, sizeof(a), l->dir, base, ".log");
@@ -385,9 +388,10 @@ recover(struct kp_log *l, int64_t now, struct kp_log_recovery *rec)
 				rec->segments_dropped++;
 				if (!l->rdonly) {
 					static const char *sx[] = { ".log",
-					    ".index", ".timeindex" };
+					    ".index", ".timeindex",
+					    KP_TXNINDEX_SUFFIX };
 
-					for (int k = 0; k < 3; k++) {
+					for (int k = 0; k < 4; k++) {
 						kp_segment_path(p, sizeof(p),
 						    l->dir, bases[j], sx[k]);
 						if (unlink(p) < 0 &&
@@ -492,6 +496,7 @@ kp_log_open(const char *dir, const struct kp_logconf *conf, int flags,
 	l->rdonly = (flags & KP_LOG_RDONLY) != 0;
 	l->unflushed_since = -1;
 	l->next_clean_ms = -1;
+	l->stable = INT64_MAX;
 	if ((l->dir = strdup(dir)) == NULL)
 		goto fail;
 	if ((flags & KP_LOG_CREATE) && !l->rdonly) {
@@ -1037,6 +1042,59 @@ kp_log_slice_load(const struct kp_log_slice *sl, struct kp_buf *out)
 	return 0;
 }
 
+/* --- aborted transactions --- */
+
+int
+kp_log_txn_add(struct kp_log *l, const struct kp_txn_entry *e)
+{
+	if (l->rdonly) {
+		errno = EROFS;
+		return -1;
+	}
+	if (e->last_offset < l->segs[0]->base ||
+	    e->last_offset >= kp_log_end_offset(l)) {
+		errno = ERANGE;
+		return -1;
+	}
+	return kp_txnindex_add(&l->segs[seg_for(l, e->last_offset)]->xi, e);
+}
+
+bool
+kp_log_txn_has(const struct kp_log *l, int64_t last_offset)
+{
+	return kp_txnindex_has(&l->segs[seg_for(l, last_offset)]->xi,
+	    last_offset);
+}
+
+/*
+ * An entry lives in the segment of its marker, at or after its first
+ * offset: the segments before the one holding from have only markers
+ * below from. As Kafka's collectAbortedTxns, the walk ends at an entry
+ * whose LSO is at or past upto: every later transaction began after it.
+ */
+size_t
+kp_log_aborted_txns(const struct kp_log *l, int64_t from, int64_t upto,
+    kp_log_txn_fn *fn, void *arg)
+{
+	size_t n = 0;
+
+	for (int i = seg_for(l, from); i < l->nseg; i++) {
+		const struct kp_txnindex *x = &l->segs[i]->xi;
+
+		for (size_t k = 0; k < x->n; k++) {
+			if (x->e[k].last_offset >= from &&
+			    x->e[k].first_offset < upto) {
+				if (fn != NULL)
+					fn(arg, &x->e[k]);
+				n++;
+			}
+			if (x->e[k].lso >= upto)
+				return n;
+		}
+	}
+	return n;
+}
+
 /* --- timestamps --- */
 
 /* Load the batch at pos into the scratch buffer; its size, or -1. */
@@ -1250,6 +1308,43 @@ kp_log_truncate(struct kp_log *l, int64_t offset)
 
 /* --- compaction --- */
 
+void
+kp_log_set_stable_offset(struct kp_log *l, int64_t off)
+{
+	l->stable = off < 0 ? INT64_MAX : off;
+}
+
+/* Where cleaning stops: the active segment, or the first reaching past the LSO. */
+static int64_t
+cleanable_end(const struct kp_log *l)
+{
+	for (int i = 0; i < l->nseg - 1; i++)
+		if (l->segs[i]->next_offset > l->stable)
+			return l->segs[i]->base;
+	return active(l)->base;
+}
+
+/*
+ * Was producer pid's transactional batch at offset aborted? Its marker
+ * is the producer's first at or after offset (a producer has one
+ * transaction open at a time), so the first entry of pid whose marker
+ * is at or after offset decides.
+ */
+static bool
+batch_aborted(void *arg, int64_t pid, int64_t offset)
+{
+	const struct kp_log *l = arg;
+
+	for (int i = seg_for(l, offset); i < l->nseg; i++) {
+		const struct kp_txnindex *x = &l->segs[i]->xi;
+
+		for (size_t k = 0; k < x->n; k++)
+			if (x->e[k].pid == pid && x->e[k].last_offset >= offset)
+				return x->e[k].first_offset <= offset;
+	}
+	return false;
+}
+
 /* Put the cleaned copy of segs[i] in place: see tidy_dir for the order. */
 static int
 swap_in(struct kp_log *l, int i, struct kp_segment *c, int64_t now)
@@ -1324,11 +1419,19 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 		goto done;
 	if ((map = kp_keymap_new()) == NULL)
 		return -1;
-	upto = active(l)->base;
-	/* the newest offset of every key, the active segment included */
-	for (int i = 0; i < l->nseg; i++)
+	kp_keymap_set_aborted(map, batch_aborted, l);
+	upto = cleanable_end(l);
+	/*
+	 * The newest offset of every key, the active segment included; but
+	 * with a transaction open, nothing from its segment on: its records
+	 * may yet be aborted.
+	 */
+	for (int i = 0; i < l->nseg; i++) {
+		if (l->stable != INT64_MAX && l->segs[i]->base >= upto)
+			break;
 		if (kp_compact_scan(map, l->segs[i], &l->scratch) < 0)
 			goto out;
+	}
 	for (int i = 0; i < l->nseg - 1; i++) {
 		struct kp_segment *s = l->segs[i], *c;
 		struct kp_compact_report one = { 0 };
@@ -1340,6 +1443,8 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 			again = s->max_ts + l->conf.min_compaction_lag_ms;
 			break;
 		}
+		if (s->base >= upto)
+			break;	/* an open transaction's, or after it */
 		drop_tombstones = s->max_ts >= 0 &&
 		    now_ms - s->max_ts >= l->conf.delete_retention_ms;
 		remove_cleaned(l, s->base);
@@ -1410,7 +1515,7 @@ kp_log_tick(struct kp_log *l, int64_t now_ms)
 	if (kp_log_enforce_retention(l, now_ms) < 0)
 		return -1;
 	if ((l->conf.cleanup_policy & KP_CLEANUP_COMPACT) &&
-	    (l->cleaner_offset < active(l)->base ||
+	    (l->cleaner_offset < cleanable_end(l) ||
 	    (l->next_clean_ms >= 0 && now_ms >= l->next_clean_ms)) &&
 	    kp_log_compact(l, now_ms, NULL) < 0)
 		return -1;
