@@ -608,10 +608,10 @@ by_first(const void *a, const void *b)
 }
 
 int
-kp_txn_filter_set(struct kp_txn_filter *f, const int64_t *pids,
-    const int64_t *first, size_t n)
+kp_txn_filter_set(struct kp_txn_filter *f,
+    const struct kp_fetch_resp_aborted_transaction *v, int32_t nv)
 {
-	size_t i;
+	size_t i, n = nv > 0 && v != NULL ? (size_t)nv : 0;
 
 	f->nab = f->next = f->nactive = 0;
 	if (n > f->cap) {
@@ -627,8 +627,8 @@ kp_txn_filter_set(struct kp_txn_filter *f, const int64_t *pids,
 		f->cap = n;
 	}
 	for (i = 0; i < n; i++) {
-		f->ab[i].pid = pids[i];
-		f->ab[i].first_offset = first[i];
+		f->ab[i].pid = v[i].producer_id;
+		f->ab[i].first_offset = v[i].first_offset;
 	}
 	f->nab = n;
 	qsort(f->ab, n, sizeof(*f->ab), by_first);

@@ -10,6 +10,7 @@
 #include "kp_batch.h"
 #include "kp_buf.h"
 #include "kp_client.h"
+#include "kp_proto_fetch.h"
 
 /*
  * A transactional producer (KIP-98) over a kp_client: kp_txn_init finds
@@ -121,11 +122,11 @@ struct kp_txn_filter {
 void	 kp_txn_filter_init(struct kp_txn_filter *);
 void	 kp_txn_filter_release(struct kp_txn_filter *);
 /*
- * Start a partition's answer with its aborted transactions (copied;
- * n 0 for none). 0, or -1 when out of memory.
+ * Start a partition's answer with its aborted transactions (copied; a
+ * null list, n -1, or an empty one for none). 0, or -1 out of memory.
  */
-int	 kp_txn_filter_set(struct kp_txn_filter *, const int64_t *pids,
-	    const int64_t *first_offsets, size_t n);
+int	 kp_txn_filter_set(struct kp_txn_filter *,
+	    const struct kp_fetch_resp_aborted_transaction *, int32_t n);
 /*
  * Whether to drop the batch (its header h, total bytes batch/len): a
  * control batch, or a transactional batch of an aborted transaction.
