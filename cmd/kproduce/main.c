@@ -633,8 +633,9 @@ end_txn(void)
 	int rc = 0;
 
 	if (producer_end(prod, commit, why, sizeof(why)) < 0) {
-		warnx("transaction %s: %s", commit ? "not committed" :
-		    "aborted", why);
+		/* failed records turn a commit into an abort */
+		warnx("transaction %s: %s", commit && st->failed == 0 ?
+		    "not committed" : "aborted", why);
 		rc = kp_cli_exit_for(st->failed ? st->last_kerr :
 		    kp_client_kerr(producer_client(prod)));
 		commit = false;
