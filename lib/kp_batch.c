@@ -709,6 +709,53 @@ kp_record_control_type(const struct kp_record *rec)
 	return kp_be16(rec->key.ptr + 2);
 }
 
+int
+kp_batch_control_type(const uint8_t *p, size_t len)
+{
+	struct kp_batch_header h;
+	struct kp_reader r;
+	int32_t keylen;
+	int16_t ver, type;
+
+	if (kp_batch_header_decode(p, len, &h) <= 0 ||
+	    !(h.attributes & KP_BATCH_ATTR_CONTROL) || kp_batch_codec(&h) ||
+	    h.records_count < 1)
+		return -1;
+	kp_reader_init(&r, p + KP_BATCH_HEADER_SIZE,
+	    len - KP_BATCH_HEADER_SIZE);
+	(void)kp_read_varint(&r);		/* length */
+	(void)kp_read_i8(&r);			/* attributes */
+	(void)kp_read_varlong(&r);		/* timestamp delta */
+	(void)kp_read_varint(&r);		/* offset delta */
+	keylen = kp_read_varint(&r);
+	ver = kp_read_i16(&r);
+	type = kp_read_i16(&r);
+	if (r.err != KP_OK || keylen < 4 || ver < 0)
+		return -1;
+	return type;
+}
+
+int
+kp_batch_control_build(struct kp_buf *out, int64_t pid, int16_t epoch,
+    int type, int32_t coordinator_epoch, int64_t ts)
+{
+	struct kp_batch_builder bb;
+	uint8_t key[4], val[6];
+	int rc = -1;
+
+	kp_put_be16(key, 0);
+	kp_put_be16(key + 2, (int16_t)type);
+	kp_put_be16(val, 0);
+	kp_put_be32(val + 2, coordinator_epoch);
+	kp_batch_builder_init(&bb, KP_CODEC_NONE, pid, epoch, -1);
+	bb.attributes = KP_BATCH_ATTR_TRANSACTIONAL | KP_BATCH_ATTR_CONTROL;
+	if (kp_batch_builder_add(&bb, ts, key, sizeof(key), val, sizeof(val),
+	    NULL, 0) == 0 && kp_batch_builder_finish(&bb, out) == 0)
+		rc = 0;
+	kp_batch_builder_release(&bb);
+	return rc;
+}
+
 void
 kp_batch_iter_release(struct kp_batch_iter *it)
 {

@@ -207,6 +207,21 @@ void	 kp_batch_iter_release(struct kp_batch_iter *);
 #define KP_CONTROL_ABORT	0
 #define KP_CONTROL_COMMIT	1
 int	 kp_record_control_type(const struct kp_record *);
+/*
+ * The same from a control batch's first bytes: its first record's key
+ * (control batches are never compressed; the header and about 20 bytes
+ * after it are enough). -1 when they do not hold a control key.
+ */
+int	 kp_batch_control_type(const uint8_t *, size_t);
+/*
+ * Append a transaction marker (KIP-98 control batch) to out: attributes
+ * transactional | control, the producer's id and epoch, base sequence
+ * -1, one record keyed int16 0 + int16 type (KP_CONTROL_*) with value
+ * int16 0 + int32 coordinator epoch, timestamp ts. Offsets are the
+ * append's. 0, or -1 (ENOMEM).
+ */
+int	 kp_batch_control_build(struct kp_buf *, int64_t, int16_t, int,
+	    int32_t, int64_t);
 
 /*
  * Build one batch. Records go in order with offsetDelta 0, 1, ...;

@@ -19,6 +19,7 @@
 #include "kp_log.h"
 #include "kp_segment.h"
 #include "kp_store.h"
+#include "kp_txnindex.h"
 
 #define CHECKPOINT	"kpipe.checkpoint"
 
@@ -249,7 +250,8 @@ tidy_dir(struct kp_log *l, struct kp_log_recovery *rec)
 		    n[strlen(n) - 1] == '~')
 			junk = true;
 		else if ((base = parse_name(n, ".index")) >= 0 ||
-		    (base = parse_name(n, ".timeindex")) >= 0) {
+		    (base = parse_name(n, ".timeindex")) >= 0 ||
+		    (base = parse_name(n, KP_TXNINDEX_SUFFIX)) >= 0) {
 			struct stat st;
 
 			kp_segment_path(a, sizeof(a), l->dir, base, ".log");
@@ -385,9 +387,10 @@ recover(struct kp_log *l, int64_t now, struct kp_log_recovery *rec)
 				rec->segments_dropped++;
 				if (!l->rdonly) {
 					static const char *sx[] = { ".log",
-					    ".index", ".timeindex" };
+					    ".index", ".timeindex",
+					    KP_TXNINDEX_SUFFIX };
 
-					for (int k = 0; k < 3; k++) {
+					for (int k = 0; k < 4; k++) {
 						kp_segment_path(p, sizeof(p),
 						    l->dir, bases[j], sx[k]);
 						if (unlink(p) < 0 &&
@@ -1035,6 +1038,59 @@ kp_log_slice_load(const struct kp_log_slice *sl, struct kp_buf *out)
 		got += (size_t)r;
 	}
 	return 0;
+}
+
+/* --- aborted transactions --- */
+
+int
+kp_log_txn_add(struct kp_log *l, const struct kp_txn_entry *e)
+{
+	if (l->rdonly) {
+		errno = EROFS;
+		return -1;
+	}
+	if (e->last_offset < l->segs[0]->base ||
+	    e->last_offset >= kp_log_end_offset(l)) {
+		errno = ERANGE;
+		return -1;
+	}
+	return kp_txnindex_add(&l->segs[seg_for(l, e->last_offset)]->xi, e);
+}
+
+bool
+kp_log_txn_has(const struct kp_log *l, int64_t last_offset)
+{
+	return kp_txnindex_has(&l->segs[seg_for(l, last_offset)]->xi,
+	    last_offset);
+}
+
+/*
+ * An entry lives in the segment of its marker, at or after its first
+ * offset: the segments before the one holding from have only markers
+ * below from. As Kafka's collectAbortedTxns, the walk ends at an entry
+ * whose LSO is at or past upto: every later transaction began after it.
+ */
+size_t
+kp_log_aborted_txns(const struct kp_log *l, int64_t from, int64_t upto,
+    kp_log_txn_fn *fn, void *arg)
+{
+	size_t n = 0;
+
+	for (int i = seg_for(l, from); i < l->nseg; i++) {
+		const struct kp_txnindex *x = &l->segs[i]->xi;
+
+		for (size_t k = 0; k < x->n; k++) {
+			if (x->e[k].last_offset >= from &&
+			    x->e[k].first_offset < upto) {
+				if (fn != NULL)
+					fn(arg, &x->e[k]);
+				n++;
+			}
+			if (x->e[k].lso >= upto)
+				return n;
+		}
+	}
+	return n;
 }
 
 /* --- timestamps --- */

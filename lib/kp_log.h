@@ -20,6 +20,9 @@
  *                                   per index.interval.bytes of log
  *   00000000000000000000.timeindex  12-byte entries: max timestamp so far
  *                                   (int64 BE), relative offset (int32 BE)
+ *   00000000000000000000.txnindex   aborted transactions whose ABORT
+ *                                   marker is in the segment (kp_txnindex.h),
+ *                                   only once there is one
  *   partition.metadata              Kafka's "version: 0 / topic_id: <b64>"
  *   kpipe.checkpoint                recovery point, log start offset, high
  *                                   watermark, cleaner offset, and after a
@@ -282,6 +285,25 @@ struct kp_compact_report {
  */
 int		 kp_log_compact(struct kp_log *, int64_t,
 		    struct kp_compact_report *);
+
+/*
+ * Aborted transactions (kp_txnindex.h): each in the .txnindex of the
+ * segment holding its ABORT marker, created, cut and deleted with that
+ * segment. Add an entry whose marker is in the log: 0, or -1 with errno
+ * (ERANGE: the marker offset is not in the log; EEXIST: already there).
+ */
+struct kp_txn_entry;
+int		 kp_log_txn_add(struct kp_log *, const struct kp_txn_entry *);
+/* True when an entry with this marker offset is there. */
+bool		 kp_log_txn_has(const struct kp_log *, int64_t);
+/*
+ * Call fn for every aborted transaction overlapping [from, upto): marker
+ * at or after from, first offset before upto; in marker order. Returns
+ * how many (fn may be NULL to count).
+ */
+typedef void	 kp_log_txn_fn(void *, const struct kp_txn_entry *);
+size_t		 kp_log_aborted_txns(const struct kp_log *, int64_t, int64_t,
+		    kp_log_txn_fn *, void *);
 
 /* Remove a closed log's folder and everything in it. 0 or -1 / errno. */
 int		 kp_log_remove_dir(const char *);

@@ -33,6 +33,7 @@ kp_pstate_snap_add(struct kp_buf *b, const struct kp_pstate_snap_entry *e)
 		kp_buf_put_i32(b, e->batches[i].last_seq);
 		kp_buf_put_i64(b, e->batches[i].base_offset);
 	}
+	kp_buf_put_i64(b, e->txn_first < 0 ? -1 : e->txn_first);
 }
 
 /* Entries are counted by walking them: the encoder keeps no state. */
@@ -43,7 +44,7 @@ count_entries(const uint8_t *p, size_t len)
 	int32_t n = 0;
 
 	while (pos + 19 <= len) {
-		pos += 19 + (size_t)p[pos + 18] * 16;
+		pos += 19 + (size_t)p[pos + 18] * 16 + 8;
 		n++;
 	}
 	return n;
@@ -61,7 +62,8 @@ kp_pstate_snap_finish(struct kp_buf *b)
 }
 
 static int
-read_entry(struct kp_reader *r, struct kp_pstate_snap_entry *e)
+read_entry(struct kp_reader *r, int16_t version,
+    struct kp_pstate_snap_entry *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->pid = kp_read_i64(r);
@@ -75,7 +77,9 @@ read_entry(struct kp_reader *r, struct kp_pstate_snap_entry *e)
 		e->batches[i].last_seq = kp_read_i32(r);
 		e->batches[i].base_offset = kp_read_i64(r);
 	}
-	if (r->err == KP_OK && (e->pid < 0 || e->epoch < 0))
+	e->txn_first = version >= 2 ? kp_read_i64(r) : -1;
+	if (r->err == KP_OK && (e->pid < 0 || e->epoch < 0 ||
+	    e->txn_first < -1))
 		kp_reader_fail(r, KP_EBAD);
 	return r->err == KP_OK ? 0 : -1;
 }
@@ -94,7 +98,8 @@ kp_pstate_snap_open(struct kp_pstate_snap_reader *sr, const uint8_t *p,
 		sr->why = "short";
 		return -1;
 	}
-	if (kp_read_i16(&sr->r) != KP_PSTATE_SNAP_VERSION) {
+	sr->version = kp_read_i16(&sr->r);
+	if (sr->version != 1 && sr->version != KP_PSTATE_SNAP_VERSION) {
 		sr->why = "unknown version";
 		return -1;
 	}
@@ -111,7 +116,7 @@ kp_pstate_snap_open(struct kp_pstate_snap_reader *sr, const uint8_t *p,
 	/* every entry must parse and the last must end the file */
 	walk = sr->r;
 	for (int32_t i = 0; i < sr->count; i++)
-		if (read_entry(&walk, &e) == -1)
+		if (read_entry(&walk, sr->version, &e) == -1)
 			return -1;
 	if (kp_reader_left(&walk) != 0)
 		return -1;
@@ -124,7 +129,7 @@ int
 kp_pstate_snap_next(struct kp_pstate_snap_reader *sr,
     struct kp_pstate_snap_entry *e)
 {
-	if (sr->left <= 0 || read_entry(&sr->r, e) == -1)
+	if (sr->left <= 0 || read_entry(&sr->r, sr->version, e) == -1)
 		return 0;
 	sr->left--;
 	return 1;

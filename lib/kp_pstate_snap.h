@@ -12,7 +12,7 @@
  * snapshot plus the batches after the snapshot's offset, instead of every
  * batch header of the log (Kafka's <offset>.snapshot files; one current
  * file per partition here). All integers big-endian:
- *   int16  version (1)
+ *   int16  version (2; 1 is read too: no transactions)
  *   uint32 crc32c of every byte after this field
  *   int64  end_offset: the log end offset the state covers (batches below
  *          it are in the state, none at or above it)
@@ -20,11 +20,13 @@
  *     int64 producer_id, int16 producer_epoch, int64 last_update_ms
  *     (wall clock, for producer.id.expiration.ms), int8 n (0..5) and n
  *     batches, oldest first: int32 first_seq, int32 last_seq, int64
- *     base_offset
+ *     base_offset; then (version 2) int64 txn_first_offset: the first
+ *     offset of the producer's open transaction on the partition, -1
+ *     none (Kafka's currentTxnFirstOffset), so a restart keeps the LSO
  * The file's size must be exactly what the count says.
  */
 #define KP_PSTATE_SNAP_FILE	"kpipe.producers"
-#define KP_PSTATE_SNAP_VERSION	1
+#define KP_PSTATE_SNAP_VERSION	2
 #define KP_PSTATE_SNAP_KEEP	5	/* batches per producer, as Kafka */
 
 struct kp_pstate_snap_batch {
@@ -37,6 +39,7 @@ struct kp_pstate_snap_entry {
 	int64_t		 pid;
 	int16_t		 epoch;
 	int64_t		 last_ms;
+	int64_t		 txn_first;	/* -1: no open transaction */
 	int		 n;		/* 0..KP_PSTATE_SNAP_KEEP */
 	struct kp_pstate_snap_batch batches[KP_PSTATE_SNAP_KEEP];
 };
@@ -54,6 +57,7 @@ struct kp_pstate_snap_reader {
 	int64_t		 end_offset;
 	int32_t		 count;
 	int32_t		 left;
+	int16_t		 version;
 	const char	*why;		/* why open failed */
 };
 

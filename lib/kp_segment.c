@@ -76,7 +76,7 @@ kp_segment_open_tagged(const char *dir, int64_t base, const char *tag,
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	s->fd = s->oi.fd = s->ti.fd = -1;
+	s->fd = s->oi.fd = s->ti.fd = s->xi.fd = -1;
 	s->base = base;
 	s->rdonly = rdonly;
 	s->index_interval = interval;
@@ -117,6 +117,17 @@ kp_segment_open_tagged(const char *dir, int64_t base, const char *tag,
 		goto fail;
 	s->index_rebuilt |= rc == 1;
 	free(p);
+	p = NULL;
+	/* the cleaner's copies share the original's aborted transactions */
+	if (s->tag[0] == '\0') {
+		if (asprintf(&p, "%s%s", s->prefix, KP_TXNINDEX_SUFFIX) < 0) {
+			p = NULL;
+			goto fail;
+		}
+		if (kp_txnindex_open(&s->xi, p, rdonly) < 0)
+			goto fail;
+		free(p);
+	}
 	return s;
 fail:
 	rc = errno;
@@ -138,6 +149,7 @@ kp_segment_close(struct kp_segment *s)
 		close(s->fd);
 	kp_index_close(&s->oi);
 	kp_index_close(&s->ti);
+	kp_txnindex_close(&s->xi);
 	free(s->prefix);
 	free(s);
 }
@@ -145,11 +157,12 @@ kp_segment_close(struct kp_segment *s)
 int
 kp_segment_delete(struct kp_segment *s)
 {
-	static const char *sfx[] = { ".log", ".index", ".timeindex" };
+	static const char *sfx[] = { ".log", ".index", ".timeindex",
+	    KP_TXNINDEX_SUFFIX };
 	int rc = 0, e = 0;
 
 	/* The .log goes first: an index without its .log is a leftover. */
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		char *p = NULL;
 
 		if (asprintf(&p, "%s%s%s", s->prefix, sfx[i], s->tag) < 0)
@@ -293,6 +306,9 @@ stop:
 	if (!s->rdonly && ftruncate(s->fd, (off_t)pos) < 0)
 		goto fail;
 done:
+	/* aborted transactions whose marker is gone go with it */
+	if (kp_txnindex_truncate(&s->xi, s->next_offset) < 0)
+		goto fail;
 	/* what was there is the kernel's to write back, not ours */
 	s->wb_mark = s->drop_mark = s->alloc_end = s->size;
 	free(buf);
@@ -598,7 +614,8 @@ kp_segment_sync(struct kp_segment *s)
 		return -1;
 	s->dirty = false;
 	s->idx_unsynced = true;
-	if (kp_index_sync(&s->oi) < 0 || kp_index_sync(&s->ti) < 0)
+	if (kp_index_sync(&s->oi) < 0 || kp_index_sync(&s->ti) < 0 ||
+	    kp_txnindex_sync(&s->xi) < 0)
 		return -1;
 	s->idx_unsynced = false;
 	return 0;
@@ -712,6 +729,8 @@ kp_segment_truncate_offset(struct kp_segment *s, int64_t offset)
 		return -1;
 	s->dirty = true;
 	hints_clear(s);
+	if (kp_txnindex_truncate(&s->xi, offset) < 0)
+		return -1;
 	k = kp_index_lower_bound(&s->oi, offset);
 	while (k > 0 && s->oi.val[k - 1] >= pos)
 		k--;

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "kp_index.h"
+#include "kp_txnindex.h"
 
 /* "<20 digits>" plus the longest suffix, ".timeindex.cleaned". */
 #define KP_SEGMENT_NAME_MAX	48
@@ -36,6 +37,7 @@ struct kp_segment {
 	bool		 idx_unsynced;	/* index files written, not synced */
 	struct kp_index	 oi;		/* .index */
 	struct kp_index	 ti;		/* .timeindex */
+	struct kp_txnindex xi;		/* .txnindex (untagged segments) */
 	/*
 	 * Batch boundaries remembered so a consumer tailing the log finds
 	 * its offset without reading headers from the last index entry: at

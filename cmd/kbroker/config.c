@@ -47,7 +47,11 @@ static const char *server_keys[] = {
 	"kpipe.acks.all.fsync", "zookeeper.connect",
 	"zookeeper.session.timeout.ms", "zookeeper.connection.timeout.ms",
 	"replica.lag.time.max.ms", "unclean.leader.election.enable",
-	"kpipe.log.cache.bytes",
+	"kpipe.log.cache.bytes", "transaction.state.log.num.partitions",
+	"transaction.state.log.replication.factor",
+	"transaction.state.log.min.isr", "transaction.max.timeout.ms",
+	"transactional.id.expiration.ms",
+	"transaction.abort.timed.out.transaction.cleanup.interval.ms",
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))

@@ -9,6 +9,7 @@
 #include "kbroker.h"
 #include "cluster.h"
 #include "resp_array.h"
+#include "txn_log.h"
 
 #define SLICES_MAX	16	/* segment slices per partition and response */
 
@@ -16,6 +17,8 @@
 struct part_plan {
 	int16_t			 error;
 	int64_t			 hwm, lso, log_start;
+	struct kp_fetch_resp_aborted_transaction *aborted;
+	int32_t			 naborted;	/* -1: null (read_uncommitted) */
 	struct kp_log_slice	 slices[SLICES_MAX];
 	int			 nslices;
 	size_t			 bytes;
@@ -23,22 +26,26 @@ struct part_plan {
 
 /*
  * Find the record bytes for one partition: whole batches from offset up to
- * the high watermark (a follower: the log end), at most max bytes, in as
- * many slices as segments they span. first: the response has no bytes
- * yet, so one batch goes even if larger than the limits (KIP-74), so a
- * consumer never sticks.
+ * the high watermark (a follower: the log end; read_committed: the LSO),
+ * at most max bytes, in as many slices as segments they span. first: the
+ * response has no bytes yet, so one batch goes even if larger than the
+ * limits (KIP-74), so a consumer never sticks.
  */
 static void
-plan_partition(struct kp_log *log, int64_t offset, size_t max, bool first,
-    bool follower, struct part_plan *pp)
+plan_partition(struct kb_req *req, struct kp_log *log, int64_t offset,
+    size_t max, bool first, bool follower, bool committed,
+    struct part_plan *pp)
 {
-	int64_t hwm = kp_log_high_watermark(log);
+	int64_t hwm = kp_log_high_watermark(log), from = offset;
 	int rc;
 
 	pp->hwm = hwm;
-	pp->lso = hwm;
+	pp->lso = kb_txn_lso(req->b, log);
+	pp->naborted = -1;
 	if (follower)
 		hwm = kp_log_end_offset(log);
+	else if (committed)
+		hwm = pp->lso;
 	pp->log_start = kp_log_start_offset(log);
 	while (pp->nslices < SLICES_MAX && offset < hwm) {
 		struct kp_log_slice *s = &pp->slices[pp->nslices];
@@ -63,6 +70,14 @@ plan_partition(struct kp_log *log, int64_t offset, size_t max, bool first,
 	if (pp->nslices == 0 && pp->error == KP_NONE &&
 	    (offset < pp->log_start || offset > kp_log_end_offset(log)))
 		pp->error = KP_OFFSET_OUT_OF_RANGE;
+	/* which of the returned records a read_committed consumer drops */
+	if (!committed || follower || pp->error != KP_NONE)
+		return;
+	pp->naborted = 0;
+	if (pp->nslices > 0 && kb_txn_aborted(log, from,
+	    pp->slices[pp->nslices - 1].next_offset, req->arena,
+	    &pp->aborted, &pp->naborted) == -1)
+		pp->error = KP_UNKNOWN_SERVER_ERROR;	/* ENOMEM */
 }
 
 static int
@@ -98,7 +113,9 @@ encode_fetch(struct kb_req *req, const struct kp_fetch_req *rq,
 			pd.high_watermark = pp->hwm;
 			pd.last_stable_offset = pp->lso;
 			pd.log_start_offset = pp->log_start;
-			pd.n_aborted_transactions = pp->error ? -1 : 0;
+			pd.aborted_transactions = pp->aborted;
+			pd.n_aborted_transactions = pp->error ? -1 :
+			    pp->naborted;
 			pd.preferred_read_replica = -1;
 			if (kp_fetch_resp_partition_begin(b, v, &pd,
 			    (int32_t)pp->bytes) == -1)
@@ -197,9 +214,9 @@ handle_fetch(struct kb_req *req)
 			/* a long poll run again is not a new fetch */
 			if (follower && !req->retry)
 				follower_fetched(req, &rq, &t->topic, p);
-			plan_partition(log, p->fetch_offset,
+			plan_partition(req, log, p->fetch_offset,
 			    pmax < left ? pmax : left, total == 0, follower,
-			    pp);
+			    rq.isolation_level == 1, pp);
 			if (pp->error != KP_NONE)
 				errors = true;
 			total += pp->bytes;
@@ -223,13 +240,15 @@ KB_API(fetch, KP_API_FETCH, 4, 11, handle_fetch)
 
 static void
 list_offset(struct kb_req *req, struct kp_log *log, int64_t ts,
-    int32_t epoch, struct kp_list_offsets_resp_partition_response *pr)
+    int32_t epoch, bool committed,
+    struct kp_list_offsets_resp_partition_response *pr)
 {
 	int64_t off = -1, t = -1;
 
 	pr->leader_epoch = epoch;
 	if (ts == -1) {				/* latest */
-		off = kp_log_high_watermark(log);
+		off = committed ? kb_txn_lso(req->b, log) :
+		    kp_log_high_watermark(log);
 	} else if (ts == -2) {			/* earliest */
 		off = kp_log_start_offset(log);
 	} else if (ts == -3) {			/* max timestamp (KIP-734) */
@@ -307,7 +326,8 @@ handle_list_offsets(struct kb_req *req)
 			else
 				list_offset(req, log, p->timestamp,
 				    kb_cluster_leader_epoch_s(req->b, &t->name,
-				    p->partition_index), pr);
+				    p->partition_index), v >= 2 &&
+				    rq.isolation_level == 1, pr);
 		}
 	}
 	if (kp_list_offsets_resp_encode(kb_resp_buf(req->resp), v, &rs) == -1)

@@ -467,8 +467,10 @@ handle_find_coordinator(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	kp_find_coordinator_resp_init(&rs);
-	if (rq.key_type != 0) {
-		rs.error_code = KP_INVALID_REQUEST;	/* no transactions */
+	/* key_type 1: a transactional id; txn_coord.c, single node only */
+	if (rq.key_type != 0 && (rq.key_type != 1 ||
+	    kb_cluster_mode(req->b))) {
+		rs.error_code = KP_INVALID_REQUEST;
 		rs.node_id = -1;
 		rs.host = kb_str("");
 		rs.port = -1;
@@ -479,7 +481,9 @@ handle_find_coordinator(struct kb_req *req)
 		coordinator_addr(req, &rs.host, &rs.port);
 	}
 	if (v >= 1 && rs.error_code == KP_INVALID_REQUEST)
-		rs.error_message = kb_str("transactions are not supported");
+		rs.error_message = kb_str(rq.key_type == 1 ?
+		    "transactions are not supported in cluster mode" :
+		    "unknown coordinator key type");
 	return kp_find_coordinator_resp_encode(kb_resp_buf(req->resp), v,
 	    &rs) == -1 ? KB_CLOSE : KB_DONE;
 }

@@ -14,6 +14,8 @@
 #include "resp_array.h"
 #include "group.h"
 #include "cluster.h"
+#include "txn.h"
+#include "txn_coord.h"
 
 #define METADATA_MAX	4096	/* offset.metadata.max.bytes */
 
@@ -123,7 +125,8 @@ kb_offsets_persist(void *arg, const char *group, const char *topic,
 }
 
 static int
-load_batch(struct kb_group *G, const uint8_t *p, size_t len, size_t *used)
+load_batch(struct kb_group *G, int32_t part, const uint8_t *p, size_t len,
+    size_t *used)
 {
 	struct kp_batch_header h;
 	struct kp_batch_iter it;
@@ -145,6 +148,15 @@ load_batch(struct kb_group *G, const uint8_t *p, size_t len, size_t *used)
 	while ((rc = kp_batch_iter_next(&it, &rec)) == 1) {
 		struct kp_coord_offset o;
 
+		/* TxnOffsetCommit: a marker settles the producer's offsets */
+		if (h.attributes & KP_BATCH_ATTR_CONTROL) {
+			int type = kp_record_control_type(&rec);
+
+			if (type == KP_CONTROL_COMMIT || type == KP_CONTROL_ABORT)
+				kb_offsets_txn_marker(G->b, part,
+				    h.producer_id, type == KP_CONTROL_COMMIT);
+			continue;
+		}
 		if (kp_offrec_parse(rec.key.ptr, rec.key.len < 0 ? 0 :
 		    (size_t)rec.key.len, rec.value.ptr, rec.value.len,
 		    r) != 1)
@@ -156,8 +168,14 @@ load_batch(struct kb_group *G, const uint8_t *p, size_t len, size_t *used)
 		o.metadata = r->metadata;
 		o.commit_ts = r->commit_ts;
 		o.expire_ts = r->expire_ts;
-		kp_coord_load(&G->coord, r->group, r->topic, r->partition,
-		    r->tombstone ? NULL : &o, kb_now_wall());
+		if ((h.attributes & KP_BATCH_ATTR_TRANSACTIONAL) &&
+		    !r->tombstone)
+			kb_txn_offsets_replayed(G->b, part, h.producer_id,
+			    r->group, &o);
+		else
+			kp_coord_load(&G->coord, r->group, r->topic,
+			    r->partition, r->tombstone ? NULL : &o,
+			    kb_now_wall());
 	}
 	kp_batch_iter_release(&it);
 	free(r);
@@ -166,7 +184,7 @@ load_batch(struct kb_group *G, const uint8_t *p, size_t len, size_t *used)
 
 /* Replay one partition of __consumer_offsets into the coordinator. */
 static int
-load_log(struct kb_group *G, struct kp_log *log, size_t *nrec)
+load_log(struct kb_group *G, struct kp_log *log, int32_t part, size_t *nrec)
 {
 	int64_t off = kp_log_start_offset(log), end = kp_log_end_offset(log);
 	struct kp_log_slice s;
@@ -185,7 +203,7 @@ load_log(struct kb_group *G, struct kp_log *log, size_t *nrec)
 			rc = -1;
 			break;
 		}
-		while (at < buf.len && load_batch(G, buf.data + at,
+		while (at < buf.len && load_batch(G, part, buf.data + at,
 		    buf.len - at, &used) == 0) {
 			at += used;
 			(*nrec)++;
@@ -211,7 +229,7 @@ kb_offsets_load(struct kb_group *G)
 	for (int32_t p = 0; p < t->partitions; p++) {
 		if (t->logs[p] == NULL)
 			continue;	/* cluster mode: not a replica here */
-		if (load_log(G, t->logs[p], &nrec) == -1) {
+		if (load_log(G, t->logs[p], p, &nrec) == -1) {
 			kb_log("%s-%d: cannot read: %s", KP_OFFSETS_TOPIC, p,
 			    strerror(errno));
 			G->loading = false;
@@ -239,7 +257,7 @@ kb_offsets_load_partition(struct kb_broker *b, int32_t p)
 	if (G == NULL || log == NULL)
 		return;
 	G->loading = true;
-	if (load_log(G, log, &nrec) == -1)
+	if (load_log(G, log, p, &nrec) == -1)
 		kb_log("%s-%d: cannot read: %s", KP_OFFSETS_TOPIC, p,
 		    strerror(errno));
 	G->loading = false;

@@ -10,6 +10,7 @@
 #include "kbroker.h"
 #include "cluster.h"
 #include "resp_array.h"
+#include "txn_log.h"
 
 /*
  * One partition's records: exactly one magic-2 batch (Produce v3+,
@@ -85,6 +86,16 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 		return;
 	}
 	idem = h.producer_id >= 0 && h.base_sequence >= 0;
+	/*
+	 * Markers are the coordinator's (WriteTxnMarkers), and a
+	 * transaction belongs to an idempotent producer (Kafka's
+	 * LogValidator says the same).
+	 */
+	if ((h.attributes & KP_BATCH_ATTR_CONTROL) ||
+	    ((h.attributes & KP_BATCH_ATTR_TRANSACTIONAL) && !idem)) {
+		pr->error_code = KP_INVALID_RECORD;
+		return;
+	}
 	if (idem) {
 		rc = kb_pstate_check(b, log, h.producer_id, h.producer_epoch,
 		    h.base_sequence, h.last_offset_delta + 1, &dup);
@@ -149,6 +160,8 @@ produce_partition(struct kb_req *req, struct kp_log *log, int16_t acks,
 	if (idem)
 		kb_pstate_update(b, log, h.producer_id, h.producer_epoch,
 		    h.base_sequence, h.last_offset_delta + 1, info.base_offset);
+	if (h.attributes & KP_BATCH_ATTR_TRANSACTIONAL)
+		kb_pstate_txn_begin(b, log, h.producer_id, info.base_offset);
 	kb_pstate_appended(b, log, prev_end);
 	pr->base_offset = info.base_offset;
 	pr->log_append_time_ms = info.log_append_time;

@@ -17,6 +17,8 @@
 #include "kp_pstate_snap.h"
 #include "kp_store.h"
 #include "kbroker.h"
+#include "txn_coord.h"
+#include "txn_log.h"
 
 /* Kafka keeps the last 5 batches per producer (max.in.flight is 5). */
 #define KEEP_BATCHES	KP_PSTATE_SNAP_KEEP
@@ -37,6 +39,9 @@ struct entry {
 	const struct kp_log *log;
 	int16_t		 epoch;
 	int64_t		 last_ms;	/* wall clock of the last append */
+	int64_t		 txn_first;	/* open transaction's first offset,
+					   -1 none */
+	struct entry	*txn_next;	/* in its plog's open list */
 	int		 n;		/* batches kept, newest at [n-1] */
 	struct batch_meta batches[KEEP_BATCHES];
 };
@@ -46,6 +51,7 @@ struct plog {
 	struct plog	*next;
 	const struct kp_log *log;
 	int64_t		 snap_offset;	/* end offset it covers, -1 none */
+	struct entry	*open;		/* producers with a transaction open */
 };
 
 struct kb_pstate {
@@ -123,10 +129,10 @@ kb_pstate_check(struct kb_broker *b, struct kp_log *log, int64_t pid,
 	 * A producer we know nothing of here (new to this partition, or its
 	 * state expired) starts wherever it is, as Kafka does since KIP-360.
 	 */
+	if (e != NULL && epoch < e->epoch)
+		return KP_INVALID_PRODUCER_EPOCH;	/* fenced by a marker too */
 	if (e == NULL || e->n == 0)
 		return KP_NONE;
-	if (epoch < e->epoch)
-		return KP_INVALID_PRODUCER_EPOCH;
 	if (epoch > e->epoch)
 		return seq == 0 ? KP_NONE : KP_OUT_OF_ORDER_SEQUENCE_NUMBER;
 	for (int i = 0; i < e->n; i++) {
@@ -152,6 +158,7 @@ find_or_add(struct kb_broker *b, int64_t pid, const struct kp_log *log)
 			return NULL;
 		e->pid = pid;
 		e->log = log;
+		e->txn_first = -1;
 		h = bucket(pid, log);
 		e->next = b->pstate->buckets[h];
 		b->pstate->buckets[h] = e;
@@ -212,6 +219,93 @@ plog_get(struct kb_broker *b, const struct kp_log *log, bool create)
 	return l;
 }
 
+/* --- transactions (KIP-98), the partition side --- */
+
+static void
+txn_open(struct kb_broker *b, struct entry *e, int64_t first)
+{
+	struct plog *pl = plog_get(b, e->log, true);
+
+	if (pl == NULL)
+		return;	/* ENOMEM: the LSO will not wait for it */
+	e->txn_first = first;
+	e->txn_next = pl->open;
+	pl->open = e;
+}
+
+static void
+txn_close(struct kb_broker *b, struct entry *e)
+{
+	struct plog *pl = plog_get(b, e->log, false);
+	struct entry **pp;
+
+	e->txn_first = -1;
+	if (pl == NULL)
+		return;
+	for (pp = &pl->open; *pp != NULL; pp = &(*pp)->txn_next)
+		if (*pp == e) {
+			*pp = e->txn_next;
+			break;
+		}
+	e->txn_next = NULL;
+}
+
+int16_t
+kb_pstate_epoch(struct kb_broker *b, struct kp_log *log, int64_t pid)
+{
+	struct entry *e = find(b->pstate, pid, log);
+
+	return e != NULL ? e->epoch : -1;
+}
+
+void
+kb_pstate_txn_begin(struct kb_broker *b, struct kp_log *log, int64_t pid,
+    int64_t first)
+{
+	struct entry *e = find_or_add(b, pid, log);
+
+	if (e != NULL && e->txn_first < 0)
+		txn_open(b, e, first);
+}
+
+int64_t
+kb_pstate_txn_end(struct kb_broker *b, struct kp_log *log, int64_t pid,
+    int16_t epoch)
+{
+	struct entry *e = find_or_add(b, pid, log);
+	int64_t first;
+
+	if (e == NULL)
+		return -1;
+	/*
+	 * A newer epoch (the coordinator fencing a producer) starts the
+	 * producer's sequences over, as a first batch at that epoch would.
+	 */
+	if (epoch > e->epoch) {
+		e->epoch = epoch;
+		e->n = 0;
+	}
+	e->last_ms = kb_now_wall();
+	first = e->txn_first;
+	if (first >= 0)
+		txn_close(b, e);
+	return first;
+}
+
+int64_t
+kb_pstate_txn_first(struct kb_broker *b, struct kp_log *log)
+{
+	struct plog *pl = plog_get(b, log, false);
+	int64_t first = -1;
+
+	if (pl == NULL)
+		return -1;
+	for (struct entry *e = pl->open; e != NULL; e = e->txn_next)
+		if (first < 0 || e->txn_first < first)
+			first = e->txn_first;
+	return first;
+}
+
 static void
 snap_path(const struct kp_log *log, char *path, size_t size)
 {
@@ -244,6 +338,7 @@ snap_write(struct kb_broker *b, struct kp_log *log)
 			se.pid = e->pid;
 			se.epoch = e->epoch;
 			se.last_ms = e->last_ms;
+			se.txn_first = e->txn_first;
 			se.n = e->n;
 			memcpy(se.batches, e->batches, sizeof(se.batches));
 			kp_pstate_snap_add(&buf, &se);
@@ -428,12 +523,38 @@ snap_load(struct kb_broker *b, struct kp_log *log, const char *topic,
 		e->last_ms = se.last_ms;
 		e->n = se.n;
 		memcpy(e->batches, se.batches, sizeof(e->batches));
+		if (se.txn_first >= 0 && e->txn_first < 0)
+			txn_open(b, e, se.txn_first);
 	}
 	free(p);
 	if ((pl = plog_get(b, log, true)) != NULL)
 		pl->snap_offset = sr.end_offset;
 	*loaded = true;
 	return sr.end_offset;
+}
+
+/*
+ * A transactional batch read back: data opens its producer's
+ * transaction, a marker (its type is in its first record, so a little
+ * more than the header is read) closes it.
+ */
+static void
+replay_txn(struct kb_broker *b, struct kp_log *log,
+    const struct kp_batch_header *h, int fd, off_t at)
+{
+	uint8_t cb[KP_BATCH_HEADER_SIZE + 64];
+	size_t want = (size_t)h->batch_length + KP_BATCH_LOG_OVERHEAD;
+	ssize_t n;
+
+	if (!(h->attributes & KP_BATCH_ATTR_CONTROL)) {
+		kb_pstate_txn_begin(b, log, h->producer_id, h->base_offset);
+		return;
+	}
+	if (want > sizeof(cb))
+		want = sizeof(cb);
+	n = pread(fd, cb, want, at);
+	kb_txn_replay_marker(b, log, h, n > 0 ?
+	    kp_batch_control_type(cb, (size_t)n) : -1);
 }
 
 /*
@@ -468,6 +589,9 @@ rebuild_log(struct kb_broker *b, struct kp_log *log, int64_t off,
 				kb_pstate_update(b, log, h.producer_id,
 				    h.producer_epoch, h.base_sequence,
 				    h.last_offset_delta + 1, h.base_offset);
+			if (h.attributes & KP_BATCH_ATTR_TRANSACTIONAL)
+				replay_txn(b, log, &h, s.fd,
+				    s.pos + (off_t)pos);
 			pos += (size_t)h.batch_length + KP_BATCH_LOG_OVERHEAD;
 		}
 		if (s.next_offset <= off)
@@ -487,7 +611,8 @@ pstate_tick(struct kb_broker *b, int64_t now)
 		struct entry **pp = &b->pstate->buckets[i], *e;
 
 		while ((e = *pp) != NULL) {
-			if (now - e->last_ms > limit) {
+			/* an open transaction holds the LSO: it stays */
+			if (now - e->last_ms > limit && e->txn_first < 0) {
 				*pp = e->next;
 				free(e);
 			} else
@@ -560,10 +685,8 @@ handle_init_producer_id(struct kb_req *req)
 		return KB_CLOSE;
 	kp_init_producer_id_resp_init(&rs);
 	if (rq.transactional_id.len >= 0) {
-		/* No transaction coordinator in kbroker. */
-		rs.error_code = KP_COORDINATOR_NOT_AVAILABLE;
-		rs.producer_id = -1;
-		rs.producer_epoch = -1;
+		if (kb_txn_init_producer_id(req, &rq, &rs) == KB_CLOSE)
+			return KB_CLOSE;
 	} else if (rq.producer_id >= 0 && v >= 3) {
 		/* KIP-360 epoch bump of a known producer. */
 		rs.producer_id = rq.producer_id;

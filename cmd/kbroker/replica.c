@@ -15,6 +15,7 @@
 #include "kbroker.h"
 #include "cluster.h"
 #include "repl.h"
+#include "txn_log.h"
 
 /*
  * A follower fetches from its leader exactly as Kafka's replica fetcher
@@ -458,6 +459,7 @@ append_records(struct kb_broker *b, struct kb_fpart *fp, struct kp_log *log,
 			kb_pstate_update(b, log, h.producer_id,
 			    h.producer_epoch, h.base_sequence,
 			    h.last_offset_delta + 1, h.base_offset);
+		kb_txn_appended(b, log, d + start, (size_t)n);
 		kb_pstate_appended(b, log, prev_end);
 	}
 	if (epochs_changed)

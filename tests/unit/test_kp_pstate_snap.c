@@ -12,6 +12,7 @@ entry(struct kp_pstate_snap_entry *e, int64_t pid, int n)
 	e->pid = pid;
 	e->epoch = (int16_t)(pid % 7);
 	e->last_ms = 1700000000000LL + pid;
+	e->txn_first = pid % 3 == 0 ? -1 : pid * 100 + 1;
 	e->n = n;
 	for (int i = 0; i < n; i++) {
 		e->batches[i].first_seq = i * 10;
@@ -65,15 +66,19 @@ test_roundtrip(void)
 static void
 test_layout(void)
 {
-	/* version 1, crc, end 7, one producer 5 epoch 2 ms 9, one batch */
+	/*
+	 * version 2, crc, end 7, one producer 5 epoch 2 ms 9, one batch,
+	 * its transaction open at 6
+	 */
 	static const uint8_t want[] = {
-	    0, 1, 0, 0, 0, 0,
+	    0, 2, 0, 0, 0, 0,
 	    0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1,
 	    0, 0, 0, 0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0, 0, 9, 1,
-	    0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 6 };
+	    0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 6,
+	    0, 0, 0, 0, 0, 0, 0, 6 };
 	uint8_t w[sizeof(want)];
 	struct kp_pstate_snap_entry e = { .pid = 5, .epoch = 2, .last_ms = 9,
-	    .n = 1, .batches = { { 3, 4, 6 } } };
+	    .txn_first = 6, .n = 1, .batches = { { 3, 4, 6 } } };
 	struct kp_buf b;
 
 	memcpy(w, want, sizeof(w));
@@ -121,9 +126,9 @@ test_rejects(void)
 	resign(p, b.len - 1);
 	expect_bad(p, b.len - 1, "malformed", "cut tail, re-signed");
 	resign(p, b.len);
+	p[1] = 3;
+	expect_bad(p, b.len, "unknown version", "version 3");
 	p[1] = 2;
-	expect_bad(p, b.len, "unknown version", "version 2");
-	p[1] = 1;
 	kp_put_be32(p + 14, 5);
 	resign(p, b.len);
 	expect_bad(p, b.len, "malformed", "count too high");
@@ -139,10 +144,35 @@ test_rejects(void)
 	resign(p, b.len);
 	expect_bad(p, b.len, "malformed", "negative producer id");
 	kp_put_be64(p + 18, 1000);
+	kp_put_be64(p + 18 + 19, -2);	/* first entry: transaction at -2 */
+	resign(p, b.len);
+	expect_bad(p, b.len, "malformed", "transaction before offset 0");
+	kp_put_be64(p + 18 + 19, -1);
 	kp_put_be64(p + 6, -5);
 	resign(p, b.len);
 	expect_bad(p, b.len, "malformed", "negative end offset");
 	kp_buf_release(&b);
+}
+
+/* A version 1 file (before transactions) still loads: none open. */
+static void
+test_version1(void)
+{
+	uint8_t v1[] = {
+	    0, 1, 0, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1,
+	    0, 0, 0, 0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0, 0, 9, 1,
+	    0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 6 };
+	struct kp_pstate_snap_reader sr;
+	struct kp_pstate_snap_entry e;
+
+	resign(v1, sizeof(v1));
+	is_int(kp_pstate_snap_open(&sr, v1, sizeof(v1)), 0, "version 1 opens");
+	is_int(kp_pstate_snap_next(&sr, &e), 1, "its entry");
+	ok(e.pid == 5 && e.epoch == 2 && e.n == 1 &&
+	    e.batches[0].base_offset == 6, "as written");
+	is_int(e.txn_first, -1, "no open transaction");
+	is_int(kp_pstate_snap_next(&sr, &e), 0, "then none");
 }
 
 int
@@ -150,6 +180,7 @@ main(void)
 {
 	test_roundtrip();
 	test_layout();
+	test_version1();
 	test_rejects();
 	return tap_done();
 }
