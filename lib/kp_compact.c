@@ -23,7 +23,17 @@ struct kp_keymap {
 	size_t		 cap;		/* power of two */
 	size_t		 n;
 	struct kp_buf	 arena;
+	kp_compact_aborted_fn *aborted;
+	void		*aborted_arg;
 };
+
+void
+kp_keymap_set_aborted(struct kp_keymap *m, kp_compact_aborted_fn *fn,
+    void *arg)
+{
+	m->aborted = fn;
+	m->aborted_arg = arg;
+}
 
 static uint64_t
 hash_key(const void *p, size_t n)
@@ -191,6 +201,10 @@ kp_compact_scan(struct kp_keymap *m, struct kp_segment *s,
 		if ((n = load(s, pos, scratch, &h)) <= 0)
 			return n == 0 ? 0 : -1;
 		if (!readable(&h))
+			continue;
+		if ((h.attributes & KP_BATCH_ATTR_TRANSACTIONAL) &&
+		    m->aborted != NULL && m->aborted(m->aborted_arg,
+		    h.producer_id, h.base_offset))
 			continue;
 		if (kp_batch_iter_init(&it, scratch->data, scratch->len,
 		    INFLATE_MAX) == 0)

@@ -21,6 +21,15 @@ int	 kp_keymap_put(struct kp_keymap *, const void *, size_t, int64_t);
 /* The offset stored for key, or -1. */
 int64_t	 kp_keymap_get(const struct kp_keymap *, const void *, size_t);
 size_t	 kp_keymap_count(const struct kp_keymap *);
+/*
+ * Records of aborted transactions never count as their key's newest
+ * (Kafka's cleaner discards them, so a rewrite drops them): fn says
+ * whether producer pid's transactional batch at offset was aborted.
+ * Without one, none was.
+ */
+typedef bool	 kp_compact_aborted_fn(void *, int64_t, int64_t);
+void	 kp_keymap_set_aborted(struct kp_keymap *, kp_compact_aborted_fn *,
+	    void *);
 
 /*
  * Add every keyed record of the segment to the map (scratch is a work

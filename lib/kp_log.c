@@ -37,6 +37,7 @@ struct kp_log {
 	int64_t			 next_clean_ms;		/* a pass due then, -1 */
 	int64_t			 unflushed;		/* records */
 	int64_t			 unflushed_since;	/* ms, -1 none */
+	int64_t			 stable;		/* LSO, INT64_MAX none */
 	bool			 ckpt_dirty;		/* state not on disk */
 	struct kp_buf		 scratch;
 };
@@ -495,6 +496,7 @@ kp_log_open(const char *dir, const struct kp_logconf *conf, int flags,
 	l->rdonly = (flags & KP_LOG_RDONLY) != 0;
 	l->unflushed_since = -1;
 	l->next_clean_ms = -1;
+	l->stable = INT64_MAX;
 	if ((l->dir = strdup(dir)) == NULL)
 		goto fail;
 	if ((flags & KP_LOG_CREATE) && !l->rdonly) {
@@ -1306,6 +1308,43 @@ kp_log_truncate(struct kp_log *l, int64_t offset)
 
 /* --- compaction --- */
 
+void
+kp_log_set_stable_offset(struct kp_log *l, int64_t off)
+{
+	l->stable = off < 0 ? INT64_MAX : off;
+}
+
+/* Where cleaning stops: the active segment, or the first reaching past the LSO. */
+static int64_t
+cleanable_end(const struct kp_log *l)
+{
+	for (int i = 0; i < l->nseg - 1; i++)
+		if (l->segs[i]->next_offset > l->stable)
+			return l->segs[i]->base;
+	return active(l)->base;
+}
+
+/*
+ * Was producer pid's transactional batch at offset aborted? Its marker
+ * is the producer's first at or after offset (a producer has one
+ * transaction open at a time), so the first entry of pid whose marker
+ * is at or after offset decides.
+ */
+static bool
+batch_aborted(void *arg, int64_t pid, int64_t offset)
+{
+	const struct kp_log *l = arg;
+
+	for (int i = seg_for(l, offset); i < l->nseg; i++) {
+		const struct kp_txnindex *x = &l->segs[i]->xi;
+
+		for (size_t k = 0; k < x->n; k++)
+			if (x->e[k].pid == pid && x->e[k].last_offset >= offset)
+				return x->e[k].first_offset <= offset;
+	}
+	return false;
+}
+
 /* Put the cleaned copy of segs[i] in place: see tidy_dir for the order. */
 static int
 swap_in(struct kp_log *l, int i, struct kp_segment *c, int64_t now)
@@ -1380,11 +1419,19 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 		goto done;
 	if ((map = kp_keymap_new()) == NULL)
 		return -1;
-	upto = active(l)->base;
-	/* the newest offset of every key, the active segment included */
-	for (int i = 0; i < l->nseg; i++)
+	kp_keymap_set_aborted(map, batch_aborted, l);
+	upto = cleanable_end(l);
+	/*
+	 * The newest offset of every key, the active segment included; but
+	 * with a transaction open, nothing from its segment on: its records
+	 * may yet be aborted.
+	 */
+	for (int i = 0; i < l->nseg; i++) {
+		if (l->stable != INT64_MAX && l->segs[i]->base >= upto)
+			break;
 		if (kp_compact_scan(map, l->segs[i], &l->scratch) < 0)
 			goto out;
+	}
 	for (int i = 0; i < l->nseg - 1; i++) {
 		struct kp_segment *s = l->segs[i], *c;
 		struct kp_compact_report one = { 0 };
@@ -1396,6 +1443,8 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 			again = s->max_ts + l->conf.min_compaction_lag_ms;
 			break;
 		}
+		if (s->base >= upto)
+			break;	/* an open transaction's, or after it */
 		drop_tombstones = s->max_ts >= 0 &&
 		    now_ms - s->max_ts >= l->conf.delete_retention_ms;
 		remove_cleaned(l, s->base);
@@ -1466,7 +1515,7 @@ kp_log_tick(struct kp_log *l, int64_t now_ms)
 	if (kp_log_enforce_retention(l, now_ms) < 0)
 		return -1;
 	if ((l->conf.cleanup_policy & KP_CLEANUP_COMPACT) &&
-	    (l->cleaner_offset < active(l)->base ||
+	    (l->cleaner_offset < cleanable_end(l) ||
 	    (l->next_clean_ms >= 0 && now_ms >= l->next_clean_ms)) &&
 	    kp_log_compact(l, now_ms, NULL) < 0)
 		return -1;

@@ -305,6 +305,14 @@ typedef void	 kp_log_txn_fn(void *, const struct kp_txn_entry *);
 size_t		 kp_log_aborted_txns(const struct kp_log *, int64_t, int64_t,
 		    kp_log_txn_fn *, void *);
 
+/*
+ * The broker's last stable offset: compaction never cleans a segment
+ * reaching past it, so an open transaction's records cannot displace
+ * the committed value of their key before the transaction ends.
+ * INT64_MAX (the default) without transactions open.
+ */
+void		 kp_log_set_stable_offset(struct kp_log *, int64_t);
+
 /* Remove a closed log's folder and everything in it. 0 or -1 / errno. */
 int		 kp_log_remove_dir(const char *);
 

@@ -221,22 +221,33 @@ plog_get(struct kb_broker *b, const struct kp_log *log, bool create)
 
 /* --- transactions (KIP-98), the partition side --- */
 
+/* The log's cleaner stops at the LSO (kp_log_set_stable_offset). */
 static void
-txn_open(struct kb_broker *b, struct entry *e, int64_t first)
+stable_update(struct kb_broker *b, struct kp_log *log)
 {
-	struct plog *pl = plog_get(b, e->log, true);
+	int64_t first = kb_pstate_txn_first(b, log);
+
+	kp_log_set_stable_offset(log, first >= 0 ? first : INT64_MAX);
+}
+
+static void
+txn_open(struct kb_broker *b, struct kp_log *log, struct entry *e,
+    int64_t first)
+{
+	struct plog *pl = plog_get(b, log, true);
 
 	if (pl == NULL)
 		return;	/* ENOMEM: the LSO will not wait for it */
 	e->txn_first = first;
 	e->txn_next = pl->open;
 	pl->open = e;
+	stable_update(b, log);
 }
 
 static void
-txn_close(struct kb_broker *b, struct entry *e)
+txn_close(struct kb_broker *b, struct kp_log *log, struct entry *e)
 {
-	struct plog *pl = plog_get(b, e->log, false);
+	struct plog *pl = plog_get(b, log, false);
 	struct entry **pp;
 
 	e->txn_first = -1;
@@ -248,6 +259,7 @@ txn_close(struct kb_broker *b, struct entry *e)
 			break;
 		}
 	e->txn_next = NULL;
+	stable_update(b, log);
 }
 
 int16_t
@@ -265,7 +277,7 @@ kb_pstate_txn_begin(struct kb_broker *b, struct kp_log *log, int64_t pid,
 	struct entry *e = find_or_add(b, pid, log);
 
 	if (e != NULL && e->txn_first < 0)
-		txn_open(b, e, first);
+		txn_open(b, log, e, first);
 }
 
 int64_t
@@ -288,7 +300,7 @@ kb_pstate_txn_end(struct kb_broker *b, struct kp_log *log, int64_t pid,
 	e->last_ms = kb_now_wall();
 	first = e->txn_first;
 	if (first >= 0)
-		txn_close(b, e);
+		txn_close(b, log, e);
 	return first;
 }
 
@@ -396,6 +408,7 @@ kb_pstate_drop_log(struct kb_broker *b, struct kp_log *log)
 		} else
 			lp = &l->next;
 	}
+	kp_log_set_stable_offset(log, INT64_MAX);	/* none open now */
 	/*
 	 * The log was cut or is going away: its snapshot describes batches
 	 * that are gone and must never be loaded over a regrown log.
@@ -524,7 +537,7 @@ snap_load(struct kb_broker *b, struct kp_log *log, const char *topic,
 		e->n = se.n;
 		memcpy(e->batches, se.batches, sizeof(e->batches));
 		if (se.txn_first >= 0 && e->txn_first < 0)
-			txn_open(b, e, se.txn_first);
+			txn_open(b, log, e, se.txn_first);
 	}
 	free(p);
 	if ((pl = plog_get(b, log, true)) != NULL)

@@ -15,6 +15,7 @@
 
 #include "kp_batch.h"
 #include "kp_json.h"
+#include "kp_txnindex.h"
 #include "ktopic.h"
 
 #define MAX_INFLATE	(256u << 20)
@@ -61,6 +62,26 @@ put_data(const char *name, const struct kp_bytes *v, bool json,
 		printf("null");
 	else
 		fwrite(v->ptr, 1, (size_t)v->len, stdout);
+}
+
+/* A control record as kafka-dump-log shows a transaction marker. */
+static void
+put_marker(const struct kp_record *r, bool json, struct kp_buf *jb)
+{
+	int type = kp_record_control_type(r);
+	const char *name = type == KP_CONTROL_ABORT ? "ABORT" :
+	    type == KP_CONTROL_COMMIT ? "COMMIT" : NULL;
+	int32_t epoch = r->value.len >= 6 ? kp_be32(r->value.ptr + 2) : -1;
+	char tmp[96];
+
+	if (name == NULL)
+		return;
+	if (json) {
+		snprintf(tmp, sizeof(tmp), ",\"endTxnMarker\":\"%s\","
+		    "\"coordinatorEpoch\":%d", name, epoch);
+		kp_buf_put(jb, tmp, strlen(tmp));
+	} else
+		printf(" endTxnMarker: %s coordinatorEpoch: %d", name, epoch);
 }
 
 static int
@@ -110,6 +131,8 @@ dump_records(const uint8_t *p, size_t len, bool data, bool json,
 			kp_buf_put(jb, "]", 1);
 		else
 			printf("]");
+		if (it.hdr.attributes & KP_BATCH_ATTR_CONTROL)
+			put_marker(&r, json, jb);
 		if (data) {
 			put_data(json ? "key" : "key", &r.key, json, jb);
 			put_data(json ? "value" : "payload", &r.value, json,
@@ -249,6 +272,39 @@ dump_index(const char *path, const uint8_t *p, size_t len, bool time,
 	return 0;
 }
 
+/* Aborted transactions, as kafka-dump-log prints a .txnindex. */
+static int
+dump_txnindex(const char *path, const uint8_t *p, size_t len, bool json)
+{
+	struct kp_txn_entry e;
+	size_t i;
+	int n = 0;
+
+	if (!json)
+		printf("Dumping %s\n", path);
+	for (i = 0; i < len; i += KP_TXNINDEX_ENTRY) {
+		if ((n = kp_txnindex_decode(p + i, len - i, &e)) <= 0)
+			break;
+		if (json)
+			printf("{\"file\":\"%s\",\"version\":0,"
+			    "\"producerId\":%" PRId64 ",\"firstOffset\":%"
+			    PRId64 ",\"lastOffset\":%" PRId64
+			    ",\"lastStableOffset\":%" PRId64 "}\n", path, e.pid,
+			    e.first_offset, e.last_offset, e.lso);
+		else
+			printf("version: 0 producerId: %" PRId64 " firstOffset: "
+			    "%" PRId64 " lastOffset: %" PRId64
+			    " lastStableOffset: %" PRId64 "\n", e.pid,
+			    e.first_offset, e.last_offset, e.lso);
+	}
+	if (i < len) {
+		warnx("%s: found %zu invalid bytes at position %zu", path,
+		    len - i, i);
+		return EX_DATAERR;
+	}
+	return 0;
+}
+
 int
 kt_dump(struct kt *kt, int argc, char **argv)
 {
@@ -288,7 +344,10 @@ kt_dump(struct kt *kt, int argc, char **argv)
 			continue;
 		}
 		close(fd);
-		if (ends_with(argv[i], ".timeindex"))
+		if (ends_with(argv[i], KP_TXNINDEX_SUFFIX))
+			r = dump_txnindex(argv[i], p ? p : (const uint8_t *)"",
+			    (size_t)sb.st_size, kt->g.json);
+		else if (ends_with(argv[i], ".timeindex"))
 			r = dump_index(argv[i], p, (size_t)sb.st_size, true,
 			    kt->g.json);
 		else if (ends_with(argv[i], ".index"))
