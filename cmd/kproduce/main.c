@@ -97,6 +97,10 @@ report_progress(void)
 {
 	char line[128];
 
+	/* a transaction with a failed record can only abort: stop reading */
+	if (o.po.txn_id != NULL && producer_stats(prod)->failed > 0)
+		stop = 1;
+
 	kp_progress_add(&prog, 0, 0);
 	if (kp_progress_tick(&prog, line, sizeof(line)))
 		fprintf(stderr, "\rkproduce: %s ", line);
