@@ -81,9 +81,13 @@ find_coordinator(struct kp_txn *t, const char *key, int8_t key_type,
 	    &rs, &t->arena, &t->body) < 0)
 		return NULL;
 	if (rs.error_code != KP_NONE) {
+		/* the broker's words too: "not supported in cluster mode" */
 		kp_client_seterr(t->c, rs.error_code, "%s '%s': "
-		    "FindCoordinator: %s", key_type ? "transactional id" :
-		    "group", key, kp_kerr_name(rs.error_code));
+		    "FindCoordinator: %s%s%.*s", key_type ? "transactional id" :
+		    "group", key, kp_kerr_name(rs.error_code),
+		    rs.error_message.len > 0 ? ": " : "",
+		    rs.error_message.len > 0 ? (int)rs.error_message.len : 0,
+		    rs.error_message.len > 0 ? rs.error_message.ptr : "");
 		return NULL;
 	}
 	*node = rs.node_id;
