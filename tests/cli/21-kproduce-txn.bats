@@ -259,3 +259,39 @@ not json'
 	run cat "$BATS_TEST_TMPDIR/kp.err"
 	assert_output --partial "EndTxn(abort): INVALID_TXN_STATE"
 }
+
+@test "kbroker: kp_txn_send_offsets: a group's offset counts only when its transaction commits" {
+	start_broker
+	ktopic create t
+	seq 10 | kproduce -t t
+	run "$KP_TOOLS/txn_offsets" "$KPIPE_BROKERS" tid g1 t 0 7 abort
+	assert_success
+	assert_output --regexp '^pid [0-9]+ epoch 0$'
+	run kgroup describe g1
+	refute_output --regexp 't[[:space:]]+0[[:space:]]+7'
+	run "$KP_TOOLS/txn_offsets" "$KPIPE_BROKERS" tid g1 t 0 4 commit
+	assert_success
+	assert_output --regexp '^pid [0-9]+ epoch 1$'
+	run kgroup describe g1
+	assert_output --regexp 'g1[[:space:]]+t[[:space:]]+0[[:space:]]+4[[:space:]]+10'
+	# a group member resumes there
+	run timeout 20 kconsume -g g1 -t t -c 2 --commit none
+	assert_output $'5\n6'
+}
+
+@test "kbroker: kconsume -g --isolation-level read_committed skips an aborted run" {
+	start_broker
+	ktopic create t
+	printf 'a\n' | kproduce -t t --transactional-id g
+	start_producer -t t --transactional-id g
+	printf 'x\n' >&8
+	wait_uncommitted t x
+	kill -TERM "$KP_PID"
+	wait "$KP_PID" || true
+	KP_PID=
+	printf 'b\n' | kproduce -t t --transactional-id g
+	run uncommitted t
+	assert_output $'t 0 0 a\nt 0 2 x\nt 0 4 b'
+	run timeout 20 kconsume -g rc -t t -c 2 --isolation-level read_committed
+	assert_output $'a\nb'
+}
