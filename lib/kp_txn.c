@@ -635,7 +635,8 @@ kp_txn_filter_set(struct kp_txn_filter *f,
 		f->ab[i].first_offset = v[i].first_offset;
 	}
 	f->nab = n;
-	qsort(f->ab, n, sizeof(*f->ab), by_first);
+	if (n > 1)
+		qsort(f->ab, n, sizeof(*f->ab), by_first);
 	return 0;
 }
 
