@@ -38,6 +38,7 @@ struct opts {
 	int64_t		 bench_n;
 	int64_t		 record_size;
 	int64_t		 throughput;
+	int64_t		 commit_ms;		/* --commit-interval-ms */
 	struct producer_opts po;
 };
 
@@ -49,6 +50,8 @@ static volatile sig_atomic_t signalled;
 static int input_err;		/* sysexits code of an input failure */
 static char *held;		/* --print-offsets of the open transaction */
 static size_t heldlen;
+static int64_t txn_start;	/* mono ms the open transaction began */
+static int txn_err;		/* exit status of a failed interval commit */
 
 static void
 usage(FILE *fp)
@@ -63,8 +66,9 @@ usage(FILE *fp)
 	    "                [--no-idempotence] [--null-marker string] "
 	    "[--print-offsets]\n"
 	    "                [--progress] [--retries n] [--timeout-ms ms]\n"
-	    "                [--transactional-id id] "
-	    "[--transaction-timeout-ms ms] [file ...]\n"
+	    "                [--transactional-id id "
+	    "[--commit-interval-ms ms]\n"
+	    "                [--transaction-timeout-ms ms]] [file ...]\n"
 	    "       kproduce --bench n --record-size bytes [--throughput n] "
 	    "-t topic\n"
 	    "                [-b brokers] [--acks 0|1|all] [-z none|gzip]\n");
@@ -78,6 +82,48 @@ onsig(int sig)
 	/* a second one ends a stuck abort; the coordinator's timeout finishes it */
 	if (o.po.txn_id != NULL)
 		signal(sig, SIG_DFL);
+}
+
+/* The offsets of a committed transaction go out; the next one's are held. */
+static void
+release_held(bool commit)
+{
+	if (o.po.offsets_out == NULL)
+		return;
+	if (fflush(o.po.offsets_out) == EOF)
+		err(EX_OSERR, "offsets");
+	if (commit && heldlen > 0)
+		fwrite(held, 1, heldlen, stdout);
+	if (fseeko(o.po.offsets_out, 0, SEEK_SET) < 0)
+		err(EX_OSERR, "offsets");
+	fflush(stdout);
+}
+
+/*
+ * --commit-interval-ms: commit what the input gave so far and go on in a
+ * new transaction. Called between records only, so none is split.
+ */
+static void
+commit_due(void)
+{
+	char why[512];
+
+	if (o.commit_ms <= 0 || stop || kp_mono_ms() - txn_start < o.commit_ms)
+		return;
+	txn_start = kp_mono_ms();
+	if (!producer_busy(prod) && !producer_in_txn(prod))
+		return;		/* nothing written since the last commit */
+	if (producer_end(prod, true, why, sizeof(why)) < 0) {
+		warnx("transaction %s: %s", producer_stats(prod)->failed ?
+		    "aborted" : "not committed", why);
+		txn_err = kp_cli_exit_for(producer_stats(prod)->failed ?
+		    producer_stats(prod)->last_kerr :
+		    kp_client_kerr(producer_client(prod)));
+		release_held(false);
+		stop = 1;
+		return;
+	}
+	release_held(true);
 }
 
 /* A key or value, with -Z and --null-marker turning some into null. */
@@ -248,6 +294,7 @@ wait_input(int fd)
 			return rc < 0 && errno != EINTR ? -1 : 0;
 		producer_service(prod, 0);
 		report_progress();
+		commit_due();
 	}
 }
 
@@ -285,6 +332,7 @@ read_stream(int fd, const char *src)
 		/* failures are counted in the stats; carry on like cat(1) */
 		producer_service(prod, 0);
 		report_progress();
+		commit_due();
 	}
 	if (o.whole && !stop && input_err == 0) {
 		ssize_t kl = o.key ? (ssize_t)strlen(o.key) : -1;
@@ -435,7 +483,7 @@ num(const char *what, const char *arg, int64_t min, int64_t max)
 enum {
 	OPT_ACKS = 256, OPT_BATCH, OPT_BENCH, OPT_LINGER, OPT_NOIDEM,
 	OPT_NULLMARK, OPT_OFFSETS, OPT_PROGRESS, OPT_RECSIZE, OPT_RETRIES,
-	OPT_THROUGHPUT, OPT_TIMEOUT, OPT_TXNID, OPT_TXNTIMEOUT
+	OPT_THROUGHPUT, OPT_TIMEOUT, OPT_TXNID, OPT_TXNTIMEOUT, OPT_COMMITIVL
 };
 
 static const struct option longopts[] = {
@@ -443,6 +491,7 @@ static const struct option longopts[] = {
 	{ "batch-size",		required_argument, NULL, OPT_BATCH },
 	{ "bench",		required_argument, NULL, OPT_BENCH },
 	{ "broker",		required_argument, NULL, 'b' },
+	{ "commit-interval-ms",	required_argument, NULL, OPT_COMMITIVL },
 	{ "compression",	required_argument, NULL, 'z' },
 	{ "delimiter",		required_argument, NULL, 'D' },
 	{ "format",		required_argument, NULL, 'f' },
@@ -553,6 +602,10 @@ parse_args(int argc, char **argv)
 				errx(EX_USAGE, "batch size '%s': expected 1 "
 				    "to 64m bytes", optarg);
 			break;
+		case OPT_COMMITIVL:
+			o.commit_ms = num("commit interval", optarg, 1,
+			    INT32_MAX);
+			break;
 		case OPT_BENCH:
 			o.bench_n = num("bench", optarg, 1, INT64_MAX);
 			break;
@@ -615,9 +668,11 @@ parse_args(int argc, char **argv)
 	if (o.po.txn_id != NULL && (o.po.acks != -1 || !o.po.idempotent))
 		errx(EX_USAGE, "--transactional-id needs --acks all and "
 		    "idempotence");
-	if (o.po.txn_id == NULL && o.po.txn_timeout_ms != -1)
-		errx(EX_USAGE, "--transaction-timeout-ms goes with "
-		    "--transactional-id");
+	if (o.po.txn_id == NULL && (o.po.txn_timeout_ms != -1 ||
+	    o.commit_ms > 0))
+		errx(EX_USAGE, "--%s goes with --transactional-id",
+		    o.commit_ms > 0 ? "commit-interval-ms" :
+		    "transaction-timeout-ms");
 	/* Kafka's transaction.timeout.ms */
 	if (o.po.txn_timeout_ms == -1)
 		o.po.txn_timeout_ms = 60000;
@@ -636,6 +691,12 @@ end_txn(void)
 	char why[512];
 	int rc = 0;
 
+	if (txn_err) {
+		/* an interval commit failed: it said so, and ended the run */
+		commit = false;
+		rc = txn_err;
+	}
+
 	if (producer_end(prod, commit, why, sizeof(why)) < 0) {
 		/* failed records turn a commit into an abort */
 		warnx("transaction %s: %s", commit && st->failed == 0 ?
@@ -647,10 +708,8 @@ end_txn(void)
 		warnx("transaction aborted%s", signalled ? ": interrupted" :
 		    "");
 	if (o.po.offsets_out != NULL) {
-		if (fclose(o.po.offsets_out) == EOF)
-			err(EX_OSERR, "offsets");
-		if (commit && heldlen > 0)
-			fwrite(held, 1, heldlen, stdout);
+		release_held(commit);
+		fclose(o.po.offsets_out);
 		free(held);
 	}
 	if (!commit && rc == 0)
@@ -680,6 +739,7 @@ main(int argc, char *argv[])
 	if ((c = kp_client_new(&co, why, sizeof(why))) == NULL)
 		errx(EX_UNAVAILABLE, "%s", why);
 	o.po.latency = o.bench_n > 0;
+	txn_start = kp_mono_ms();
 	if (o.po.txn_id != NULL && o.po.offsets_out != NULL &&
 	    (o.po.offsets_out = open_memstream(&held, &heldlen)) == NULL)
 		err(EX_OSERR, "open_memstream");

@@ -210,6 +210,12 @@ producer_free(struct producer *p)
 	free(p);
 }
 
+bool
+producer_in_txn(const struct producer *p)
+{
+	return p->txn_on && kp_txn_open(&p->txn);
+}
+
 struct kp_client *
 producer_client(const struct producer *p)
 {

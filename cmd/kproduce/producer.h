@@ -65,6 +65,8 @@ int		 producer_flush(struct producer *);
  * is. 0, or -1 with the reason in why (the transaction is then aborted
  * if it still could be).
  */
+/* Whether any partition joined the open transaction. */
+bool		 producer_in_txn(const struct producer *);
 /* The client it sends through (for its last error). */
 struct kp_client *producer_client(const struct producer *);
 int		 producer_end(struct producer *, bool commit, char *why,

@@ -295,3 +295,35 @@ not json'
 	run timeout 20 kconsume -g rc -t t -c 2 --isolation-level read_committed
 	assert_output $'a\nb'
 }
+
+@test "kbroker: --commit-interval-ms commits the stream in pieces; an abort takes back only the last" {
+	start_broker
+	ktopic create t
+	run kproduce -t t --commit-interval-ms 100 </dev/null
+	assert_equal "$status" 64
+	start_producer -t t -f json --transactional-id iv \
+	    --commit-interval-ms 200 --print-offsets
+	printf '{"value":"one"}\n' >&8
+	for _ in $(seq 1 100); do
+		[ -n "$(committed t)" ] && break
+		sleep 0.1
+	done
+	run committed t
+	assert_output "t 0 0 one"
+	# its offset is printed once committed, while the run goes on
+	for _ in $(seq 1 50); do
+		[ -s "$BATS_TEST_TMPDIR/kp.out" ] && break
+		sleep 0.1
+	done
+	run cat "$BATS_TEST_TMPDIR/kp.out"
+	assert_output '{"topic":"t","partition":0,"offset":0}'
+	# one write, so no commit falls between the two lines
+	printf '{"value":"two"}\nnot json\n' >&8
+	wait "$KP_PID" && status=0 || status=$?
+	KP_PID=
+	assert_equal "$status" 65
+	run committed t
+	assert_output "t 0 0 one"
+	run cat "$BATS_TEST_TMPDIR/kp.out"
+	assert_output '{"topic":"t","partition":0,"offset":0}'
+}
