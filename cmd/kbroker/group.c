@@ -456,6 +456,8 @@ cluster_coordinator(struct kb_req *req, const struct kp_find_coordinator_req
 	rs->port = br->port;
 }
 
+static bool txn_refused;	/* logged once */
+
 static int
 handle_find_coordinator(struct kb_req *req)
 {
@@ -484,6 +486,13 @@ handle_find_coordinator(struct kb_req *req)
 		rs.error_message = kb_str(rq.key_type == 1 ?
 		    "transactions are not supported in cluster mode" :
 		    "unknown coordinator key type");
+	/* clients only time out: say it once where an operator looks */
+	if (rq.key_type == 1 && rs.error_code == KP_INVALID_REQUEST &&
+	    !txn_refused) {
+		txn_refused = true;
+		kb_log("%s: a transactional producer: transactions are not "
+		    "supported in cluster mode", req->c->peer);
+	}
 	return kp_find_coordinator_resp_encode(kb_resp_buf(req->resp), v,
 	    &rs) == -1 ? KB_CLOSE : KB_DONE;
 }

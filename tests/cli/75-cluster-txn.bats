@@ -41,4 +41,7 @@ except KafkaException as e:
 PY
 	assert_line --regexp "^failed: "
 	refute_line 'initialised'
+	run grep -c 'transactions are not supported in cluster mode' \
+	    "$(broker_err 1)"
+	assert_output 1
 }
