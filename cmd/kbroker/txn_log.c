@@ -69,12 +69,19 @@ kb_txn_replay_marker(struct kb_broker *b, struct kp_log *log,
 		    type, h->base_offset, true);
 }
 
+/*
+ * As Kafka's updateFirstUnstableOffset: never below the log start, so a
+ * transaction whose first records retention deleted cannot hold
+ * read_committed consumers before the start of the log.
+ */
 int64_t
 kb_txn_lso(struct kb_broker *b, struct kp_log *log)
 {
 	int64_t hw = kp_log_high_watermark(log);
 	int64_t first = kb_pstate_txn_first(b, log);
 
+	if (first >= 0 && first < kp_log_start_offset(log))
+		first = kp_log_start_offset(log);
 	return first >= 0 && first < hw ? first : hw;
 }
 

@@ -9,7 +9,7 @@ load '10-kbroker-lib'
 TXN="$BATS_TEST_DIRNAME/13-kbroker-txnlog.py"
 
 check() {
-	run timeout 40 $PY "$TXN" "$KB_ADDR" "$1"
+	run timeout 40 $PY "$TXN" "$KB_ADDR" "$@"
 	echo "$output"
 	assert_success
 	assert_line PASS
@@ -113,7 +113,7 @@ PYEOF
 	check restart-verify
 }
 
-@test "kbroker txnlog: retention deletes a segment's .txnindex with it" {
+@test "kbroker txnlog: retention deletes a segment's .txnindex with it; the LSO stays at or above the log start" {
 	start_broker -o num.partitions=1 -o log.segment.bytes=1024
 	check restart-setup
 	stop_broker
@@ -128,4 +128,7 @@ PYEOF
 	done
 	[ ! -f "$KB_DATA/rs-0/00000000000000000006.txnindex" ]
 	[ ! -f "$KB_DATA/rs-0/00000000000000000006.log" ]
+	# the transaction open from offset 1 no longer holds the LSO below
+	# the log start, as in Kafka
+	check lso-is rs:9
 }

@@ -394,6 +394,16 @@ def check_restart_verify(addr):
         sorted(f1["aborted"]) == [(6001, 6)]
 
 
+def check_lso_is(addr, arg):
+    """TOPIC:N -- the LSO of partition 0 is N (ListOffsets and Fetch)."""
+    topic, want = arg.rsplit(":", 1)
+    c = Conn(addr)
+    l1 = latest(c, topic, 1)
+    f = fetch(c, topic, int(want), 1)
+    print("latest read_committed", l1, "fetch", f)
+    return l1 == (0, int(want)) and f["lso"] == int(want)
+
+
 CHECKS = {
     "lso": check_lso,
     "abort": check_abort,
@@ -402,9 +412,10 @@ CHECKS = {
     "longpoll": check_longpoll,
     "restart-setup": check_restart_setup,
     "restart-verify": check_restart_verify,
+    "lso-is": check_lso_is,
 }
 
 if __name__ == "__main__":
-    ok = CHECKS[sys.argv[2]](sys.argv[1])
+    ok = CHECKS[sys.argv[2]](sys.argv[1], *sys.argv[3:])
     print("PASS" if ok else "FAIL")
     sys.exit(0 if ok else 1)
