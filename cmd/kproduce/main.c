@@ -692,12 +692,14 @@ end_txn(void)
 	int rc = 0;
 
 	if (txn_err) {
-		/* an interval commit failed: it said so, and ended the run */
+		/*
+		 * An interval commit failed, said so and ended the run; an
+		 * abort may still be due, and its failure is no news.
+		 */
+		producer_end(prod, false, why, sizeof(why));
 		commit = false;
 		rc = txn_err;
-	}
-
-	if (producer_end(prod, commit, why, sizeof(why)) < 0) {
+	} else if (producer_end(prod, commit, why, sizeof(why)) < 0) {
 		/* failed records turn a commit into an abort */
 		warnx("transaction %s: %s", commit && st->failed == 0 ?
 		    "not committed" : "aborted", why);
