@@ -299,6 +299,13 @@ persist(struct txn *t, bool tombstone)
 		rc = kp_log_append(log, batch.data, batch.len,
 		    kb_cluster_leader_epoch(b, KP_TXN_STATE_TOPIC, p), now,
 		    NULL);
+	/*
+	 * Kafka writes this with acks=all: with kpipe.acks.all.fsync the
+	 * answer waits for the disk here too (rare writes, synced inline).
+	 */
+	if (rc == KP_NONE && kb_durable_wanted(b, -1) &&
+	    kp_log_flush(log) == -1)
+		rc = KP_KAFKA_STORAGE_ERROR;
 	if (rc == KP_NONE)
 		kp_log_set_high_watermark(log, kp_log_end_offset(log));
 	else

@@ -194,6 +194,9 @@ append_offsets(struct kb_req *req, const struct kp_txn_offset_commit_req *rq,
 	prev_end = kp_log_end_offset(log);
 	if (rc == KP_NONE)
 		rc = kp_log_append(log, batch.data, batch.len, 0, now, &info);
+	if (rc == KP_NONE && kb_durable_wanted(req->b, -1) &&
+	    kp_log_flush(log) == -1)
+		rc = KP_KAFKA_STORAGE_ERROR;	/* as the coordinator's state */
 	if (rc == KP_NONE) {
 		/* the partition's LSO holds until the marker, as any batch */
 		kb_pstate_txn_begin(req->b, log, rq->producer_id,

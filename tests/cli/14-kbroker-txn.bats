@@ -322,3 +322,38 @@ wait_state() {
 	[ -d "$KB_DATA/__transaction_state-2" ]
 	[ ! -d "$KB_DATA/__transaction_state-3" ]
 }
+
+@test "kpipe.acks.all.fsync: the coordinator's writes are synced and it works the same" {
+	stop_broker
+	start_broker -o kpipe.acks.all.fsync=true
+	init tx 10000
+	run txn add tx "$PID" 0 ta:0
+	assert_output 'ta-0 0'
+	run txn offsets tx "$PID" 0 g1
+	assert_output 'error 0'
+	run txn txncommit tx "$PID" 0 g1 ta 0 1
+	assert_output 'ta-0 0'
+	run txn produce ta 0 "$PID" 0 0 synced
+	assert_output 'error 0 offset 1'
+	run txn end tx "$PID" 0 commit
+	assert_output 'error 0'
+	run txn fetch ta 0 1
+	assert_output 'lso 3 values plain,synced'
+	run txn offsetfetch g1 ta 0
+	assert_output 'offset 1'
+}
+
+@test "an exhausted producer epoch gets a new producer id" {
+	init tx 10000
+	old=$PID
+	# as if this id had been initialised 32766 times
+	run txn staterec tx "$PID" 32766 Empty
+	assert_output 'error 0'
+	stop_broker
+	start_broker
+	run txn describe tx
+	assert_output "error 0 state Empty pid $old epoch 32766 timeout 60000 parts -"
+	init tx 10000
+	[ "$PID" != "$old" ]
+	[ "$EPOCH" = 0 ]
+}
