@@ -59,6 +59,7 @@ struct kp_client {
 	int32_t			 controller;
 	char			 err[512];
 	int16_t			 kerr;
+	int8_t			 isolation;	/* of ListOffsets */
 };
 
 int64_t
@@ -927,6 +928,12 @@ kp_client_brokers(const struct kp_client *c, size_t *n)
 	return c->brokers;
 }
 
+void
+kp_client_set_isolation(struct kp_client *c, int8_t level)
+{
+	c->isolation = level;
+}
+
 int32_t
 kp_client_controller(const struct kp_client *c)
 {
@@ -1097,7 +1104,9 @@ list_offsets_one(struct kp_client *c, struct kp_conn *k, const char *topic,
 	size_t x;
 	int rc = -1;
 
-	if ((v = kp_conn_version(k, KP_API_LIST_OFFSETS, 1, 3)) < 0)
+	/* v2 brought isolation_level: read_committed needs it */
+	if ((v = kp_conn_version(k, KP_API_LIST_OFFSETS, c->isolation ? 2 : 1,
+	    3)) < 0)
 		return -1;
 	if ((rp = calloc(n, sizeof(*rp))) == NULL)
 		return kp_client_seterr(c, 0, "out of memory");
@@ -1113,6 +1122,7 @@ list_offsets_one(struct kp_client *c, struct kp_conn *k, const char *topic,
 	rt.partitions = rp;
 	rt.n_partitions = (int32_t)n;
 	req.replica_id = -1;
+	req.isolation_level = c->isolation;
 	req.topics = &rt;
 	req.n_topics = 1;
 	kp_buf_init(&body);

@@ -205,6 +205,16 @@ int		 kp_client_log_bounds_some(struct kp_client *,
 		    const int64_t *ts, int64_t *lo, int64_t *hi, int64_t *at,
 		    int16_t *fail);
 
+/*
+ * The isolation level of ListOffsets (and so of the _log_bounds calls):
+ * KP_READ_UNCOMMITTED (the default; latest is the high watermark) or
+ * KP_READ_COMMITTED (latest is the last stable offset, before the first
+ * record of a transaction still open). Fetches set theirs themselves.
+ */
+#define KP_READ_UNCOMMITTED	0
+#define KP_READ_COMMITTED	1
+void		 kp_client_set_isolation(struct kp_client *, int8_t);
+
 /* Sleep for the i-th retry: 100 ms doubling up to 2 s; or just say how long. */
 void		 kp_client_backoff(int attempt);
 int64_t		 kp_client_backoff_ms(int attempt);

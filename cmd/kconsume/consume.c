@@ -13,6 +13,7 @@
 #include "kp_err.h"
 #include "kp_json.h"
 #include "kp_proto_fetch.h"
+#include "kp_txn.h"
 
 #define MAX_BATCH_INFLATE	(256u << 20)
 
@@ -50,6 +51,7 @@ struct consumer {
 	int64_t			 retry_at;	/* mono ms: look for leaders again */
 	int			 down_tries;	/* looks while some are down */
 	int			 fatal;		/* sysexits code */
+	struct kp_txn_filter	 filter;	/* read_committed */
 };
 
 /* --- output ------------------------------------------------------------ */
@@ -375,9 +377,10 @@ take_records(struct consumer *cs, struct cpart *p, const uint8_t *buf,
 		total = kp_batch_header_decode(buf, len, &h);
 		if (total <= 0 || (size_t)total > len)
 			break;	/* a partial batch ends a fetch answer */
-		if (kp_batch_last_offset(&h) < p->next)
+		/* every batch, in order: it follows the ABORT markers */
+		if (kp_txn_filter_skip(&cs->filter, &h, buf, (size_t)total))
 			goto skip;
-		if (h.attributes & KP_BATCH_ATTR_CONTROL)
+		if (kp_batch_last_offset(&h) < p->next)
 			goto skip;
 		if ((rc = kp_batch_iter_init(&it, buf, (size_t)total,
 		    MAX_BATCH_INFLATE)) != 0) {
@@ -502,6 +505,12 @@ fetch_cb(void *arg, struct kp_conn *k, int16_t api, int16_t ver,
 				continue;
 			}
 			p->down_since = 0;
+			if (kp_txn_filter_set(&cs->filter,
+			    pd->aborted_transactions,
+			    pd->n_aborted_transactions) < 0) {
+				cs->fatal = EX_OSERR;
+				goto out;
+			}
 			if (pd->records.len > 0 && take_records(cs, p,
 			    pd->records.ptr, (size_t)pd->records.len) != 0)
 				goto out;
@@ -572,6 +581,7 @@ send_fetch(struct consumer *cs, int32_t node)
 	req.max_wait_ms = cs->o->max_wait_ms;
 	req.min_bytes = 1;
 	req.max_bytes = 64 << 20;
+	req.isolation_level = cs->o->isolation;
 	req.topics = ft;
 	req.n_topics = (int32_t)nt;
 	if ((b = kp_conn_request_begin(k, KP_API_FETCH, v)) == NULL ||
@@ -700,6 +710,7 @@ consume_run(struct kp_client *c, struct consume_opts *o,
 	cs.o = o;
 	cs.st = st;
 	recout_init(&cs.out, o);
+	kp_txn_filter_init(&cs.filter);
 	st->start_ms = kp_mono_ms();
 	if ((rc = setup(&cs)) != 0)
 		goto out;
@@ -761,6 +772,7 @@ out:
 	if (rc == 0 && cs.fatal)
 		rc = cs.fatal;
 	recout_release(&cs.out);
+	kp_txn_filter_release(&cs.filter);
 	free(cs.parts);
 	return rc;
 }

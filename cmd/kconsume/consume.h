@@ -34,6 +34,7 @@ struct consume_opts {
 	int		  retries;
 	int		  max_wait_ms;
 	int		  timeout_ms;	/* -e: give up on a leaderless partition */
+	int8_t		  isolation;	/* KP_READ_COMMITTED or _UNCOMMITTED */
 };
 
 struct consume_stats {

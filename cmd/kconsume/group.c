@@ -14,6 +14,7 @@
 #include "kp_gmember.h"
 #include "kp_json.h"
 #include "kp_proto_fetch.h"
+#include "kp_txn.h"
 
 #define MAX_BATCH_INFLATE	(256u << 20)
 #define FETCH_WAIT_MS		500
@@ -48,6 +49,7 @@ struct gstate {
 	int			 down_tries;
 	int			 fatal;
 	volatile int		*stop;
+	struct kp_txn_filter	 filter;	/* read_committed */
 };
 
 static void
@@ -349,8 +351,9 @@ take_records(struct gstate *gs, struct gpart *p, const uint8_t *buf,
 		total = kp_batch_header_decode(buf, len, &h);
 		if (total <= 0 || (size_t)total > len)
 			break;
-		if (kp_batch_last_offset(&h) < p->next ||
-		    (h.attributes & KP_BATCH_ATTR_CONTROL))
+		/* every batch, in order: it follows the ABORT markers */
+		if (kp_txn_filter_skip(&gs->filter, &h, buf, (size_t)total) ||
+		    kp_batch_last_offset(&h) < p->next)
 			goto skip;
 		if ((rc = kp_batch_iter_init(&it, buf, (size_t)total,
 		    MAX_BATCH_INFLATE)) != 0) {
@@ -433,6 +436,7 @@ fetch_from(struct gstate *gs, struct kp_conn *k, struct gpart **v, size_t n)
 	rq.max_wait_ms = FETCH_WAIT_MS;
 	rq.min_bytes = 1;
 	rq.max_bytes = 16 << 20;
+	rq.isolation_level = gs->o->isolation;
 	rq.topics = ft;
 	rq.n_topics = (int32_t)nt;
 	kp_arena_reset(&gs->arena);
@@ -464,6 +468,10 @@ fetch_from(struct gstate *gs, struct kp_conn *k, struct gpart **v, size_t n)
 				goto out;
 			}
 			p->down_since = 0;
+			if (kp_txn_filter_set(&gs->filter,
+			    pd->aborted_transactions,
+			    pd->n_aborted_transactions) < 0)
+				err(EX_OSERR, "aborted transactions");
 			if (pd->records.len > 0 && take_records(gs, p,
 			    pd->records.ptr, (size_t)pd->records.len) < 0)
 				goto out;
@@ -623,6 +631,7 @@ group_run(struct kp_client *c, struct consume_opts *o,
 	gs.st = st;
 	gs.stop = stop;
 	recout_init(&gs.out, o);
+	kp_txn_filter_init(&gs.filter);
 	kp_buf_init(&gs.body);
 	kp_arena_init(&gs.arena);
 	st->start_ms = kp_mono_ms();
@@ -658,6 +667,7 @@ group_run(struct kp_client *c, struct consume_opts *o,
 		warnx("%s", kp_gmember_error(gs.gm));
 	kp_gmember_free(gs.gm);
 	recout_release(&gs.out);
+	kp_txn_filter_release(&gs.filter);
 	kp_buf_release(&gs.body);
 	kp_arena_release(&gs.arena);
 	free(gs.p);

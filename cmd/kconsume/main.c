@@ -23,18 +23,24 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: kconsume [-ehuV] [-b brokers] [-c count] [-D delim] "
 	    "[-f raw|json|format]\n"
-	    "                [-K delim] [-o offset] [-p partitions] "
-	    "[--null-str string]\n"
-	    "                [--timeout-ms ms] -t topic ...\n"
+	    "                [-K delim] [-o offset] [-p partitions]\n"
+	    "                [--isolation-level read_committed|"
+	    "read_uncommitted]\n"
+	    "                [--null-str string] [--timeout-ms ms] "
+	    "-t topic ...\n"
 	    "       kconsume -g group [-ehuV] [-b brokers] [-c count] "
 	    "[-D delim]\n"
 	    "                [-f raw|json|format] [-K delim] [-o offset]\n"
 	    "                [--assignor range|roundrobin] "
 	    "[--commit none|auto|sync]\n"
+	    "                [--isolation-level read_committed|"
+	    "read_uncommitted]\n"
 	    "                [--null-str string] [--session-timeout-ms ms]\n"
 	    "                [--timeout-ms ms] -t topic ...\n"
 	    "       kconsume --bench n [-b brokers] [-o offset] "
-	    "[-p partitions] -t topic ...\n");
+	    "[-p partitions]\n"
+	    "                [--isolation-level read_committed|"
+	    "read_uncommitted] -t topic ...\n");
 }
 
 static void
@@ -94,7 +100,7 @@ unescape_opt(const char *what, const char *arg, size_t *len)
 }
 
 enum { OPT_BENCH = 256, OPT_NULLSTR, OPT_TIMEOUT, OPT_ASSIGNOR, OPT_COMMIT,
-    OPT_SESSION };
+    OPT_SESSION, OPT_ISOLATION };
 
 static const struct option longopts[] = {
 	{ "assignor",		required_argument, NULL, OPT_ASSIGNOR },
@@ -107,6 +113,7 @@ static const struct option longopts[] = {
 	{ "format",		required_argument, NULL, 'f' },
 	{ "group",		required_argument, NULL, 'g' },
 	{ "help",		no_argument,	   NULL, 'h' },
+	{ "isolation-level",	required_argument, NULL, OPT_ISOLATION },
 	{ "key-delimiter",	required_argument, NULL, 'K' },
 	{ "null-str",		required_argument, NULL, OPT_NULLSTR },
 	{ "offset",		required_argument, NULL, 'o' },
@@ -211,6 +218,17 @@ main(int argc, char *argv[])
 				errx(EX_USAGE, "commit '%s': not none, auto "
 				    "or sync", optarg);
 			break;
+		case OPT_ISOLATION:
+			/* Kafka's isolation.level values, and its default */
+			if (strcmp(optarg, "read_committed") == 0)
+				o.isolation = KP_READ_COMMITTED;
+			else if (strcmp(optarg, "read_uncommitted") == 0)
+				o.isolation = KP_READ_UNCOMMITTED;
+			else
+				errx(EX_USAGE, "isolation level '%s': not "
+				    "read_committed or read_uncommitted",
+				    optarg);
+			break;
 		case OPT_SESSION:
 			g.session_ms = (int)num("session timeout", optarg,
 			    1, INT32_MAX);
@@ -275,6 +293,8 @@ main(int argc, char *argv[])
 	o.timeout_ms = timeout_ms;
 	if ((c = kp_client_new(&co, why, sizeof(why))) == NULL)
 		errx(EX_UNAVAILABLE, "%s", why);
+	/* -e and "end" then mean the last stable offset */
+	kp_client_set_isolation(c, o.isolation);
 	g.brokers = co.brokers;
 	if (g.group != NULL)
 		rc = group_run(c, &o, &g, &st, &stop);

@@ -38,6 +38,7 @@ struct opts {
 	int64_t		 bench_n;
 	int64_t		 record_size;
 	int64_t		 throughput;
+	int64_t		 commit_ms;		/* --commit-interval-ms */
 	struct producer_opts po;
 };
 
@@ -45,7 +46,12 @@ static struct opts o;
 static struct producer *prod;
 static struct kp_progress prog;
 static volatile sig_atomic_t stop;
+static volatile sig_atomic_t signalled;
 static int input_err;		/* sysexits code of an input failure */
+static char *held;		/* --print-offsets of the open transaction */
+static size_t heldlen;
+static int64_t txn_start;	/* mono ms the open transaction began */
+static int txn_err;		/* exit status of a failed interval commit */
 
 static void
 usage(FILE *fp)
@@ -59,8 +65,10 @@ usage(FILE *fp)
 	    "[--linger-ms ms]\n"
 	    "                [--no-idempotence] [--null-marker string] "
 	    "[--print-offsets]\n"
-	    "                [--progress] [--retries n] [--timeout-ms ms] "
-	    "[file ...]\n"
+	    "                [--progress] [--retries n] [--timeout-ms ms]\n"
+	    "                [--transactional-id id "
+	    "[--commit-interval-ms ms]\n"
+	    "                [--transaction-timeout-ms ms]] [file ...]\n"
 	    "       kproduce --bench n --record-size bytes [--throughput n] "
 	    "-t topic\n"
 	    "                [-b brokers] [--acks 0|1|all] [-z none|gzip]\n");
@@ -69,8 +77,53 @@ usage(FILE *fp)
 static void
 onsig(int sig)
 {
-	(void)sig;
 	stop = 1;
+	signalled = 1;
+	/* a second one ends a stuck abort; the coordinator's timeout finishes it */
+	if (o.po.txn_id != NULL)
+		signal(sig, SIG_DFL);
+}
+
+/* The offsets of a committed transaction go out; the next one's are held. */
+static void
+release_held(bool commit)
+{
+	if (o.po.offsets_out == NULL)
+		return;
+	if (fflush(o.po.offsets_out) == EOF)
+		err(EX_OSERR, "offsets");
+	if (commit && heldlen > 0)
+		fwrite(held, 1, heldlen, stdout);
+	if (fseeko(o.po.offsets_out, 0, SEEK_SET) < 0)
+		err(EX_OSERR, "offsets");
+	fflush(stdout);
+}
+
+/*
+ * --commit-interval-ms: commit what the input gave so far and go on in a
+ * new transaction. Called between records only, so none is split.
+ */
+static void
+commit_due(void)
+{
+	char why[512];
+
+	if (o.commit_ms <= 0 || stop || kp_mono_ms() - txn_start < o.commit_ms)
+		return;
+	txn_start = kp_mono_ms();
+	if (!producer_busy(prod) && !producer_in_txn(prod))
+		return;		/* nothing written since the last commit */
+	if (producer_end(prod, true, why, sizeof(why)) < 0) {
+		warnx("transaction %s: %s", producer_stats(prod)->failed ?
+		    "aborted" : "not committed", why);
+		txn_err = kp_cli_exit_for(producer_stats(prod)->failed ?
+		    producer_stats(prod)->last_kerr :
+		    kp_client_kerr(producer_client(prod)));
+		release_held(false);
+		stop = 1;
+		return;
+	}
+	release_held(true);
 }
 
 /* A key or value, with -Z and --null-marker turning some into null. */
@@ -89,6 +142,10 @@ static void
 report_progress(void)
 {
 	char line[128];
+
+	/* a transaction with a failed record can only abort: stop reading */
+	if (o.po.txn_id != NULL && producer_stats(prod)->failed > 0)
+		stop = 1;
 
 	kp_progress_add(&prog, 0, 0);
 	if (kp_progress_tick(&prog, line, sizeof(line)))
@@ -237,6 +294,7 @@ wait_input(int fd)
 			return rc < 0 && errno != EINTR ? -1 : 0;
 		producer_service(prod, 0);
 		report_progress();
+		commit_due();
 	}
 }
 
@@ -274,6 +332,7 @@ read_stream(int fd, const char *src)
 		/* failures are counted in the stats; carry on like cat(1) */
 		producer_service(prod, 0);
 		report_progress();
+		commit_due();
 	}
 	if (o.whole && !stop && input_err == 0) {
 		ssize_t kl = o.key ? (ssize_t)strlen(o.key) : -1;
@@ -424,7 +483,7 @@ num(const char *what, const char *arg, int64_t min, int64_t max)
 enum {
 	OPT_ACKS = 256, OPT_BATCH, OPT_BENCH, OPT_LINGER, OPT_NOIDEM,
 	OPT_NULLMARK, OPT_OFFSETS, OPT_PROGRESS, OPT_RECSIZE, OPT_RETRIES,
-	OPT_THROUGHPUT, OPT_TIMEOUT
+	OPT_THROUGHPUT, OPT_TIMEOUT, OPT_TXNID, OPT_TXNTIMEOUT, OPT_COMMITIVL
 };
 
 static const struct option longopts[] = {
@@ -432,6 +491,7 @@ static const struct option longopts[] = {
 	{ "batch-size",		required_argument, NULL, OPT_BATCH },
 	{ "bench",		required_argument, NULL, OPT_BENCH },
 	{ "broker",		required_argument, NULL, 'b' },
+	{ "commit-interval-ms",	required_argument, NULL, OPT_COMMITIVL },
 	{ "compression",	required_argument, NULL, 'z' },
 	{ "delimiter",		required_argument, NULL, 'D' },
 	{ "format",		required_argument, NULL, 'f' },
@@ -451,6 +511,8 @@ static const struct option longopts[] = {
 	{ "throughput",		required_argument, NULL, OPT_THROUGHPUT },
 	{ "timeout-ms",		required_argument, NULL, OPT_TIMEOUT },
 	{ "topic",		required_argument, NULL, 't' },
+	{ "transaction-timeout-ms", required_argument, NULL, OPT_TXNTIMEOUT },
+	{ "transactional-id",	required_argument, NULL, OPT_TXNID },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ "whole",		no_argument,	   NULL, 'w' },
 	{ NULL, 0, NULL, 0 }
@@ -472,6 +534,7 @@ parse_args(int argc, char **argv)
 	o.po.auto_create = true;
 	o.po.retries = 5;
 	o.po.timeout_ms = 30000;
+	o.po.txn_timeout_ms = -1;
 	o.throughput = -1;
 	while ((ch = getopt_long(argc, argv, "b:D:f:H:hK:k:p:t:Vwz:Z", longopts,
 	    NULL)) != -1) {
@@ -539,6 +602,10 @@ parse_args(int argc, char **argv)
 				errx(EX_USAGE, "batch size '%s': expected 1 "
 				    "to 64m bytes", optarg);
 			break;
+		case OPT_COMMITIVL:
+			o.commit_ms = num("commit interval", optarg, 1,
+			    INT32_MAX);
+			break;
 		case OPT_BENCH:
 			o.bench_n = num("bench", optarg, 1, INT64_MAX);
 			break;
@@ -573,6 +640,15 @@ parse_args(int argc, char **argv)
 			o.po.timeout_ms = (int)num("timeout", optarg, 1,
 			    INT32_MAX);
 			break;
+		case OPT_TXNID:
+			if (*optarg == '\0')
+				errx(EX_USAGE, "transactional id: empty");
+			o.po.txn_id = optarg;
+			break;
+		case OPT_TXNTIMEOUT:
+			o.po.txn_timeout_ms = (int32_t)num("transaction "
+			    "timeout", optarg, 1, INT32_MAX);
+			break;
 		default:
 			usage(stderr);
 			exit(EX_USAGE);
@@ -589,6 +665,59 @@ parse_args(int argc, char **argv)
 		errx(EX_USAGE, "-f json takes neither -w, -K nor -D");
 	if (o.whole && o.kdelim)
 		errx(EX_USAGE, "-w and -K do not mix");
+	if (o.po.txn_id != NULL && (o.po.acks != -1 || !o.po.idempotent))
+		errx(EX_USAGE, "--transactional-id needs --acks all and "
+		    "idempotence");
+	if (o.po.txn_id == NULL && (o.po.txn_timeout_ms != -1 ||
+	    o.commit_ms > 0))
+		errx(EX_USAGE, "--%s goes with --transactional-id",
+		    o.commit_ms > 0 ? "commit-interval-ms" :
+		    "transaction-timeout-ms");
+	/* Kafka's transaction.timeout.ms */
+	if (o.po.txn_timeout_ms == -1)
+		o.po.txn_timeout_ms = 60000;
+}
+
+/*
+ * The end of a transactional run: commit when all went well, else
+ * abort. The offsets --print-offsets held back are printed only once
+ * committed: before that they may still vanish. Returns the exit code.
+ */
+static int
+end_txn(void)
+{
+	const struct producer_stats *st = producer_stats(prod);
+	bool commit = !stop && input_err == 0 && st->failed == 0;
+	char why[512];
+	int rc = 0;
+
+	if (txn_err) {
+		/*
+		 * An interval commit failed, said so and ended the run; an
+		 * abort may still be due, and its failure is no news.
+		 */
+		producer_end(prod, false, why, sizeof(why));
+		commit = false;
+		rc = txn_err;
+	} else if (producer_end(prod, commit, why, sizeof(why)) < 0) {
+		/* failed records turn a commit into an abort */
+		warnx("transaction %s: %s", commit && st->failed == 0 ?
+		    "not committed" : "aborted", why);
+		rc = kp_cli_exit_for(st->failed ? st->last_kerr :
+		    kp_client_kerr(producer_client(prod)));
+		commit = false;
+	} else if (!commit)
+		warnx("transaction aborted%s", signalled ? ": interrupted" :
+		    "");
+	if (o.po.offsets_out != NULL) {
+		release_held(commit);
+		fclose(o.po.offsets_out);
+		free(held);
+	}
+	if (!commit && rc == 0)
+		rc = input_err ? input_err : signalled ? EX_TEMPFAIL :
+		    kp_cli_exit_for(st->last_kerr);
+	return rc;
 }
 
 int
@@ -612,6 +741,10 @@ main(int argc, char *argv[])
 	if ((c = kp_client_new(&co, why, sizeof(why))) == NULL)
 		errx(EX_UNAVAILABLE, "%s", why);
 	o.po.latency = o.bench_n > 0;
+	txn_start = kp_mono_ms();
+	if (o.po.txn_id != NULL && o.po.offsets_out != NULL &&
+	    (o.po.offsets_out = open_memstream(&held, &heldlen)) == NULL)
+		err(EX_OSERR, "open_memstream");
 	if ((prod = producer_new(c, &o.po, why, sizeof(why))) == NULL)
 		errx(EX_UNAVAILABLE, "%s", why);
 	kp_progress_init(&prog, o.progress || (isatty(2) && o.bench_n == 0 &&
@@ -620,13 +753,18 @@ main(int argc, char *argv[])
 		bench();
 	else
 		read_input(argc, argv);
-	producer_flush(prod);
+	if (o.po.txn_id != NULL)
+		rc = end_txn();
+	else
+		producer_flush(prod);
 	st = producer_stats(prod);
 	if (prog.on && prog.records > 0) {
 		kp_progress_summary(&prog, why, sizeof(why));
 		fprintf(stderr, "\rkproduce: %s\n", why);
 	}
-	if (st->failed > 0) {
+	if (o.po.txn_id != NULL) {
+		/* end_txn said it all */
+	} else if (st->failed > 0) {
 		warnx("%" PRIu64 " of %" PRIu64 " records not delivered: %s",
 		    st->failed, st->queued, st->last_err);
 		rc = kp_cli_exit_for(st->last_kerr);

@@ -11,6 +11,7 @@
 #include "kp_part.h"
 #include "kp_proto_admin.h"
 #include "kp_proto_produce.h"
+#include "kp_txn.h"
 #include "producer.h"
 
 #define MAX_INFLIGHT	5		/* requests per connection */
@@ -40,6 +41,7 @@ struct ppart {
 	struct pbatchq		 ready;		/* sealed, by sequence */
 	int			 inflight;	/* batches sent, unanswered */
 	int64_t			 retry_at;	/* no resend before (ms) */
+	bool			 in_txn;	/* added to the transaction */
 };
 
 struct ptopic {
@@ -68,6 +70,8 @@ struct producer {
 	bool			 meta_stale;
 	int64_t			 stall_since;
 	int			 fatal;
+	bool			 txn_on;
+	struct kp_txn		 txn;
 	struct producer_stats	 st;
 };
 
@@ -144,7 +148,18 @@ producer_new(struct kp_client *c, const struct producer_opts *o, char *why,
 	p->epoch = -1;
 	if (o->acks != -1)
 		p->o.idempotent = false;	/* Kafka needs acks=all for it */
-	if (p->o.idempotent && init_pid(p, why, whylen) < 0) {
+	if (o->txn_id != NULL) {
+		/* transactions ride on the idempotent producer's ids */
+		p->txn_on = p->o.idempotent = true;
+		if (kp_txn_init(&p->txn, c, o->txn_id, o->txn_timeout_ms) < 0) {
+			snprintf(why, whylen, "%s", kp_client_error(c));
+			kp_txn_release(&p->txn);
+			free(p);
+			return NULL;
+		}
+		p->pid = p->txn.pid;
+		p->epoch = p->txn.epoch;
+	} else if (p->o.idempotent && init_pid(p, why, whylen) < 0) {
 		free(p);
 		return NULL;
 	}
@@ -190,7 +205,21 @@ producer_free(struct producer *p)
 	}
 	free(p->topics);
 	free(p->st.lat_hist);
+	if (p->txn_on)
+		kp_txn_release(&p->txn);
 	free(p);
+}
+
+bool
+producer_in_txn(const struct producer *p)
+{
+	return p->txn_on && kp_txn_open(&p->txn);
+}
+
+struct kp_client *
+producer_client(const struct producer *p)
+{
+	return p->c;
 }
 
 const struct producer_stats *
@@ -236,6 +265,8 @@ get_topic(struct producer *p, const char *name, char *why, size_t whylen)
 		TAILQ_INIT(&pp->ready);
 		kp_batch_builder_init(&pp->bb, p->o.codec, p->pid, p->epoch,
 		    -1);
+		if (p->txn_on)
+			pp->bb.attributes |= KP_BATCH_ATTR_TRANSACTIONAL;
 	}
 	p->ntopics++;
 	/* the array moved: re-point the partitions at their topics */
@@ -380,6 +411,8 @@ fail_batch(struct producer *p, struct pbatch *b, int16_t kerr,
 {
 	p->st.failed += (uint64_t)b->count;
 	p->st.last_kerr = kerr;
+	if (p->txn_on && kp_txn_kerr_fatal(kerr))
+		p->txn.fatal = kerr;	/* fenced: no abort possible either */
 	snprintf(p->st.last_err, sizeof(p->st.last_err),
 	    "topic '%s' partition %d: %s", b->pp->pt->name, b->pp->id, why);
 	p->buffered -= b->data.len;
@@ -574,6 +607,70 @@ refresh(struct producer *p)
 	free(names);
 }
 
+/* Fail the unsent batches of pp (a partition the transaction refused). */
+static void
+fail_part(struct producer *p, struct ppart *pp, int16_t kerr, const char *why)
+{
+	struct pbatch *b;
+
+	while ((b = TAILQ_FIRST(&pp->ready)) != NULL) {
+		TAILQ_REMOVE(&pp->ready, b, link);
+		p->nready--;
+		fail_batch(p, b, kerr, why);
+	}
+}
+
+/*
+ * Partitions with batches ready join the transaction before their first
+ * Produce, all in one AddPartitionsToTxn. -1 when it failed: their
+ * batches fail with its error (retriable ones were retried already).
+ */
+static int
+join_txn(struct producer *p)
+{
+	const char **topics;
+	int32_t *ids, j;
+	size_t i, n = 0, cap = 0;
+	int rc = 0;
+
+	for (i = 0; i < p->ntopics; i++)
+		cap += (size_t)p->topics[i].nparts;
+	topics = calloc(cap + 1, sizeof(*topics));
+	ids = calloc(cap + 1, sizeof(*ids));
+	if (topics == NULL || ids == NULL) {
+		rc = -1;
+		goto out;
+	}
+	for (i = 0; i < p->ntopics; i++)
+		for (j = 0; j < p->topics[i].nparts; j++) {
+			struct ppart *pp = &p->topics[i].parts[j];
+
+			if (pp->in_txn || TAILQ_EMPTY(&pp->ready))
+				continue;
+			topics[n] = p->topics[i].name;
+			ids[n++] = j;
+		}
+	if (n == 0)
+		goto out;
+	rc = kp_txn_add_partitions(&p->txn, topics, ids, n);
+	for (i = 0; i < p->ntopics; i++)
+		for (j = 0; j < p->topics[i].nparts; j++) {
+			struct ppart *pp = &p->topics[i].parts[j];
+
+			if (pp->in_txn || TAILQ_EMPTY(&pp->ready))
+				continue;
+			if (kp_txn_has(&p->txn, p->topics[i].name, j))
+				pp->in_txn = true;
+			else if (rc < 0)
+				fail_part(p, pp, kp_client_kerr(p->c),
+				    kp_client_error(p->c));
+		}
+out:
+	free(topics);
+	free(ids);
+	return rc;
+}
+
 /* Send ready batches: one request per leader, one batch per partition. */
 static void
 send_ready(struct producer *p)
@@ -589,6 +686,8 @@ send_ready(struct producer *p)
 	if (p->nready == 0)
 		return;
 	refresh(p);
+	if (p->txn_on && join_txn(p) < 0)
+		return;
 	for (i = 0; i < p->ntopics; i++)
 		cap += (size_t)p->topics[i].nparts;
 	sel = calloc(cap, sizeof(*sel));
@@ -624,6 +723,7 @@ send_ready(struct producer *p)
 					    &p->topics[i].parts[j];
 
 					if (TAILQ_EMPTY(&pp->ready) ||
+					    (p->txn_on && !pp->in_txn) ||
 					    pp->inflight >= MAX_INFLIGHT ||
 					    pp->retry_at > now ||
 					    tm == NULL || j >= tm->nparts ||
@@ -743,5 +843,91 @@ producer_flush(struct producer *p)
 		if (rc < 0 && p->inflight == 0)
 			break;
 	}
+	return rc;
+}
+
+/* Drop every batch not yet sent, open ones too: they die with the abort. */
+static void
+discard_unsent(struct producer *p)
+{
+	struct pbatch *b;
+	size_t i;
+	int32_t j;
+
+	for (i = 0; i < p->ntopics; i++)
+		for (j = 0; j < p->topics[i].nparts; j++) {
+			struct ppart *pp = &p->topics[i].parts[j];
+
+			p->st.discarded += (uint64_t)pp->bb.count;
+			kp_batch_builder_reset(&pp->bb);
+			while ((b = TAILQ_FIRST(&pp->ready)) != NULL) {
+				TAILQ_REMOVE(&pp->ready, b, link);
+				p->nready--;
+				p->st.discarded += (uint64_t)b->count;
+				p->buffered -= b->data.len;
+				batch_free(b);
+			}
+		}
+}
+
+/*
+ * Wait for the answers to the Produce requests in flight: a marker
+ * written before a late batch lands would leave that batch outside the
+ * transaction it belongs to.
+ */
+static void
+wait_inflight(struct producer *p)
+{
+	int64_t start = kp_mono_ms();
+
+	while ((p->inflight > 0 || !kp_client_idle(p->c)) &&
+	    kp_mono_ms() - start < (int64_t)p->o.timeout_ms *
+	    (p->o.retries + 2)) {
+		if (kp_client_poll(p->c, 100) < 0)
+			break;
+		/* retries of failed batches are not wanted any more */
+		discard_unsent(p);
+	}
+}
+
+static void
+unjoin(struct producer *p)
+{
+	size_t i;
+	int32_t j;
+
+	for (i = 0; i < p->ntopics; i++)
+		for (j = 0; j < p->topics[i].nparts; j++)
+			p->topics[i].parts[j].in_txn = false;
+}
+
+int
+producer_end(struct producer *p, bool commit, char *why, size_t whylen)
+{
+	int rc = 0;
+
+	*why = '\0';
+	if (!p->txn_on)
+		return 0;
+	if (commit) {
+		producer_flush(p);
+		if (p->st.failed > 0) {
+			snprintf(why, whylen, "%" PRIu64 " of %" PRIu64
+			    " records not delivered: %s", p->st.failed,
+			    p->st.queued, p->st.last_err);
+			commit = false;
+			rc = -1;
+		}
+	}
+	if (!commit) {
+		discard_unsent(p);
+		wait_inflight(p);
+	}
+	if (kp_txn_end(&p->txn, commit) < 0) {
+		if (rc == 0)
+			snprintf(why, whylen, "%s", kp_client_error(p->c));
+		rc = -1;
+	}
+	unjoin(p);
 	return rc;
 }

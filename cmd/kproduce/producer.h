@@ -21,6 +21,8 @@ struct producer_opts {
 	int	 timeout_ms;
 	FILE	*offsets_out;	/* --print-offsets, or NULL */
 	bool	 latency;	/* keep a latency histogram (--bench) */
+	const char *txn_id;	/* transactional.id, or NULL */
+	int32_t	 txn_timeout_ms;	/* transaction.timeout.ms */
 };
 
 struct producer;
@@ -56,11 +58,26 @@ bool		 producer_busy(const struct producer *);
 /* Send everything and wait for every answer. */
 int		 producer_flush(struct producer *);
 
+/*
+ * With opts.txn_id every record goes into the one open transaction
+ * until producer_end. Commit flushes first and aborts instead when a
+ * record failed; abort drops what is not sent yet and waits for what
+ * is. 0, or -1 with the reason in why (the transaction is then aborted
+ * if it still could be).
+ */
+/* Whether any partition joined the open transaction. */
+bool		 producer_in_txn(const struct producer *);
+/* The client it sends through (for its last error). */
+struct kp_client *producer_client(const struct producer *);
+int		 producer_end(struct producer *, bool commit, char *why,
+		    size_t whylen);
+
 struct producer_stats {
 	uint64_t	 queued;	/* records accepted by producer_add */
 	uint64_t	 acked;
 	uint64_t	 failed;
 	uint64_t	 bytes_acked;	/* key + value bytes */
+	uint64_t	 discarded;	/* dropped unsent by an abort */
 	int16_t		 last_kerr;	/* of the last failure */
 	char		 last_err[256];
 	/* latency histogram in ms (opts.latency) */
