@@ -17,6 +17,7 @@
 #include "kp_proto_fetch.h"
 #include "kp_proto_group.h"
 #include "kp_proto_produce.h"
+#include "kp_txn.h"
 #include "kreplicate.h"
 
 /*
@@ -70,6 +71,7 @@ struct mirror {
 	struct kp_record_header	*hs;		/* header scratch */
 	size_t			 hcap;
 	struct kp_progress	 prog;
+	struct kp_txn_filter	 filter;	/* aborted transactions */
 };
 
 static volatile sig_atomic_t stopping;
@@ -607,8 +609,9 @@ take_records(struct mirror *m, struct mpart *p, const uint8_t *buf,
 		}
 		if (total == 0 || (size_t)total > len)
 			break;	/* a partial batch ends a fetch answer */
-		if (kp_batch_last_offset(&h) < p->next ||
-		    (h.attributes & KP_BATCH_ATTR_CONTROL))
+		/* every batch, in order: it follows the ABORT markers */
+		if (kp_txn_filter_skip(&m->filter, &h, buf, (size_t)total) ||
+		    kp_batch_last_offset(&h) < p->next)
 			goto skip;
 		if ((rc = kp_batch_iter_init(&it, buf, (size_t)total,
 		    MAX_BATCH_INFLATE)) != 0) {
@@ -691,7 +694,8 @@ fetch_from(struct mirror *m, int32_t node, bool *oor)
 	req.max_wait_ms = m->exit_at_end ? 100 : 500;
 	req.min_bytes = 1;
 	req.max_bytes = 64 << 20;
-	req.isolation_level = 0;
+	/* aborted records are no records: copy what consumers would see */
+	req.isolation_level = KP_READ_COMMITTED;
 	req.topics = ft;
 	req.n_topics = (int32_t)nt;
 	kp_arena_reset(&m->arena);
@@ -733,7 +737,13 @@ fetch_from(struct mirror *m, int32_t node, bool *oor)
 					rc = -1;
 				continue;
 			}
-			p->hw = pd->high_watermark;
+			/* caught up means at the last stable offset */
+			p->hw = pd->last_stable_offset >= 0 ?
+			    pd->last_stable_offset : pd->high_watermark;
+			if (kp_txn_filter_set(&m->filter,
+			    pd->aborted_transactions,
+			    pd->n_aborted_transactions) < 0)
+				err(EX_OSERR, "fetch");
 			if (pd->records.len > 0)
 				rc = take_records(m, p, pd->records.ptr,
 				    (size_t)pd->records.len);
@@ -1039,6 +1049,7 @@ mirror_release(struct mirror *m)
 	}
 	free(m->t);
 	free(m->hs);
+	kp_txn_filter_release(&m->filter);
 	kp_arena_release(&m->arena);
 	kp_buf_release(&m->body);
 	kp_buf_release(&m->out);
@@ -1126,6 +1137,8 @@ kr_mirror(struct kr *kr, int argc, char **argv)
 	    sizeof(why))) == NULL)
 		errx(EX_UNAVAILABLE, "source: %s", why);
 	m.src = kr->c;
+	kp_client_set_isolation(m.src, KP_READ_COMMITTED);
+	kp_txn_filter_init(&m.filter);
 	tg = kr->g;
 	tg.brokers = to;
 	if ((m.dst = kp_cli_client_new(&tg, "kreplicate", why,

@@ -355,6 +355,50 @@ produce() {
 	    fail "$(diff "$BATS_TEST_TMPDIR/src" "$BATS_TEST_TMPDIR/dst" | head -5)"
 }
 
+@test "mirror: only committed transactions are copied; an open one holds its partition back" {
+	timeout 10 ktopic -b "$SRC" create -p 2 t
+	# committed c0 c1; a0 a1 written, then aborted; o1 in a
+	# transaction left open while the mirror runs
+	timeout 60 /usr/bin/python3 - "$SRC_TCP" >"$BATS_TEST_TMPDIR/py.out" \
+	    2>&1 <<-'PY' &
+	import sys, time
+	from confluent_kafka import Producer
+	p = Producer({"bootstrap.servers": sys.argv[1], "transactional.id": "m"})
+	p.init_transactions(20)
+	p.begin_transaction()
+	p.produce("t", b"c0", partition=0)
+	p.produce("t", b"c1", partition=1)
+	p.commit_transaction(20)
+	p.begin_transaction()
+	p.produce("t", b"a0", partition=0)
+	p.produce("t", b"a1", partition=1)
+	p.flush(10)
+	p.abort_transaction(20)
+	p.begin_transaction()
+	p.produce("t", b"o1", partition=1)
+	p.flush(10)
+	print("open", flush=True)
+	time.sleep(30)
+	PY
+	MOCK_PID=$!
+	local i
+	for i in $(seq 1 400); do
+		grep -q '^open' "$BATS_TEST_TMPDIR/py.out" && break
+		sleep 0.05
+	done
+	grep -q '^open' "$BATS_TEST_TMPDIR/py.out" ||
+	    fail "$(cat "$BATS_TEST_TMPDIR/py.out")"
+	# the source log holds all five
+	run timeout 20 kconsume -b "$SRC" -f '%s\n' -e -t t
+	assert_equal "$(printf '%s\n' "${lines[@]}" | sort | tr '\n' ' ')" \
+	    'a0 a1 c0 c1 o1 '
+	run --separate-stderr timeout 30 kreplicate mirror -b "$SRC" --to "$DST" -e t
+	assert_success
+	run timeout 20 kconsume -b "$DST" -f '%s\n' -e -t t
+	assert_equal "$(printf '%s\n' "${lines[@]}" | sort | tr '\n' ' ')" \
+	    'c0 c1 '
+}
+
 @test "elect: a single broker leads every partition already, no election is needed" {
 	timeout 10 ktopic -b "$SRC" create -p 3 el
 	timeout 10 ktopic -b "$SRC" create -p 1 other
