@@ -88,7 +88,7 @@ kb_offsets_persist(void *arg, const char *group, const char *topic,
 	    kb_cluster_check_leader(G->b, KP_OFFSETS_TOPIC, op) != KP_NONE) {
 		kb_debug(G->b, "group '%s': %s-%d not led here, offset change "
 		    "not logged", group, KP_OFFSETS_TOPIC, op);
-		if (G->commit_err == KP_NONE)
+		if (kb_cluster_mode(G->b) && G->commit_err == KP_NONE)
 			G->commit_err = KP_NOT_LEADER_OR_FOLLOWER;
 		return;
 	}
@@ -122,7 +122,8 @@ kb_offsets_persist(void *arg, const char *group, const char *topic,
 	else {
 		kb_log("group '%s': %s-%d: cannot log offset: %s", group, topic,
 		    part, kp_kerr_name((int16_t)rc));
-		if (G->commit_err == KP_NONE)
+		/* a single node answers it still (it is in memory) */
+		if (kb_cluster_mode(G->b) && G->commit_err == KP_NONE)
 			G->commit_err = rc;
 	}
 	kp_batch_builder_release(&bb);

@@ -193,7 +193,7 @@ offsets_setup() {
 	wait_for isr_is_p __consumer_offsets 0 '[1,2]'
 	broker_kill "$coord"
 	# a commit no follower can copy is not acknowledged...
-	run timeout 30 "$RAW" commit "$(addr "$fol")" g ct 77
+	run timeout 30 "$RAW" commit "$(addr "$fol")" g ct 77 2
 	assert_output $'error 7\nerror 7'
 	# ...and indeed is lost with its coordinator: the other one, back,
 	# leads the group's partition with what was acknowledged
