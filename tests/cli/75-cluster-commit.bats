@@ -63,14 +63,17 @@ fetched_is() {	# fetched_is ID GROUP TOPIC N: OffsetFetch from broker ID
 # Two brokers, __consumer_offsets with one partition on both; prints the
 # coordinator of every group (that partition's leader).
 offsets_setup() {
-	local boot
+	local boot coord
 	boot=$(cluster_boot)
 	timeout 20 ktopic -b "$boot" create -p 2 -r 2 ct >&2
 	wait_for isr_is_p ct 0 '[1,2]'
 	# FindCoordinator makes __consumer_offsets
 	wait_for -t 30 sh -c "timeout 10 '$RAW71' coord '$(addr 1)' g | grep -q '^error 0 '"
 	wait_for isr_is_p __consumer_offsets 0 '[1,2]'
-	zk_state __consumer_offsets 0 leader
+	coord=$(zk_state __consumer_offsets 0 leader)
+	# and the coordinator knows it (its view follows ZooKeeper)
+	wait_for sh -c "timeout 10 '$RAW71' coord '$(addr "$coord")' g | grep -qx 'error 0 node $coord'"
+	echo "$coord"
 }
 
 @test "cluster commit: a restarted leader keeps its checkpointed high watermark until the ISR has the rest" {
