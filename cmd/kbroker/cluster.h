@@ -197,6 +197,15 @@ void	 kb_repl_follower_fetched(struct kb_broker *, int32_t replica,
 int	 kb_repl_min_isr_ok(struct kb_broker *, const char *, int32_t);
 int	 kb_repl_park_for_hw(struct kb_broker *, struct kb_req *,
 	    const char *, int32_t part, int64_t end);
+/*
+ * The same wait for an encoded OffsetCommit response (offsets.c) whose
+ * records went to __consumer_offsets partition part, for timeout_ms at
+ * most; a failure sets every partition committed so far to Kafka's
+ * OffsetCommit error for it (REQUEST_TIMED_OUT, COORDINATOR_NOT_AVAILABLE
+ * for too small an ISR, NOT_COORDINATOR for lost leadership).
+ */
+int	 kb_repl_park_commit(struct kb_broker *, struct kb_req *,
+	    const char *, int32_t part, int64_t end, int64_t timeout_ms);
 /* Follower side: fetcher connections to leaders, driven by the loop. */
 void	 kb_repl_follow(struct kb_broker *, const char *, int32_t part,
 	    int32_t leader, int32_t leader_epoch);
