@@ -299,6 +299,52 @@ reelect(struct kb_cluster *cl, int32_t ce, int32_t cv, const char *topic,
 	free(isr);
 }
 
+/* Is a broker that went away (seen, not live now) in the ISR? */
+static bool
+isr_has_gone(const struct kb_cluster *cl, const struct kb_cl_part *pp,
+    const int32_t *liv, int32_t nliv)
+{
+	for (int32_t i = 0; i < pp->nisr; i++)
+		if (!live(liv, nliv, pp->isr[i]) &&
+		    kb_cl_in(cl->seen, cl->nseen, pp->isr[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Followers whose broker went away leave the ISR at once (Kafka's
+ * onBrokerFailure: OfflineReplica, removeReplicasFromIsr): same leader,
+ * same leader epoch, the ISR without them, so acks=all produces and
+ * offset commits stop waiting on them long before the leader's own
+ * replica.lag.time.max.ms would. The write is conditional on the
+ * state's version like every other: should the leader change the ISR
+ * meanwhile, this one fails and the next round (its view) decides again;
+ * the leader's own writes are conditional the same way and redo theirs
+ * from the view this one makes. Brokers never seen live (a cluster
+ * restarting) stay: the leader's lag check handles those.
+ */
+static void
+drop_gone_followers(struct kb_cluster *cl, int32_t ce, int32_t cv,
+    const char *topic, int32_t p, const struct kb_cl_part *pp,
+    const int32_t *liv, int32_t nliv)
+{
+	int32_t *isr, nisr = 0;
+
+	if ((isr = malloc(((size_t)pp->nisr + 1) * sizeof(*isr))) == NULL)
+		return;
+	for (int32_t i = 0; i < pp->nisr; i++)
+		if (live(liv, nliv, pp->isr[i]) ||
+		    !kb_cl_in(cl->seen, cl->nseen, pp->isr[i]))
+			isr[nisr++] = pp->isr[i];
+	if (nisr == 0)
+		isr[nisr++] = pp->leader;	/* live: never an empty ISR */
+	if (write_state(cl, ce, cv, topic, p, pp->version, pp->leader,
+	    pp->leader_epoch, isr, nisr, NULL, 0) == ZOK)
+		log_leader("follower gone", topic, p, pp->leader,
+		    pp->leader_epoch, isr, nisr);
+	free(isr);
+}
+
 /*
  * A topic's assignment with partition p's replicas replaced and its
  * reassignment lists dropped (new JSON, caller frees).
@@ -494,6 +540,9 @@ kb_controller_run(struct kb_cluster *cl, const struct kb_cl_view *v)
 			else if (pp->leader == -1 ||
 			    !live(liv, nliv, pp->leader))
 				reelect(cl, ce, cv, t->name, p, pp, liv, nliv);
+			else if (isr_has_gone(cl, pp, liv, nliv))
+				drop_gone_followers(cl, ce, cv, t->name, p, pp,
+				    liv, nliv);
 			else if (pp->nadding > 0 || pp->nremoving > 0)
 				reassign_step(cl, ce, cv, t, p, liv, nliv);
 		}

@@ -537,7 +537,11 @@ write_isr(struct kb_broker *b, struct kb_rp *rp, const int32_t *isr,
 /*
  * A follower joins the ISR once it has everything committed and all of
  * this leader's epoch so far (Kafka's rule: its fetch offset at or past
- * the high watermark and the epoch's start). Asking for the log end
+ * the high watermark and the epoch's start), and only while its broker is
+ * registered (Kafka's isReplicaIsrEligible): the controller drops a broker
+ * without registration from the ISR, so one that still fetches (its
+ * session just expired, the new one not registered yet) must not flip
+ * itself back in. Asking for the log end
  * instead could keep it out for good under a steady stream of appends.
  */
 static void
@@ -550,6 +554,7 @@ maybe_expand(struct kb_broker *b, struct kb_rp *rp, struct kb_rfol *f,
 	if (pt == NULL || rp->pending || kb_now_mono() < rp->isr_retry_ms ||
 	    kb_cl_in(pt->isr, pt->nisr, f->id) ||
 	    !kb_cl_in(pt->replicas, pt->nreplicas, f->id) ||
+	    kb_cl_broker(kb_cluster_view(b), f->id) == NULL ||
 	    f->leo < kp_log_high_watermark(log) || f->leo < rp->epoch_start)
 		return;
 	if ((isr = calloc((size_t)pt->nisr + 1, sizeof(*isr))) == NULL)

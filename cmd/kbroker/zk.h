@@ -56,6 +56,14 @@ struct kb_cluster {
 	/* (thread) */
 	bool		 registered;
 	uint64_t	 gen;
+	/*
+	 * Brokers this broker has seen registered since it started: one of
+	 * them missing from a view went away while we watched (the
+	 * controller drops it from the ISRs it followed in); one never seen
+	 * (a whole cluster restarting) is merely not back yet.
+	 */
+	int32_t		*seen;
+	int32_t		 nseen;
 	char		*last_sig;	/* the published view, as text */
 	/* (loop) */
 	struct kb_cl_view *cur;

@@ -79,17 +79,24 @@ offsets_setup() {
 @test "cluster commit: a restarted leader keeps its checkpointed high watermark until the ISR has the rest" {
 	# no follower leaves the ISR in this test: the restart alone decides
 	cluster_start 2 -o replica.lag.time.max.ms=600000
-	local boot leader fol
+	local boot leader fol fpid
 	boot=$(cluster_boot)
 	timeout 20 ktopic -b "$boot" create -p 1 -r 2 hw
 	wait_for isr_is_p hw 0 '[1,2]'
 	leader=$(zk_state hw 0 leader)
 	fol=$(other "$leader")
+	# the follower gets a ZooKeeper session that outlives its pause
+	# below: a broker whose session ends leaves every ISR (controller)
+	broker_kill "$fol" TERM
+	wait_for isr_is_p hw 0 "[$leader]"
+	CL_SESSION_MS=20000 broker_start "$fol"
+	wait_for isr_is_p hw 0 '[1,2]'
 	seq 1 3 | sed 's/^/c-/' | timeout 20 kproduce -b "$boot" -t hw --acks all
 	wait_for checkpoint_hw_is "$leader" hw-0 3
-	# the follower dies; it stays in the ISR (a long lag time), so what
-	# the leader appends now is not committed
-	broker_kill "$fol"
+	# the follower stops fetching, still in the ISR (registered, a long
+	# lag time), so what the leader appends now is not committed
+	fpid=$(broker_pid "$fol")
+	kill -STOP "$fpid"
 	seq 1 2 | sed 's/^/u-/' |
 	    timeout 20 kproduce -b "$(addr "$leader")" -t hw --acks 1
 	run latest "$leader" hw
@@ -107,8 +114,9 @@ offsets_setup() {
 	assert_success
 	assert_output $'c-1\nc-2\nc-3'
 	# once the follower has them they are committed
-	broker_start "$fol"
+	kill -CONT "$fpid"
 	wait_for latest_is "$leader" hw 5
+	isr_is_p hw 0 '[1,2]'
 	run timeout 20 kconsume -b "$(cluster_boot)" -t hw -o beginning -e
 	assert_success
 	assert_output $'c-1\nc-2\nc-3\nu-1\nu-2'
@@ -190,18 +198,20 @@ offsets_setup() {
 	# the follower takes over the group with the commit it was told of
 	wait_for -t 30 leader_is_not_p __consumer_offsets 0 "$coord"
 	wait_for fetched_is "$fol" g ct 42
-	# the old coordinator comes back as follower; now its follower dies
-	# (and stays in the ISR: a long lag time)
-	broker_start "$coord"
+	# the old coordinator comes back as follower (with a session that
+	# outlives its pause below); now it stops fetching, still in the
+	# ISR: registered, and a long lag time
+	CL_SESSION_MS=20000 broker_start "$coord"
 	wait_for isr_is_p __consumer_offsets 0 '[1,2]'
-	broker_kill "$coord"
+	cpid=$(broker_pid "$coord")
+	kill -STOP "$cpid"
 	# a commit no follower can copy is not acknowledged...
 	run timeout 30 "$RAW" commit "$(addr "$fol")" g ct 77 2
 	assert_output $'error 7\nerror 7'
-	# ...and indeed is lost with its coordinator: the other one, back,
-	# leads the group's partition with what was acknowledged
+	# ...and indeed is lost with its coordinator: the other one, going
+	# on, leads the group's partition with what was acknowledged
 	broker_kill "$fol"
-	broker_start "$coord"
+	kill -CONT "$cpid"
 	wait_for -t 30 leader_is_p __consumer_offsets 0 "$coord"
 	wait_for fetched_is "$coord" g ct 42
 }
