@@ -206,6 +206,15 @@ int	 kb_repl_park_for_hw(struct kb_broker *, struct kb_req *,
  */
 int	 kb_repl_park_commit(struct kb_broker *, struct kb_req *,
 	    const char *, int32_t part, int64_t end, int64_t timeout_ms);
+/*
+ * KIP-207: a new leader's high watermark may lag the start of its epoch
+ * until its followers fetch from it; meanwhile a client's ListOffsets
+ * gets KP_OFFSET_NOT_AVAILABLE (retriable), not an end that is too small
+ * (a consumer reading "to the end" would stop before records it was
+ * told are committed). KP_NONE otherwise, and in single-node mode.
+ */
+int	 kb_repl_offsets_check(struct kb_broker *, const struct kp_str *,
+	    int32_t part);
 /* Follower side: fetcher connections to leaders, driven by the loop. */
 void	 kb_repl_follow(struct kb_broker *, const char *, int32_t part,
 	    int32_t leader, int32_t leader_epoch);

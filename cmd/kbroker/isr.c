@@ -742,6 +742,26 @@ kb_repl_min_isr_ok(struct kb_broker *b, const char *topic, int32_t part)
 	return pt->nisr >= kp_log_conf(log)->min_insync_replicas;
 }
 
+int
+kb_repl_offsets_check(struct kb_broker *b, const struct kp_str *topic,
+    int32_t part)
+{
+	char name[256];
+	struct kb_rp *rp;
+	struct kp_log *log;
+
+	if (b->repl == NULL || topic->len <= 0 ||
+	    (size_t)topic->len >= sizeof(name))
+		return KP_NONE;
+	memcpy(name, topic->ptr, (size_t)topic->len);
+	name[topic->len] = '\0';
+	if ((rp = kb_rp_find(b, name, part)) == NULL || !rp->leader ||
+	    (log = kb_rp_log(b, name, part)) == NULL)
+		return KP_NONE;
+	return kp_log_high_watermark(log) < rp->epoch_start ?
+	    KP_OFFSET_NOT_AVAILABLE : KP_NONE;
+}
+
 /* ---- the timer ---- */
 
 static void
