@@ -41,6 +41,12 @@ leader_is_p() {	# leader_is_p TOPIC P ID
 
 addr() { echo "127.0.0.1:$(broker_port "$1")"; }
 
+# The ISR in broker ID's own view (its Metadata), sorted.
+view_isr_is() {	# view_isr_is ID TOPIC P JSON-ARRAY
+	[ "$(timeout 10 "$RAW71" meta "$(addr "$1")" "$2" |
+	    jq -c ".topics[\"$2\"].partitions[\"$3\"].isr | sort")" = "$4" ]
+}
+
 other() { echo $(($1 % 2 + 1)); }	# the other broker of two
 
 # ListOffsets latest (the high watermark) from broker ID, "error E offset O"
@@ -217,7 +223,10 @@ offsets_setup() {
 }
 
 @test "cluster commit: too small an ISR for __consumer_offsets refuses commits (COORDINATOR_NOT_AVAILABLE)" {
-	cluster_start 2 -o replica.lag.time.max.ms=1000 \
+	# the follower leaves the ISR when its session ends (controller);
+	# a short lag time would let a follower slowed down by load flap in
+	# and out of it meanwhile, and the first commit with it
+	cluster_start 2 -o replica.lag.time.max.ms=600000 \
 	    -o min.insync.replicas=2 -o offsets.topic.num.partitions=1 \
 	    -o offsets.topic.replication.factor=2
 	local coord fol
@@ -227,6 +236,8 @@ offsets_setup() {
 	assert_output $'error 0\nerror 0'
 	broker_kill "$fol"
 	wait_for isr_is_p __consumer_offsets 0 "[$coord]"
+	# and the coordinator's view has it (it decides on its view)
+	wait_for view_isr_is "$coord" __consumer_offsets 0 "[$coord]"
 	run timeout 20 "$RAW" commit "$(addr "$coord")" g ct 6
 	assert_output $'error 15\nerror 15'
 	# nothing was committed
