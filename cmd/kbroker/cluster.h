@@ -139,6 +139,13 @@ int	 kb_cluster_reassign(struct kb_broker *, const char *, int32_t part,
 	    const int32_t *replicas, int32_t n);
 int	 kb_cluster_elect(struct kb_broker *, const char *, int32_t part,
 	    bool unclean);
+/*
+ * Does the view show every reassignment (or cancellation) this broker
+ * wrote to topic (NULL: to any topic)? Kafka's controller answers
+ * ListPartitionReassignments from the context its own writes update; the
+ * view follows ZooKeeper a moment later, so the list waits for it.
+ */
+bool	 kb_cluster_moves_seen(struct kb_broker *, const char *);
 
 /* ---- apply.c: what this broker does with a new view ---- */
 

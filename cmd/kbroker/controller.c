@@ -999,6 +999,66 @@ has_dups(const int32_t *ids, int32_t n)
 	return false;
 }
 
+/* A reassignment write of ours made the assignment this version. */
+static void
+moved(struct kb_cluster *cl, const char *topic, int32_t version)
+{
+	struct kb_cl_moved *m;
+	char *name;
+
+	for (size_t i = 0; i < cl->nmoved; i++)
+		if (strcmp(cl->moved[i].topic, topic) == 0) {
+			if (cl->moved[i].version < version)
+				cl->moved[i].version = version;
+			return;
+		}
+	if ((name = strdup(topic)) == NULL)
+		return;
+	if ((m = reallocarray(cl->moved, cl->nmoved + 1, sizeof(*m))) ==
+	    NULL) {
+		free(name);
+		return;
+	}
+	cl->moved = m;
+	cl->moved[cl->nmoved].topic = name;
+	cl->moved[cl->nmoved].version = version;
+	cl->nmoved++;
+}
+
+bool
+kb_cluster_moves_seen(struct kb_broker *b, const char *topic)
+{
+	struct kb_cluster *cl = b->cluster;
+	bool all = true;
+	size_t i = 0;
+
+	while (cl != NULL && i < cl->nmoved) {
+		struct kb_cl_moved *m = &cl->moved[i];
+		const struct kb_cl_topic *t = kb_cl_topic(cl->cur, m->topic);
+
+		if (t != NULL && t->version < m->version) {
+			if (topic == NULL || strcmp(topic, m->topic) == 0)
+				all = false;
+			i++;
+			continue;
+		}
+		/* shown (or the topic is gone): forget it */
+		free(m->topic);
+		*m = cl->moved[--cl->nmoved];
+	}
+	return all;
+}
+
+void
+kb_cl_moved_free(struct kb_cluster *cl)
+{
+	for (size_t i = 0; i < cl->nmoved; i++)
+		free(cl->moved[i].topic);
+	free(cl->moved);
+	cl->moved = NULL;
+	cl->nmoved = 0;
+}
+
 /*
  * Kafka's way (KIP-455): the replica list becomes target ∪ original
  * (target first) with adding = target \ original and removing =
@@ -1050,6 +1110,8 @@ kb_cluster_reassign(struct kb_broker *b, const char *topic, int32_t part,
 		rc = finish_moves(cl, ce, cv, &t, part, orig, norig, liv, nliv,
 		    true);
 		kerr = ctl_kerr(cl, rc);
+		if (rc == ZOK)
+			moved(cl, topic, t.version + 1);
 		goto out;
 	}
 	add = minus(replicas, n, orig, norig, &nadd);
@@ -1081,6 +1143,8 @@ kb_cluster_reassign(struct kb_broker *b, const char *topic, int32_t part,
 	    &st);
 	rc = kb_zk_multi(cl, 2, ops, res);
 	kerr = ctl_kerr(cl, rc);
+	if (rc == ZOK)
+		moved(cl, topic, t.version + 1);
 	if (rc == ZOK)
 		kb_log("controller: %s-%" PRId32 ": reassigning: %" PRId32
 		    " replica(s) to add, %" PRId32 " to remove", topic, part,

@@ -1160,6 +1160,7 @@ cluster_free(struct kb_cluster *cl)
 	kb_cl_view_free(cl->cur);
 	free(cl->last_sig);
 	free(cl->seen);
+	kb_cl_moved_free(cl);
 	if (cl->efd != -1)
 		close(cl->efd);
 	pthread_rwlock_destroy(&cl->zlock);
