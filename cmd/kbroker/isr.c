@@ -537,12 +537,12 @@ write_isr(struct kb_broker *b, struct kb_rp *rp, const int32_t *isr,
 /*
  * A follower joins the ISR once it has everything committed and all of
  * this leader's epoch so far (Kafka's rule: its fetch offset at or past
- * the high watermark and the epoch's start), and only while its broker is
- * registered (Kafka's isReplicaIsrEligible): the controller drops a broker
- * without registration from the ISR, so one that still fetches (its
- * session just expired, the new one not registered yet) must not flip
- * itself back in. Asking for the log end
+ * the high watermark and the epoch's start). Asking for the log end
  * instead could keep it out for good under a steady stream of appends.
+ * And only while its broker is registered (Kafka's isReplicaIsrEligible):
+ * the controller drops a broker without registration from the ISR, so
+ * one that still fetches (its session just expired, the new one not
+ * registered yet) must not flip itself back in.
  */
 static void
 maybe_expand(struct kb_broker *b, struct kb_rp *rp, struct kb_rfol *f,

@@ -107,18 +107,19 @@ offsets_setup() {
 	    timeout 20 kproduce -b "$(addr "$leader")" -t hw --acks 1
 	run latest "$leader" hw
 	assert_output "error 0 offset 3"
-	# the leader crashes and comes back: still leader, ISR still both
+	# the leader crashes and comes back: still leader, ISR still both;
+	# its high watermark (3, checkpointed) lags the start of its
+	# leadership (5, its log end), so it answers offset lookups
+	# OFFSET_NOT_AVAILABLE (KIP-207) where one that took its log end as
+	# committed would say 5
 	broker_kill "$leader"
 	broker_start "$leader"
-	wait_for sh -c "timeout 20 '$RAW' latest '$(addr "$leader")' hw | grep -q '^error 0 '"
+	wait_for sh -c "timeout 20 '$RAW' latest '$(addr "$leader")' hw | grep -qx 'error 78 offset -1'"
 	[ "$(zk_state hw 0 leader)" = "$leader" ]
 	isr_is_p hw 0 '[1,2]'
 	# the uncommitted records stay hidden from consumers
-	run latest "$leader" hw
-	assert_output "error 0 offset 3"
-	run timeout 20 kconsume -b "$(addr "$leader")" -t hw -o beginning -e
-	assert_success
-	assert_output $'c-1\nc-2\nc-3'
+	run timeout 20 "$RAW71" fetch "$(addr "$leader")" hw 0
+	assert_output "error 0 records 3"
 	# once the follower has them they are committed
 	kill -CONT "$fpid"
 	wait_for latest_is "$leader" hw 5
