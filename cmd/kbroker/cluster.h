@@ -139,6 +139,13 @@ int	 kb_cluster_reassign(struct kb_broker *, const char *, int32_t part,
 	    const int32_t *replicas, int32_t n);
 int	 kb_cluster_elect(struct kb_broker *, const char *, int32_t part,
 	    bool unclean);
+/*
+ * Does the view show every reassignment (or cancellation) this broker
+ * wrote to topic (NULL: to any topic)? Kafka's controller answers
+ * ListPartitionReassignments from the context its own writes update; the
+ * view follows ZooKeeper a moment later, so the list waits for it.
+ */
+bool	 kb_cluster_moves_seen(struct kb_broker *, const char *);
 
 /* ---- apply.c: what this broker does with a new view ---- */
 
@@ -197,6 +204,24 @@ void	 kb_repl_follower_fetched(struct kb_broker *, int32_t replica,
 int	 kb_repl_min_isr_ok(struct kb_broker *, const char *, int32_t);
 int	 kb_repl_park_for_hw(struct kb_broker *, struct kb_req *,
 	    const char *, int32_t part, int64_t end);
+/*
+ * The same wait for an encoded OffsetCommit response (offsets.c) whose
+ * records went to __consumer_offsets partition part, for timeout_ms at
+ * most; a failure sets every partition committed so far to Kafka's
+ * OffsetCommit error for it (REQUEST_TIMED_OUT, COORDINATOR_NOT_AVAILABLE
+ * for too small an ISR, NOT_COORDINATOR for lost leadership).
+ */
+int	 kb_repl_park_commit(struct kb_broker *, struct kb_req *,
+	    const char *, int32_t part, int64_t end, int64_t timeout_ms);
+/*
+ * KIP-207: a new leader's high watermark may lag the start of its epoch
+ * until its followers fetch from it; meanwhile a client's ListOffsets
+ * gets KP_OFFSET_NOT_AVAILABLE (retriable), not an end that is too small
+ * (a consumer reading "to the end" would stop before records it was
+ * told are committed). KP_NONE otherwise, and in single-node mode.
+ */
+int	 kb_repl_offsets_check(struct kb_broker *, const struct kp_str *,
+	    int32_t part);
 /* Follower side: fetcher connections to leaders, driven by the loop. */
 void	 kb_repl_follow(struct kb_broker *, const char *, int32_t part,
 	    int32_t leader, int32_t leader_epoch);

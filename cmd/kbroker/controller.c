@@ -299,6 +299,52 @@ reelect(struct kb_cluster *cl, int32_t ce, int32_t cv, const char *topic,
 	free(isr);
 }
 
+/* Is a broker that went away (seen, not live now) in the ISR? */
+static bool
+isr_has_gone(const struct kb_cluster *cl, const struct kb_cl_part *pp,
+    const int32_t *liv, int32_t nliv)
+{
+	for (int32_t i = 0; i < pp->nisr; i++)
+		if (!live(liv, nliv, pp->isr[i]) &&
+		    kb_cl_in(cl->seen, cl->nseen, pp->isr[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Followers whose broker went away leave the ISR at once (Kafka's
+ * onBrokerFailure: OfflineReplica, removeReplicasFromIsr): same leader,
+ * same leader epoch, the ISR without them, so acks=all produces and
+ * offset commits stop waiting on them long before the leader's own
+ * replica.lag.time.max.ms would. The write is conditional on the
+ * state's version like every other: should the leader change the ISR
+ * meanwhile, this one fails and the next round (its view) decides again;
+ * the leader's own writes are conditional the same way and redo theirs
+ * from the view this one makes. Brokers never seen live (a cluster
+ * restarting) stay: the leader's lag check handles those.
+ */
+static void
+drop_gone_followers(struct kb_cluster *cl, int32_t ce, int32_t cv,
+    const char *topic, int32_t p, const struct kb_cl_part *pp,
+    const int32_t *liv, int32_t nliv)
+{
+	int32_t *isr, nisr = 0;
+
+	if ((isr = malloc(((size_t)pp->nisr + 1) * sizeof(*isr))) == NULL)
+		return;
+	for (int32_t i = 0; i < pp->nisr; i++)
+		if (live(liv, nliv, pp->isr[i]) ||
+		    !kb_cl_in(cl->seen, cl->nseen, pp->isr[i]))
+			isr[nisr++] = pp->isr[i];
+	if (nisr == 0)
+		isr[nisr++] = pp->leader;	/* live: never an empty ISR */
+	if (write_state(cl, ce, cv, topic, p, pp->version, pp->leader,
+	    pp->leader_epoch, isr, nisr, NULL, 0) == ZOK)
+		log_leader("follower gone", topic, p, pp->leader,
+		    pp->leader_epoch, isr, nisr);
+	free(isr);
+}
+
 /*
  * A topic's assignment with partition p's replicas replaced and its
  * reassignment lists dropped (new JSON, caller frees).
@@ -494,6 +540,9 @@ kb_controller_run(struct kb_cluster *cl, const struct kb_cl_view *v)
 			else if (pp->leader == -1 ||
 			    !live(liv, nliv, pp->leader))
 				reelect(cl, ce, cv, t->name, p, pp, liv, nliv);
+			else if (isr_has_gone(cl, pp, liv, nliv))
+				drop_gone_followers(cl, ce, cv, t->name, p, pp,
+				    liv, nliv);
 			else if (pp->nadding > 0 || pp->nremoving > 0)
 				reassign_step(cl, ce, cv, t, p, liv, nliv);
 		}
@@ -950,6 +999,66 @@ has_dups(const int32_t *ids, int32_t n)
 	return false;
 }
 
+/* A reassignment write of ours made the assignment this version. */
+static void
+moved(struct kb_cluster *cl, const char *topic, int32_t version)
+{
+	struct kb_cl_moved *m;
+	char *name;
+
+	for (size_t i = 0; i < cl->nmoved; i++)
+		if (strcmp(cl->moved[i].topic, topic) == 0) {
+			if (cl->moved[i].version < version)
+				cl->moved[i].version = version;
+			return;
+		}
+	if ((name = strdup(topic)) == NULL)
+		return;
+	if ((m = reallocarray(cl->moved, cl->nmoved + 1, sizeof(*m))) ==
+	    NULL) {
+		free(name);
+		return;
+	}
+	cl->moved = m;
+	cl->moved[cl->nmoved].topic = name;
+	cl->moved[cl->nmoved].version = version;
+	cl->nmoved++;
+}
+
+bool
+kb_cluster_moves_seen(struct kb_broker *b, const char *topic)
+{
+	struct kb_cluster *cl = b->cluster;
+	bool all = true;
+	size_t i = 0;
+
+	while (cl != NULL && i < cl->nmoved) {
+		struct kb_cl_moved *m = &cl->moved[i];
+		const struct kb_cl_topic *t = kb_cl_topic(cl->cur, m->topic);
+
+		if (t != NULL && t->version < m->version) {
+			if (topic == NULL || strcmp(topic, m->topic) == 0)
+				all = false;
+			i++;
+			continue;
+		}
+		/* shown (or the topic is gone): forget it */
+		free(m->topic);
+		*m = cl->moved[--cl->nmoved];
+	}
+	return all;
+}
+
+void
+kb_cl_moved_free(struct kb_cluster *cl)
+{
+	for (size_t i = 0; i < cl->nmoved; i++)
+		free(cl->moved[i].topic);
+	free(cl->moved);
+	cl->moved = NULL;
+	cl->nmoved = 0;
+}
+
 /*
  * Kafka's way (KIP-455): the replica list becomes target ∪ original
  * (target first) with adding = target \ original and removing =
@@ -1001,6 +1110,8 @@ kb_cluster_reassign(struct kb_broker *b, const char *topic, int32_t part,
 		rc = finish_moves(cl, ce, cv, &t, part, orig, norig, liv, nliv,
 		    true);
 		kerr = ctl_kerr(cl, rc);
+		if (rc == ZOK)
+			moved(cl, topic, t.version + 1);
 		goto out;
 	}
 	add = minus(replicas, n, orig, norig, &nadd);
@@ -1032,6 +1143,8 @@ kb_cluster_reassign(struct kb_broker *b, const char *topic, int32_t part,
 	    &st);
 	rc = kb_zk_multi(cl, 2, ops, res);
 	kerr = ctl_kerr(cl, rc);
+	if (rc == ZOK)
+		moved(cl, topic, t.version + 1);
 	if (rc == ZOK)
 		kb_log("controller: %s-%" PRId32 ": reassigning: %" PRId32
 		    " replica(s) to add, %" PRId32 " to remove", topic, part,

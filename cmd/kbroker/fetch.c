@@ -319,6 +319,10 @@ handle_list_offsets(struct kb_req *req)
 			    kb_cluster_serve_check(req->b, &t->name,
 			    p->partition_index, v >= 4 ?
 			    p->current_leader_epoch : -1);
+			/* a consumer's, as Kafka (KIP-207) */
+			if (rc == KP_NONE && rq.replica_id == -1)
+				rc = kb_repl_offsets_check(req->b, &t->name,
+				    p->partition_index);
 			if (rc != KP_NONE)
 				pr->error_code = (int16_t)rc;
 			else if (log == NULL)

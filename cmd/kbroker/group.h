@@ -27,6 +27,14 @@ struct kb_group {
 	TAILQ_HEAD(, kb_park) parked;
 	int32_t		 offsets_parts;	/* offsets.topic.num.partitions */
 	bool		 loading;	/* replaying __consumer_offsets */
+	/*
+	 * Cluster mode, one OffsetCommit's appends (kb_offsets_persist):
+	 * the partition and log end it waits on (end -1: nothing appended)
+	 * and the first append error.
+	 */
+	int32_t		 commit_part;
+	int64_t		 commit_end;
+	int		 commit_err;
 };
 
 static inline struct kb_group *

@@ -23,7 +23,8 @@
  * the high watermark of every partition it appended to passes the end of
  * what it appended. Then the error codes of partitions that did not make
  * it (timeout, leadership lost) are written into the encoded response
- * and it goes.
+ * and it goes. An OffsetCommit response (commit) waits the same way on
+ * its group's __consumer_offsets partition.
  */
 struct kb_park_part {
 	char		*topic;
@@ -37,6 +38,7 @@ struct kb_park {
 	TAILQ_ENTRY(kb_park) link;
 	struct kb_resp	*r;
 	int16_t		 version;
+	bool		 commit;	/* OffsetCommit, not Produce */
 	int64_t		 deadline;
 	struct kb_park_part *p;
 	size_t		 n, cap;
@@ -234,6 +236,64 @@ patch_errors(struct kb_park *pk)
 	}
 }
 
+/*
+ * Kafka's GroupMetadataManager.storeOffsets: the append's error, as an
+ * OffsetCommit answers it.
+ */
+static int16_t
+commit_error(int16_t err)
+{
+	switch (err) {
+	case KP_UNKNOWN_TOPIC_OR_PARTITION:
+	case KP_NOT_ENOUGH_REPLICAS:
+	case KP_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+		return KP_COORDINATOR_NOT_AVAILABLE;
+	case KP_NOT_LEADER_OR_FOLLOWER:
+	case KP_KAFKA_STORAGE_ERROR:
+		return KP_NOT_COORDINATOR;
+	default:
+		return err;		/* KP_REQUEST_TIMED_OUT */
+	}
+}
+
+/*
+ * The OffsetCommit response (v2-7, not flexible): from v3 throttle_time_ms,
+ * then per topic its name and per partition index and error_code. Every
+ * partition that was committed (error 0) gets the append's error.
+ */
+static void
+patch_commit_errors(struct kb_park *pk)
+{
+	struct kb_resp *r = pk->r;
+	uint8_t *d = r->buf.data;
+	size_t pos = 8 + (pk->version >= 3 ? 4 : 0), len = r->buf.len;
+	int16_t err = KP_NONE;
+	int32_t nt;
+
+	for (size_t k = 0; k < pk->n && err == KP_NONE; k++)
+		err = pk->p[k].err;
+	if (err == KP_NONE || len < pos + 4)
+		return;
+	err = commit_error(err);
+	nt = kp_be32(d + pos);
+	pos += 4;
+	for (int32_t i = 0; i < nt && pos + 2 <= len; i++) {
+		int16_t nl = kp_be16(d + pos);
+		int32_t np;
+
+		pos += 2 + (nl > 0 ? (size_t)nl : 0);
+		if (pos + 4 > len)
+			return;
+		np = kp_be32(d + pos);
+		pos += 4;
+		for (int32_t j = 0; j < np && pos + 6 <= len; j++) {
+			if (kp_be16(d + pos + 4) == KP_NONE)
+				kp_put_be16(d + pos + 4, err);
+			pos += 6;
+		}
+	}
+}
+
 static void
 park_free(struct kb_park *pk)
 {
@@ -249,7 +309,10 @@ release(struct kb_broker *b, struct kb_park *pk)
 	struct kb_resp *r = pk->r;
 
 	TAILQ_REMOVE(&b->repl->parked, pk, link);
-	patch_errors(pk);
+	if (pk->commit)
+		patch_commit_errors(pk);
+	else
+		patch_errors(pk);
 	r->hw_parked = false;
 	/* kpipe.acks.all.fsync may still hold it for its sync */
 	if (!r->parked) {
@@ -311,9 +374,9 @@ request_timeout(const struct kb_req *req)
 	return kp_be32(p + pos) >= 0 ? kp_be32(p + pos) : 30000;
 }
 
-int
-kb_repl_park_for_hw(struct kb_broker *b, struct kb_req *req,
-    const char *topic, int32_t part, int64_t end)
+static int
+park(struct kb_broker *b, struct kb_req *req, const char *topic,
+    int32_t part, int64_t end, bool commit, int64_t timeout_ms)
 {
 	struct kp_log *log = kb_rp_log(b, topic, part);
 	struct kb_repl *r = kb_repl_get(b);
@@ -330,7 +393,8 @@ kb_repl_park_for_hw(struct kb_broker *b, struct kb_req *req,
 			return -1;
 		pk->r = req->resp;
 		pk->version = req->hdr.api_version;
-		pk->deadline = kb_now_mono() + request_timeout(req);
+		pk->commit = commit;
+		pk->deadline = kb_now_mono() + timeout_ms;
 		TAILQ_INSERT_TAIL(&r->parked, pk, link);
 		req->resp->hw_parked = true;
 	}
@@ -352,6 +416,20 @@ kb_repl_park_for_hw(struct kb_broker *b, struct kb_req *req,
 	pp->end = end;
 	pk->n++;
 	return 0;
+}
+
+int
+kb_repl_park_for_hw(struct kb_broker *b, struct kb_req *req,
+    const char *topic, int32_t part, int64_t end)
+{
+	return park(b, req, topic, part, end, false, request_timeout(req));
+}
+
+int
+kb_repl_park_commit(struct kb_broker *b, struct kb_req *req,
+    const char *topic, int32_t part, int64_t end, int64_t timeout_ms)
+{
+	return park(b, req, topic, part, end, true, timeout_ms);
 }
 
 void
@@ -461,6 +539,10 @@ write_isr(struct kb_broker *b, struct kb_rp *rp, const int32_t *isr,
  * this leader's epoch so far (Kafka's rule: its fetch offset at or past
  * the high watermark and the epoch's start). Asking for the log end
  * instead could keep it out for good under a steady stream of appends.
+ * And only while its broker is registered (Kafka's isReplicaIsrEligible):
+ * the controller drops a broker without registration from the ISR, so
+ * one that still fetches (its session just expired, the new one not
+ * registered yet) must not flip itself back in.
  */
 static void
 maybe_expand(struct kb_broker *b, struct kb_rp *rp, struct kb_rfol *f,
@@ -472,6 +554,7 @@ maybe_expand(struct kb_broker *b, struct kb_rp *rp, struct kb_rfol *f,
 	if (pt == NULL || rp->pending || kb_now_mono() < rp->isr_retry_ms ||
 	    kb_cl_in(pt->isr, pt->nisr, f->id) ||
 	    !kb_cl_in(pt->replicas, pt->nreplicas, f->id) ||
+	    kb_cl_broker(kb_cluster_view(b), f->id) == NULL ||
 	    f->leo < kp_log_high_watermark(log) || f->leo < rp->epoch_start)
 		return;
 	if ((isr = calloc((size_t)pt->nisr + 1, sizeof(*isr))) == NULL)
@@ -657,6 +740,26 @@ kb_repl_min_isr_ok(struct kb_broker *b, const char *topic, int32_t part)
 	if (log == NULL || pt == NULL)
 		return 0;
 	return pt->nisr >= kp_log_conf(log)->min_insync_replicas;
+}
+
+int
+kb_repl_offsets_check(struct kb_broker *b, const struct kp_str *topic,
+    int32_t part)
+{
+	char name[256];
+	struct kb_rp *rp;
+	struct kp_log *log;
+
+	if (b->repl == NULL || topic->len <= 0 ||
+	    (size_t)topic->len >= sizeof(name))
+		return KP_NONE;
+	memcpy(name, topic->ptr, (size_t)topic->len);
+	name[topic->len] = '\0';
+	if ((rp = kb_rp_find(b, name, part)) == NULL || !rp->leader ||
+	    (log = kb_rp_log(b, name, part)) == NULL)
+		return KP_NONE;
+	return kp_log_high_watermark(log) < rp->epoch_start ?
+	    KP_OFFSET_NOT_AVAILABLE : KP_NONE;
 }
 
 /* ---- the timer ---- */

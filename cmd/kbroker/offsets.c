@@ -18,6 +18,7 @@
 #include "txn_coord.h"
 
 #define METADATA_MAX	4096	/* offset.metadata.max.bytes */
+#define COMMIT_TIMEOUT_MS 5000	/* Kafka's offsets.commit.timeout.ms */
 
 static char *
 cstr(struct kb_req *req, const struct kp_str *s)
@@ -89,6 +90,8 @@ kb_offsets_persist(void *arg, const char *group, const char *topic,
 	    kb_cluster_check_leader(G->b, KP_OFFSETS_TOPIC, op) != KP_NONE) {
 		kb_debug(G->b, "group '%s': %s-%d not led here, offset change "
 		    "not logged", group, KP_OFFSETS_TOPIC, op);
+		if (kb_cluster_mode(G->b) && G->commit_err == KP_NONE)
+			G->commit_err = KP_NOT_LEADER_OR_FOLLOWER;
 		return;
 	}
 	kp_buf_init(&k);
@@ -111,13 +114,20 @@ kb_offsets_persist(void *arg, const char *group, const char *topic,
 		rc = kp_log_append(log, batch.data, batch.len,
 		    kb_cluster_leader_epoch(G->b, KP_OFFSETS_TOPIC, op), now,
 		    NULL);
-	if (rc == KP_NONE && kb_cluster_mode(G->b))
+	if (rc == KP_NONE && kb_cluster_mode(G->b)) {
+		/* an OffsetCommit answers once the ISR has it */
+		G->commit_part = op;
+		G->commit_end = kp_log_end_offset(log);
 		kb_repl_appended(G->b, KP_OFFSETS_TOPIC, op);
-	else if (rc == KP_NONE)
+	} else if (rc == KP_NONE)
 		kp_log_set_high_watermark(log, kp_log_end_offset(log));
-	else
+	else {
 		kb_log("group '%s': %s-%d: cannot log offset: %s", group, topic,
 		    part, kp_kerr_name((int16_t)rc));
+		/* a single node answers it still (it is in memory) */
+		if (kb_cluster_mode(G->b) && G->commit_err == KP_NONE)
+			G->commit_err = rc;
+	}
 	kp_batch_builder_release(&bb);
 	kp_buf_release(&k);
 	kp_buf_release(&v);
@@ -285,6 +295,35 @@ topic_known(struct kb_req *req, const struct kp_str *topic, int32_t part)
 	return t != NULL && !t->deleting && part >= 0 && part < t->nparts;
 }
 
+/*
+ * Cluster mode: Kafka appends a commit with acks=all, so an ISR smaller
+ * than __consumer_offsets' min.insync.replicas refuses it before the
+ * append (NOT_ENOUGH_REPLICAS, answered COORDINATOR_NOT_AVAILABLE).
+ */
+static int16_t
+commit_isr_check(struct kb_broker *b, const char *group)
+{
+	struct kp_topic *t = kp_store_topic(b->store, KP_OFFSETS_TOPIC);
+
+	if (!kb_cluster_mode(b))
+		return KP_NONE;
+	if (t == NULL || !kb_repl_min_isr_ok(b, KP_OFFSETS_TOPIC,
+	    kp_offsets_partition(group, t->partitions)))
+		return KP_COORDINATOR_NOT_AVAILABLE;
+	return KP_NONE;
+}
+
+/* An append of this commit failed: Kafka's answer for it. */
+static int16_t
+commit_append_error(int err)
+{
+	if (err == KP_NOT_LEADER_OR_FOLLOWER || err == KP_KAFKA_STORAGE_ERROR)
+		return KP_NOT_COORDINATOR;
+	if (err == KP_MESSAGE_TOO_LARGE || err == KP_RECORD_LIST_TOO_LARGE)
+		return KP_INVALID_COMMIT_OFFSET_SIZE;
+	return KP_UNKNOWN_SERVER_ERROR;
+}
+
 static int
 handle_offset_commit(struct kb_req *req)
 {
@@ -305,6 +344,9 @@ handle_offset_commit(struct kb_req *req)
 		    rq.generation_id_or_member_epoch, cstr0(req,
 		    &rq.member_id), cstr(req, &rq.group_instance_id),
 		    kb_now_mono(), wall);
+	if (gerr == KP_NONE)
+		gerr = commit_isr_check(req->b, group);
+	G->commit_end = -1;
 	if (v >= 2 && v <= 4 && rq.retention_time_ms >= 0)
 		expire = wall + rq.retention_time_ms;
 	kp_offset_commit_resp_init(&rs);
@@ -341,17 +383,26 @@ handle_offset_commit(struct kb_req *req)
 			if (e == KP_NONE && p->committed_metadata.len >
 			    METADATA_MAX)
 				e = KP_OFFSET_METADATA_TOO_LARGE;
+			G->commit_err = KP_NONE;
 			if (e == KP_NONE && kp_coord_commit(&G->coord, group,
 			    topic, p->partition_index, p->committed_offset,
 			    p->committed_leader_epoch,
 			    cstr0(req, &p->committed_metadata), wall, expire)
 			    == -1)
 				e = KP_UNKNOWN_SERVER_ERROR;
+			if (e == KP_NONE && G->commit_err != KP_NONE)
+				e = commit_append_error(G->commit_err);
 			rp->error_code = e;
 		}
 	}
-	return kp_offset_commit_resp_encode(kb_resp_buf(req->resp), v, &rs) ==
-	    -1 ? KB_CLOSE : KB_DONE;
+	if (kp_offset_commit_resp_encode(kb_resp_buf(req->resp), v, &rs) == -1)
+		return KB_CLOSE;
+	/* cluster mode: answered when the HW passes the records (acks=all) */
+	if (G->commit_end >= 0 && kb_repl_park_commit(req->b, req,
+	    KP_OFFSETS_TOPIC, G->commit_part, G->commit_end,
+	    COMMIT_TIMEOUT_MS) == -1)
+		return KB_CLOSE;
+	return KB_DONE;
 }
 
 KB_API(offset_commit, KP_API_OFFSET_COMMIT, 2, 7, handle_offset_commit)

@@ -25,6 +25,7 @@
  * A reassignment in progress is the view's adding/removing replicas.
  */
 
+#define MOVES_WAIT_MS	5000	/* at most, for our writes to reach the view */
 #define ELECT_PREFERRED	0
 #define ELECT_UNCLEAN	1
 
@@ -606,6 +607,13 @@ handle_list_reassignments(struct kb_req *req)
 	rs.error_message.ptr = NULL;
 	rs.error_message.len = -1;
 	v = controller_view(req);
+	/* our own reassignment writes first reach the view (briefly) */
+	if (v != NULL && !req->expired &&
+	    !kb_cluster_moves_seen(req->b, NULL)) {
+		if (!req->retry)
+			req->resp->deadline = kb_now_mono() + MOVES_WAIT_MS;
+		return KB_DEFER;
+	}
 	if (kb_cluster_mode(req->b) && v == NULL) {
 		rs.error_code = KP_NOT_CONTROLLER;
 		rs.error_message = kb_str("This is not the correct controller "

@@ -125,16 +125,21 @@ mkdirs(const char *path)
 
 /*
  * A single node is every partition's only replica: whatever recovery kept
- * in a log is committed, so the high watermark is the log end.
+ * in a log is committed, so the high watermark is the log end. In a
+ * cluster the records past the checkpointed high watermark may never have
+ * reached the ISR: the checkpoint stays, and a leader moves it on from
+ * its ISR (isr.c), a follower from its leader's (replica.c).
  */
 static void
 commit_all(struct kb_broker *b)
 {
 	struct kp_topic *t = NULL;
 
+	if (kb_cluster_mode(b))
+		return;
 	while ((t = kp_store_topic_next(b->store, t)) != NULL)
 		for (int32_t p = 0; p < t->partitions; p++)
-			if (t->logs[p] != NULL)	/* cluster mode: not held here */
+			if (t->logs[p] != NULL)
 				kp_log_set_high_watermark(t->logs[p],
 				    kp_log_end_offset(t->logs[p]));
 }

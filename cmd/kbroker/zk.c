@@ -855,6 +855,23 @@ register_self(struct kb_cluster *cl)
 		kb_log("zookeeper: register %s: %s", path, zerror(rc));
 }
 
+/* Every broker of the view joins the ones seen (ids stay once seen). */
+static void
+note_seen(struct kb_cluster *cl, const struct kb_cl_view *v)
+{
+	for (size_t i = 0; i < v->nbrokers; i++) {
+		int32_t *n;
+
+		if (kb_cl_in(cl->seen, cl->nseen, v->brokers[i].id))
+			continue;
+		if ((n = reallocarray(cl->seen, (size_t)cl->nseen + 1,
+		    sizeof(*n))) == NULL)
+			return;
+		cl->seen = n;
+		cl->seen[cl->nseen++] = v->brokers[i].id;
+	}
+}
+
 /* One round: register, read everything, control if controller, publish. */
 static void
 step(struct kb_cluster *cl)
@@ -872,6 +889,7 @@ step(struct kb_cluster *cl)
 		register_self(cl);
 	if ((v = scan(cl, &owner)) == NULL)
 		return;
+	note_seen(cl, v);
 	if (v->controller == -1 && cl->registered) {
 		kb_controller_elect_self(cl);
 		kb_cl_view_free(v);
@@ -1141,6 +1159,8 @@ cluster_free(struct kb_cluster *cl)
 	kb_cl_view_free(cl->pending);
 	kb_cl_view_free(cl->cur);
 	free(cl->last_sig);
+	free(cl->seen);
+	kb_cl_moved_free(cl);
 	if (cl->efd != -1)
 		close(cl->efd);
 	pthread_rwlock_destroy(&cl->zlock);

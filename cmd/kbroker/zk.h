@@ -56,10 +56,29 @@ struct kb_cluster {
 	/* (thread) */
 	bool		 registered;
 	uint64_t	 gen;
+	/*
+	 * Brokers this broker has seen registered since it started: one of
+	 * them missing from a view went away while we watched (the
+	 * controller drops it from the ISRs it followed in); one never seen
+	 * (a whole cluster restarting) is merely not back yet.
+	 */
+	int32_t		*seen;
+	int32_t		 nseen;
 	char		*last_sig;	/* the published view, as text */
 	/* (loop) */
 	struct kb_cl_view *cur;
+	/* reassignment writes of ours the view may not show yet */
+	struct kb_cl_moved *moved;
+	size_t		 nmoved;
 };
+
+/* A topic's assignment znode version this broker wrote (controller.c). */
+struct kb_cl_moved {
+	char		*topic;
+	int32_t		 version;
+};
+
+void	 kb_cl_moved_free(struct kb_cluster *);
 
 /* zk.c: znode helpers on the current handle (any thread). ZOK or Z*. */
 int	 kb_zk_get(struct kb_cluster *, const char *, bool watch, char **,

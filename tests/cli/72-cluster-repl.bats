@@ -145,7 +145,9 @@ has_records() {	# has_records ID TOPIC-P N
 }
 
 @test "cluster repl: a killed follower leaves the ISR and rejoins once caught up" {
-	cluster_start 3 -o replica.lag.time.max.ms=1000
+	# its ZooKeeper session outlives the lag time: the leader's lag
+	# check drops it, not the controller at the session's end
+	CL_SESSION_MS=8000 cluster_start 3 -o replica.lag.time.max.ms=1000
 	local boot leader victim id
 	boot=$(cluster_boot)
 	timeout 20 ktopic -b "$boot" create -p 1 -r 3 lag
@@ -168,6 +170,46 @@ has_records() {	# has_records ID TOPIC-P N
 	cmp "$BATS_TEST_TMPDIR/dl" "$BATS_TEST_TMPDIR/dv"
 	grep -q "lag-0: ISR shrunk" "$(broker_err "$leader")"
 	grep -q "lag-0: ISR expanded" "$(broker_err "$leader")"
+}
+
+@test "cluster repl: the controller drops a dead follower from the ISR when its session ends; it rejoins once back" {
+	# the leader's own lag check would wait ten minutes
+	cluster_start 3 -o replica.lag.time.max.ms=600000
+	local boot leader epoch victim rest
+	boot=$(cluster_boot)
+	timeout 20 ktopic -b "$boot" create -p 1 -r 3 gone
+	wait_for isr_is gone '[1,2,3]'
+	seq 1 5 | timeout 20 kproduce -b "$boot" -t gone --acks all
+	leader=$(zk_state gone 0 leader)
+	epoch=$(zk_state gone 0 leader_epoch)
+	victim=$((leader % 3 + 1))
+	rest=$(echo "[1,2,3]" | jq -c "map(select(. != $victim))")
+	broker_kill "$victim"
+	wait_for isr_is gone "$rest"
+	# the same leader at the same epoch: only the ISR changed
+	[ "$(zk_state gone 0 leader)" = "$leader" ]
+	[ "$(zk_state gone 0 leader_epoch)" = "$epoch" ]
+	cat "$CL_DIR"/b*.err | grep -q "controller: gone-0: follower gone: leader $leader, epoch $epoch, isr "
+	# acks=all needs only the two left: no wait for the dead one
+	boot=$(cluster_boot)
+	run timeout 20 kproduce -b "$boot" -t gone --acks all --retries 0 \
+	    --timeout-ms 5000 --print-offsets <<<"after"
+	assert_success
+	assert_output --partial '"offset":5'
+	run part0 gone isr
+	assert_success
+	[ "$(echo "$output" | jq -c sort)" = "$rest" ]
+	run timeout 20 ktopic -b "$boot" describe gone
+	assert_success
+	echo "$output" | grep -Eq "^0 +$leader +[1-3],[1-3],[1-3] +$(echo "$rest" | jq -r 'join(",")') +0 +6 +-\$" ||
+	    echo "$output" | grep -Eq "^0 +$leader +[1-3],[1-3],[1-3] +$(echo "$rest" | jq -r 'reverse | join(",")') +0 +6 +-\$"
+	# back, it catches up and the leader takes it in again: the leader's
+	# ISR write goes on the state version the controller left
+	broker_start "$victim"
+	wait_for isr_is gone '[1,2,3]'
+	grep -q "gone-0: ISR expanded" "$(broker_err "$leader")"
+	wait_for has_records "$victim" gone-0 6
+	[ "$(zk_state gone 0 leader_epoch)" = "$epoch" ]
 }
 
 @test "cluster repl: kpipe.acks.all.fsync and the ISR both hold acks=all" {

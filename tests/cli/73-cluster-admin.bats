@@ -183,8 +183,12 @@ raw_error() {
 		[ "$x" != "$c" ] && [ "$x" != "$from" ] && break
 	done
 	printf '{"version":1,"partitions":[{"topic":"cx","partition":0,"replicas":[%s,%s]}]}\n' "$x" "$from" >"$d/p.json"
-	# stopped, it stays registered for its session timeout (2 s) but
-	# fetches nothing: the move cannot finish
+	# stopped, it stays registered for its session timeout but fetches
+	# nothing: the move cannot finish (a session that outlives the test:
+	# the controller takes only live brokers, even under load)
+	broker_kill "$x" TERM
+	CL_SESSION_MS=20000 broker_start "$x"
+	wait_for zk stat "/brokers/ids/$x"
 	pid=$(broker_pid "$x")
 	kill -STOP "$pid"
 	run --separate-stderr timeout 30 kreplicate -b "$BOOT" reassign --execute --plan "$d/p.json"

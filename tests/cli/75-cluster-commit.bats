@@ -1,0 +1,247 @@
+#!/usr/bin/env bats
+# 75-cluster-commit.bats -- what a cluster calls committed: the high watermark across restarts, and offset commits answered only once the ISR has them
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+load 70-cluster-lib
+
+RAW=$BATS_TEST_DIRNAME/75-cluster-commit.py
+RAW71=$BATS_TEST_DIRNAME/71-cluster-raw.py
+
+setup_file() {
+	zk_start
+}
+
+teardown_file() {
+	zk_stop
+}
+
+teardown() {
+	# a test that failed half-way may leave a broker stopped
+	local f
+	for f in "${CL_DIR:-/nonexistent}"/b*.pid; do
+		[ -e "$f" ] && kill -CONT "$(cat "$f")" 2>/dev/null
+	done
+	cluster_stop
+}
+
+isr_is_p() {	# isr_is_p TOPIC P JSON-ARRAY (sorted)
+	[ "$(zk_state "$1" "$2" isr | jq -c 'sort')" = "$3" ]
+}
+
+leader_is_not_p() {	# leader_is_not_p TOPIC P ID: a live leader, not ID
+	local l
+	l=$(zk_state "$1" "$2" leader)
+	[ "$l" != "$3" ] && [ "$l" -ge 0 ]
+}
+
+leader_is_p() {	# leader_is_p TOPIC P ID
+	[ "$(zk_state "$1" "$2" leader)" = "$3" ]
+}
+
+addr() { echo "127.0.0.1:$(broker_port "$1")"; }
+
+# The ISR in broker ID's own view (its Metadata), sorted.
+view_isr_is() {	# view_isr_is ID TOPIC P JSON-ARRAY
+	[ "$(timeout 10 "$RAW71" meta "$(addr "$1")" "$2" |
+	    jq -c ".topics[\"$2\"].partitions[\"$3\"].isr | sort")" = "$4" ]
+}
+
+other() { echo $(($1 % 2 + 1)); }	# the other broker of two
+
+# ListOffsets latest (the high watermark) from broker ID, "error E offset O"
+latest() {	# latest ID TOPIC
+	timeout 20 "$RAW" latest "$(addr "$1")" "$2"
+}
+
+latest_is() {	# latest_is ID TOPIC N
+	[ "$(latest "$1" "$2")" = "error 0 offset $3" ]
+}
+
+checkpoint_hw_is() {	# checkpoint_hw_is ID TOPIC-P N
+	grep -qx "high_watermark=$3" "$CL_DIR/b$1/$2/kpipe.checkpoint"
+}
+
+fetched_is() {	# fetched_is ID GROUP TOPIC N: OffsetFetch from broker ID
+	[ "$(timeout 10 "$RAW" fetch "$(addr "$1")" "$2" "$3")" = "offset $4" ]
+}
+
+# Two brokers, __consumer_offsets with one partition on both; prints the
+# coordinator of every group (that partition's leader).
+offsets_setup() {
+	local boot coord
+	boot=$(cluster_boot)
+	timeout 20 ktopic -b "$boot" create -p 2 -r 2 ct >&2
+	wait_for isr_is_p ct 0 '[1,2]'
+	# FindCoordinator makes __consumer_offsets
+	wait_for -t 30 sh -c "timeout 10 '$RAW71' coord '$(addr 1)' g | grep -q '^error 0 '"
+	wait_for isr_is_p __consumer_offsets 0 '[1,2]'
+	coord=$(zk_state __consumer_offsets 0 leader)
+	# and the coordinator knows it (its view follows ZooKeeper)
+	wait_for sh -c "timeout 10 '$RAW71' coord '$(addr "$coord")' g | grep -qx 'error 0 node $coord'"
+	echo "$coord"
+}
+
+@test "cluster commit: a restarted leader keeps its checkpointed high watermark until the ISR has the rest" {
+	# no follower leaves the ISR in this test: the restart alone decides
+	cluster_start 2 -o replica.lag.time.max.ms=600000
+	local boot leader fol fpid
+	boot=$(cluster_boot)
+	timeout 20 ktopic -b "$boot" create -p 1 -r 2 hw
+	wait_for isr_is_p hw 0 '[1,2]'
+	leader=$(zk_state hw 0 leader)
+	fol=$(other "$leader")
+	# the follower gets a ZooKeeper session that outlives its pause
+	# below: a broker whose session ends leaves every ISR (controller)
+	broker_kill "$fol" TERM
+	wait_for isr_is_p hw 0 "[$leader]"
+	CL_SESSION_MS=20000 broker_start "$fol"
+	wait_for isr_is_p hw 0 '[1,2]'
+	seq 1 3 | sed 's/^/c-/' | timeout 20 kproduce -b "$boot" -t hw --acks all
+	wait_for checkpoint_hw_is "$leader" hw-0 3
+	# the follower stops fetching, still in the ISR (registered, a long
+	# lag time), so what the leader appends now is not committed
+	fpid=$(broker_pid "$fol")
+	kill -STOP "$fpid"
+	seq 1 2 | sed 's/^/u-/' |
+	    timeout 20 kproduce -b "$(addr "$leader")" -t hw --acks 1
+	run latest "$leader" hw
+	assert_output "error 0 offset 3"
+	# the leader crashes and comes back: still leader, ISR still both;
+	# its high watermark (3, checkpointed) lags the start of its
+	# leadership (5, its log end), so it answers offset lookups
+	# OFFSET_NOT_AVAILABLE (KIP-207) where one that took its log end as
+	# committed would say 5
+	broker_kill "$leader"
+	broker_start "$leader"
+	wait_for sh -c "timeout 20 '$RAW' latest '$(addr "$leader")' hw | grep -qx 'error 78 offset -1'"
+	[ "$(zk_state hw 0 leader)" = "$leader" ]
+	isr_is_p hw 0 '[1,2]'
+	# the uncommitted records stay hidden from consumers
+	run timeout 20 "$RAW71" fetch "$(addr "$leader")" hw 0
+	assert_output "error 0 records 3"
+	# once the follower has them they are committed
+	kill -CONT "$fpid"
+	wait_for latest_is "$leader" hw 5
+	isr_is_p hw 0 '[1,2]'
+	run timeout 20 kconsume -b "$(cluster_boot)" -t hw -o beginning -e
+	assert_success
+	assert_output $'c-1\nc-2\nc-3\nu-1\nu-2'
+}
+
+@test "cluster commit: a partition whose only ISR member restarts serves its whole log at once" {
+	cluster_start 2
+	local leader
+	timeout 20 ktopic -b "$(cluster_boot)" create -p 1 -r 1 solo
+	wait_for zk stat /brokers/topics/solo/partitions/0/state
+	leader=$(zk_state solo 0 leader)
+	seq 1 4 | sed 's/^/s-/' |
+	    timeout 20 kproduce -b "$(cluster_boot)" -t solo --acks all
+	broker_kill "$leader"
+	# as if it had crashed before its checkpoint caught up
+	sed -i 's/^high_watermark=.*/high_watermark=0/' \
+	    "$CL_DIR/b$leader/solo-0/kpipe.checkpoint"
+	grep -qx 'high_watermark=0' "$CL_DIR/b$leader/solo-0/kpipe.checkpoint"
+	broker_start "$leader"
+	# the first answer it gives already has everything
+	wait_for sh -c "timeout 20 '$RAW' latest '$(addr "$leader")' solo | grep -q '^error 0 '"
+	run latest "$leader" solo
+	assert_output "error 0 offset 4"
+	run timeout 20 kconsume -b "$(addr "$leader")" -t solo -o beginning -e
+	assert_output $'s-1\ns-2\ns-3\ns-4'
+}
+
+@test "cluster commit: an OffsetCommit is answered only once the follower has it" {
+	# sessions outlive the follower's pauses; nobody leaves the ISR
+	CL_SESSION_MS=10000 cluster_start 2 -o replica.lag.time.max.ms=600000 \
+	    -o offsets.topic.num.partitions=1 \
+	    -o offsets.topic.replication.factor=2
+	local coord fol fpid bg out=$BATS_TEST_TMPDIR/commit.out
+	coord=$(offsets_setup)
+	fol=$(other "$coord")
+	fpid=$(broker_pid "$fol")
+	run timeout 20 "$RAW" commit "$(addr "$coord")" g ct 5
+	assert_output $'error 0\nerror 0'
+	# the follower stops: the commit waits for it...
+	kill -STOP "$fpid"
+	timeout 30 "$RAW" commit "$(addr "$coord")" g ct 9 2 >"$out" &
+	bg=$!
+	sleep 1
+	kill -0 "$bg"
+	[ ! -s "$out" ]
+	# ...and is answered once it goes on and fetches the record
+	kill -CONT "$fpid"
+	wait "$bg"
+	run cat "$out"
+	assert_output $'error 0\nerror 0'
+	# a follower that does not come back in offsets.commit.timeout.ms
+	# (5 s) times the commit out (REQUEST_TIMED_OUT, v3's layout)
+	kill -STOP "$fpid"
+	run timeout 30 "$RAW" commit "$(addr "$coord")" g ct 11 3
+	kill -CONT "$fpid"
+	assert_output $'error 7\nerror 7'
+}
+
+@test "cluster commit: a commit the coordinator acknowledged survives its loss; one it could not replicate is not acknowledged" {
+	cluster_start 2 -o replica.lag.time.max.ms=600000 \
+	    -o offsets.topic.num.partitions=1 \
+	    -o offsets.topic.replication.factor=2
+	local coord fol cpid watch out=$BATS_TEST_TMPDIR/commit.out
+	coord=$(offsets_setup)
+	fol=$(other "$coord")
+	cpid=$(broker_pid "$coord")
+	# the coordinator dies the moment its answer is out
+	: >"$out"
+	timeout 30 sh -c "while [ ! -s '$out' ]; do sleep 0.01; done
+	    kill -KILL $cpid" &
+	watch=$!
+	timeout 30 "$RAW" commit "$(addr "$coord")" g ct 42 >"$out"
+	wait "$watch"
+	run cat "$out"
+	assert_output $'error 0\nerror 0'
+	# (the watcher killed it: broker_kill's own kill would fail)
+	wait "$cpid" 2>/dev/null || true
+	rm -f "$CL_DIR/b$coord.pid"
+	# the follower takes over the group with the commit it was told of
+	wait_for -t 30 leader_is_not_p __consumer_offsets 0 "$coord"
+	wait_for fetched_is "$fol" g ct 42
+	# the old coordinator comes back as follower (with a session that
+	# outlives its pause below); now it stops fetching, still in the
+	# ISR: registered, and a long lag time
+	CL_SESSION_MS=20000 broker_start "$coord"
+	wait_for isr_is_p __consumer_offsets 0 '[1,2]'
+	cpid=$(broker_pid "$coord")
+	kill -STOP "$cpid"
+	# a commit no follower can copy is not acknowledged...
+	run timeout 30 "$RAW" commit "$(addr "$fol")" g ct 77 2
+	assert_output $'error 7\nerror 7'
+	# ...and indeed is lost with its coordinator: the other one, going
+	# on, leads the group's partition with what was acknowledged
+	broker_kill "$fol"
+	kill -CONT "$cpid"
+	wait_for -t 30 leader_is_p __consumer_offsets 0 "$coord"
+	wait_for fetched_is "$coord" g ct 42
+}
+
+@test "cluster commit: too small an ISR for __consumer_offsets refuses commits (COORDINATOR_NOT_AVAILABLE)" {
+	# the follower leaves the ISR when its session ends (controller);
+	# a short lag time would let a follower slowed down by load flap in
+	# and out of it meanwhile, and the first commit with it
+	cluster_start 2 -o replica.lag.time.max.ms=600000 \
+	    -o min.insync.replicas=2 -o offsets.topic.num.partitions=1 \
+	    -o offsets.topic.replication.factor=2
+	local coord fol
+	coord=$(offsets_setup)
+	fol=$(other "$coord")
+	run timeout 20 "$RAW" commit "$(addr "$coord")" g ct 5
+	assert_output $'error 0\nerror 0'
+	broker_kill "$fol"
+	wait_for isr_is_p __consumer_offsets 0 "[$coord]"
+	# and the coordinator's view has it (it decides on its view)
+	wait_for view_isr_is "$coord" __consumer_offsets 0 "[$coord]"
+	run timeout 20 "$RAW" commit "$(addr "$coord")" g ct 6
+	assert_output $'error 15\nerror 15'
+	# nothing was committed
+	run timeout 20 "$RAW" fetch "$(addr "$coord")" g ct
+	assert_output "offset 5"
+}
