@@ -1042,6 +1042,40 @@ kp_log_slice_load(const struct kp_log_slice *sl, struct kp_buf *out)
 	return 0;
 }
 
+int
+kp_log_replay(struct kp_log *log, kp_log_batch_fn *fn, void *arg,
+    size_t *nbatch)
+{
+	int64_t off = kp_log_start_offset(log), end = kp_log_end_offset(log);
+	struct kp_log_slice s;
+	struct kp_buf buf;
+	int rc = 0;
+
+	kp_buf_init(&buf);
+	while (off < end) {
+		size_t at = 0, used;
+
+		if (kp_log_read(log, off, 1 << 20, end, &s) != KP_NONE ||
+		    s.len == 0)
+			break;
+		kp_buf_reset(&buf);
+		if (kp_log_slice_load(&s, &buf) == -1) {
+			rc = -1;
+			break;
+		}
+		while (at < buf.len &&
+		    fn(arg, buf.data + at, buf.len - at, &used) == 0) {
+			at += used;
+			(*nbatch)++;
+		}
+		if (s.next_offset <= off)
+			break;
+		off = s.next_offset;
+	}
+	kp_buf_release(&buf);
+	return rc;
+}
+
 /* --- aborted transactions --- */
 
 int

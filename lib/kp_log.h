@@ -193,6 +193,15 @@ int		 kp_log_read(struct kp_log *, int64_t, size_t, int64_t,
  */
 struct kp_buf;
 int		 kp_log_slice_load(const struct kp_log_slice *, struct kp_buf *);
+/*
+ * Replay a whole log, start to end, batch by batch (the coordinators'
+ * state topics at startup): fn gets each batch in memory and returns 0
+ * with *used its size to go on, nonzero to leave the rest of that read.
+ * *nbatch counts the batches taken. 0, or -1 on a read error.
+ */
+typedef int	 kp_log_batch_fn(void *, const uint8_t *, size_t, size_t *);
+int		 kp_log_replay(struct kp_log *, kp_log_batch_fn *, void *,
+		    size_t *nbatch);
 
 /*
  * ListOffsets by timestamp: the first offset whose record timestamp is at

@@ -57,5 +57,10 @@ int	kb_group_create_offsets_topic(struct kb_broker *);
 int16_t	kb_group_check_coordinator(struct kb_broker *, const char *);
 /* Cluster mode: replay one partition this broker came to lead. */
 void	kb_offsets_load_partition(struct kb_broker *, int32_t);
+/*
+ * offsets.c: __consumer_offsets, made compacted on first use on a single
+ * node (a cluster makes it through ZooKeeper); NULL when it is not there.
+ */
+struct kp_topic *kb_offsets_topic(struct kb_broker *);
 
 #endif

@@ -37,17 +37,17 @@ cstr0(struct kb_req *req, const struct kp_str *s)
 /* ---- the __consumer_offsets topic ---- */
 
 /* The topic, created compacted on first use. NULL when it cannot be. */
-static struct kp_topic *
-offsets_topic(struct kb_group *G)
+struct kp_topic *
+kb_offsets_topic(struct kb_broker *b)
 {
-	struct kb_broker *b = G->b;
+	struct kb_group *G = kb_group_of(b);
 	struct kp_topic *t = kp_store_topic(b->store, KP_OFFSETS_TOPIC);
 	static const char *const names[] = { "cleanup.policy" };
 	static const char *const values[] = { "compact" };
 	int rc;
 
 	/* a cluster makes it through ZooKeeper (FindCoordinator) */
-	if (t != NULL || kb_cluster_mode(b))
+	if (t != NULL || kb_cluster_mode(b) || G == NULL)
 		return t;
 	rc = kp_store_create_topic(b->store, KP_OFFSETS_TOPIC,
 	    G->offsets_parts, names, values, 1, NULL, false, &t);
@@ -79,7 +79,7 @@ kb_offsets_persist(void *arg, const char *group, const char *topic,
 	int rc = KP_NONE;
 	int32_t op;
 
-	if (G->loading || (t = offsets_topic(G)) == NULL)
+	if (G->loading || (t = kb_offsets_topic(G->b)) == NULL)
 		return;
 	op = kp_offsets_partition(group, t->partitions);
 	/*
@@ -134,10 +134,17 @@ kb_offsets_persist(void *arg, const char *group, const char *topic,
 	kp_buf_release(&batch);
 }
 
+/* What load_batch replays into. */
+struct replay {
+	struct kb_group	*G;
+	int32_t		 part;
+};
+
 static int
-load_batch(struct kb_group *G, int32_t part, const uint8_t *p, size_t len,
-    size_t *used)
+load_batch(void *arg, const uint8_t *p, size_t len, size_t *used)
 {
+	struct kb_group *G = ((struct replay *)arg)->G;
+	int32_t part = ((struct replay *)arg)->part;
 	struct kp_batch_header h;
 	struct kp_batch_iter it;
 	struct kp_record rec;
@@ -196,34 +203,9 @@ load_batch(struct kb_group *G, int32_t part, const uint8_t *p, size_t len,
 static int
 load_log(struct kb_group *G, struct kp_log *log, int32_t part, size_t *nrec)
 {
-	int64_t off = kp_log_start_offset(log), end = kp_log_end_offset(log);
-	struct kp_log_slice s;
-	struct kp_buf buf;
-	int rc = 0;
+	struct replay r = { G, part };
 
-	kp_buf_init(&buf);
-	while (off < end) {
-		size_t at = 0, used;
-
-		if (kp_log_read(log, off, 1 << 20, end, &s) != KP_NONE ||
-		    s.len == 0)
-			break;
-		kp_buf_reset(&buf);
-		if (kp_log_slice_load(&s, &buf) == -1) {
-			rc = -1;
-			break;
-		}
-		while (at < buf.len && load_batch(G, part, buf.data + at,
-		    buf.len - at, &used) == 0) {
-			at += used;
-			(*nrec)++;
-		}
-		if (s.next_offset <= off)
-			break;
-		off = s.next_offset;
-	}
-	kp_buf_release(&buf);
-	return rc;
+	return kp_log_replay(log, load_batch, &r, nrec);
 }
 
 int

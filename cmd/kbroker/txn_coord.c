@@ -708,7 +708,7 @@ handle_add_offsets(struct kb_req *req)
 	    (group = kb_arena_str(req->arena, &rq.group_id)) == NULL)
 		return KB_CLOSE;
 	err = check_txn(req->b, id, rq.producer_id, rq.producer_epoch, &t);
-	if (err == KP_NONE && (ot = kb_txn_offsets_topic(req->b)) == NULL)
+	if (err == KP_NONE && (ot = kb_offsets_topic(req->b)) == NULL)
 		err = KP_COORDINATOR_NOT_AVAILABLE;
 	if (err == KP_NONE) {
 		const char *topic = KP_OFFSETS_TOPIC;
@@ -960,8 +960,9 @@ load_record(const struct kp_txnrec *r, int64_t *maxpid)
 }
 
 static int
-load_batch(const uint8_t *p, size_t len, size_t *used, int64_t *maxpid)
+load_batch(void *maxpid_, const uint8_t *p, size_t len, size_t *used)
 {
+	int64_t *maxpid = maxpid_;
 	struct kp_batch_header h;
 	struct kp_batch_iter it;
 	struct kp_record rec;
@@ -992,39 +993,6 @@ load_batch(const uint8_t *p, size_t len, size_t *used, int64_t *maxpid)
 }
 
 static int
-load_log(struct kp_log *log, size_t *nbatch, int64_t *maxpid)
-{
-	int64_t off = kp_log_start_offset(log), end = kp_log_end_offset(log);
-	struct kp_log_slice s;
-	struct kp_buf buf;
-	int rc = 0;
-
-	kp_buf_init(&buf);
-	while (off < end) {
-		size_t at = 0, used;
-
-		if (kp_log_read(log, off, 1 << 20, end, &s) != KP_NONE ||
-		    s.len == 0)
-			break;
-		kp_buf_reset(&buf);
-		if (kp_log_slice_load(&s, &buf) == -1) {
-			rc = -1;
-			break;
-		}
-		while (at < buf.len && load_batch(buf.data + at, buf.len - at,
-		    &used, maxpid) == 0) {
-			at += used;
-			(*nbatch)++;
-		}
-		if (s.next_offset <= off)
-			break;
-		off = s.next_offset;
-	}
-	kp_buf_release(&buf);
-	return rc;
-}
-
-static int
 load_state(struct kb_broker *b)
 {
 	struct kp_topic *t = kp_store_topic(b->store, KP_TXN_STATE_TOPIC);
@@ -1037,7 +1005,8 @@ load_state(struct kb_broker *b)
 	for (int32_t p = 0; p < t->partitions; p++) {
 		if (t->logs[p] == NULL)
 			continue;
-		if (load_log(t->logs[p], &nbatch, &maxpid) == -1) {
+		if (kp_log_replay(t->logs[p], load_batch, &maxpid,
+		    &nbatch) == -1) {
 			kb_log("%s-%d: cannot read: %s", KP_TXN_STATE_TOPIC, p,
 			    strerror(errno));
 			C->loading = false;

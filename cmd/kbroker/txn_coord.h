@@ -32,12 +32,7 @@ bool	 kb_txn_has_partition(struct kb_broker *, const char *id,
 	    const char *topic, int32_t partition);
 
 /*
- * txn_offsets.c. __consumer_offsets, made (single node) if it is not
- * there yet; NULL when it cannot be.
- */
-struct kp_topic *kb_txn_offsets_topic(struct kb_broker *);
-/*
- * The offsets loader replays an offset a transactional batch of producer
+ * txn_offsets.c. The offsets loader replays an offset a transactional batch of producer
  * pid stored on __consumer_offsets partition part: pending until that
  * producer's marker there (kb_offsets_txn_marker).
  */

@@ -104,29 +104,6 @@ kb_txn_offsets_replayed(struct kb_broker *b, int32_t part, int64_t pid,
 	(void)b;
 }
 
-struct kp_topic *
-kb_txn_offsets_topic(struct kb_broker *b)
-{
-	struct kp_topic *t = kp_store_topic(b->store, KP_OFFSETS_TOPIC);
-	struct kb_group *G = kb_group_of(b);
-	static const char *const names[] = { "cleanup.policy" };
-	static const char *const values[] = { "compact" };
-	int rc;
-
-	if (t != NULL || kb_cluster_mode(b) || G == NULL)
-		return t;
-	rc = kp_store_create_topic(b->store, KP_OFFSETS_TOPIC,
-	    G->offsets_parts, names, values, 1, NULL, false, &t);
-	if (rc != KP_NONE) {
-		kb_log("topic '%s': create: %s", KP_OFFSETS_TOPIC,
-		    kp_kerr_name((int16_t)rc));
-		return NULL;
-	}
-	kb_log("topic '%s': created with %d partition(s)", KP_OFFSETS_TOPIC,
-	    G->offsets_parts);
-	return t;
-}
-
 /* ---- TxnOffsetCommit (v0-3) ---- */
 
 /* The request's whole-request error, KP_NONE to go on. */
@@ -244,7 +221,7 @@ handle_txn_offset_commit(struct kb_req *req)
 	if ((os = kp_arena_calloc(req->arena, total + 1, sizeof(*os))) == NULL)
 		return KB_CLOSE;
 	if (kb_cluster_mode(req->b) ||
-	    (ot = kb_txn_offsets_topic(req->b)) == NULL)
+	    (ot = kb_offsets_topic(req->b)) == NULL)
 		err = KP_COORDINATOR_NOT_AVAILABLE;
 	else
 		err = check_request(req, &rq, id, group,
