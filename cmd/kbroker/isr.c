@@ -14,6 +14,7 @@
 #include "kbroker.h"
 #include "cluster.h"
 #include "repl.h"
+#include "txn_coord.h"
 
 #define TIMER_MS	100	/* lag checks, acks=all timeouts, backoff */
 #define ISR_RETRY_MS	500	/* after ZooKeeper refused an ISR change */
@@ -37,6 +38,7 @@ struct kb_park {
 	TAILQ_ENTRY(kb_park) link;
 	struct kb_resp	*r;
 	int16_t		 version;
+	size_t		 errpos;	/* not a Produce: its one error code */
 	int64_t		 deadline;
 	struct kb_park_part *p;
 	size_t		 n, cap;
@@ -203,6 +205,13 @@ patch_errors(struct kb_park *pk)
 	size_t psize = 4 + 2 + 8 + 8 + (pk->version >= 5 ? 8 : 0);
 	int32_t nt;
 
+	if (pk->errpos > 0) {
+		for (size_t k = 0; k < pk->n; k++)
+			if (pk->p[k].err != KP_NONE && len >= 2 &&
+			    pk->errpos <= len - 2)
+				kp_put_be16(d + pk->errpos, pk->p[k].err);
+		return;
+	}
 	if (len < pos + 4)
 		return;
 	nt = kp_be32(d + pos);
@@ -311,9 +320,26 @@ request_timeout(const struct kb_req *req)
 	return kp_be32(p + pos) >= 0 ? kp_be32(p + pos) : 30000;
 }
 
+static int park(struct kb_broker *, struct kb_req *, const char *, int32_t,
+    int64_t, int64_t, size_t);
+
 int
 kb_repl_park_for_hw(struct kb_broker *b, struct kb_req *req,
     const char *topic, int32_t part, int64_t end)
+{
+	return park(b, req, topic, part, end, request_timeout(req), 0);
+}
+
+int
+kb_repl_park_resp(struct kb_broker *b, struct kb_req *req, const char *topic,
+    int32_t part, int64_t end, int64_t timeout_ms, size_t errpos)
+{
+	return park(b, req, topic, part, end, timeout_ms, errpos);
+}
+
+static int
+park(struct kb_broker *b, struct kb_req *req, const char *topic,
+    int32_t part, int64_t end, int64_t timeout_ms, size_t errpos)
 {
 	struct kp_log *log = kb_rp_log(b, topic, part);
 	struct kb_repl *r = kb_repl_get(b);
@@ -330,7 +356,8 @@ kb_repl_park_for_hw(struct kb_broker *b, struct kb_req *req,
 			return -1;
 		pk->r = req->resp;
 		pk->version = req->hdr.api_version;
-		pk->deadline = kb_now_mono() + request_timeout(req);
+		pk->errpos = errpos;
+		pk->deadline = kb_now_mono() + timeout_ms;
 		TAILQ_INSERT_TAIL(&r->parked, pk, link);
 		req->resp->hw_parked = true;
 	}
@@ -675,6 +702,7 @@ on_timer(struct kb_broker *b)
 			maybe_shrink(b, r->rp[i], now);
 	expire_parked(b, now);
 	kb_fetchers_timer(b, now);
+	kb_txn_coord_poll(b);	/* a cluster's transaction coordinator */
 }
 
 void
