@@ -123,3 +123,79 @@ all_led() {
 	run bash -c "printf '%s' \"\$1\" | sort | uniq -d" _ "$ids"
 	assert_output ''
 }
+
+@test "cluster: the coordinator dies; its successor has the state and aborts a killed producer's transaction" {
+	boot=$(cluster_boot)
+	d=$BATS_TEST_TMPDIR
+	run timeout 20 ktopic -b "$boot" create -p 3 -r 3 tx2
+	assert_success
+	wait_for all_led tx2 1
+	wait_for -t 30 txn_coord tid-s
+	c=$(txn_coord tid-s)
+	# an id the same broker coordinates, for the producer killed midway
+	h=
+	for i in $(seq 1 60); do
+		if [ "$(txn_coord "hang-$i")" = "$c" ]; then
+			h=hang-$i
+			break
+		fi
+	done
+	[ -n "$h" ]
+	$PY "$TX" survive "$boot" tid-s tx2 "$d" >"$d/survive.out" 2>&1 3>&- &
+	echo $! >"$d/survive.pypid"
+	wait_for -t 90 test -e "$d/t1"
+	$PY "$TX" hang "$boot" "$h" tx2 4000 >"$d/hang.out" 2>&1 3>&- &
+	echo $! >"$d/hang.pypid"
+	wait_for -t 90 grep -q '^open' "$d/hang.out"
+	kill -KILL "$(cat "$d/hang.pypid")"
+	run timeout 20 $PY "$RAW" describe "$(addr "$c")" "$h"
+	assert_output --regexp '^error 0 state Ongoing '
+	broker_kill "$c" KILL
+	touch "$d/go"
+	# the same producer goes on with the new coordinator
+	wait_for -t 120 grep -q 't2 committed' "$d/survive.out"
+	nc=$(txn_coord tid-s)
+	[ "$nc" != "$c" ]
+	# the open transaction is aborted by its timeout there, so the
+	# read_committed consumer gets past it to t2
+	run timeout 90 $PY "$TX" read "$(cluster_boot)" tx2 6 read_committed
+	assert_output 't1-0 t1-1 t1-2 t2-0 t2-1 t2-2'
+	nh=$(txn_coord "$h")
+	[ "$nh" != "$c" ]
+	run timeout 20 $PY "$RAW" describe "$(addr "$nh")" "$h"
+	assert_output --regexp '^error 0 state CompleteAbort '
+	run timeout 60 $PY "$TX" read "$(cluster_boot)" tx2 9 read_uncommitted
+	assert_output 'open-0 open-1 open-2 t1-0 t1-1 t1-2 t2-0 t2-1 t2-2'
+	broker_start "$c"
+	wait_for zk stat "/brokers/ids/$c"
+}
+
+@test "cluster: send_offsets_to_transaction with the group coordinated by another broker" {
+	boot=$(cluster_boot)
+	run timeout 20 ktopic -b "$boot" create -p 2 -r 3 in3
+	assert_success
+	run timeout 20 ktopic -b "$boot" create -p 2 -r 3 out3
+	assert_success
+	wait_for all_led in3 1
+	wait_for all_led out3 1
+	seq 1 3 | timeout 30 kproduce -b "$boot" -t in3 -p 0 --acks all
+	seq 4 6 | timeout 30 kproduce -b "$boot" -t in3 -p 1 --acks all
+	wait_for -t 30 txn_coord tid-x
+	wait_for -t 30 group_coord g-0
+	c=$(txn_coord tid-x)
+	g=
+	for i in $(seq 0 60); do
+		if [ "$(group_coord "g-$i")" != "$c" ]; then
+			g=g-$i
+			break
+		fi
+	done
+	[ -n "$g" ]
+	run timeout 120 $PY "$TX" cxp "$boot" tid-x in3 out3 "$g" 6
+	assert_output 'committed 6'
+	run timeout 60 $PY "$TX" read "$boot" out3 6 read_committed
+	assert_output 'out-1 out-2 out-3 out-4 out-5 out-6'
+	# the group's offsets committed with the transaction
+	run timeout 60 $PY "$TX" committed "$boot" "$g" in3 2
+	assert_output '0:3 1:3'
+}

@@ -32,6 +32,8 @@ def producer(boot, tid, **extra):
             "enable.idempotence": True, "acks": "all",
             "message.timeout.ms": 60000}
     conf.update(extra)
+    if "transaction.timeout.ms" in extra:
+        conf["message.timeout.ms"] = extra["transaction.timeout.ms"]
     p = Producer(conf)
     p.init_transactions(60)
     return p
