@@ -1,4 +1,5 @@
 /* txn_offsets.c -- TxnOffsetCommit: offsets that commit or abort with their producer's transaction */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,10 +247,16 @@ append_offsets(struct kb_req *req, const struct kp_txn_offset_commit_req *rq,
 		kb_pstate_txn_begin(req->b, log, rq->producer_id,
 		    info.base_offset);
 		kb_pstate_appended(req->b, log, prev_end);
-		if (kb_cluster_mode(req->b))
-			kb_repl_appended(req->b, KP_OFFSETS_TOPIC,
-			    kp_offsets_partition(group, cluster_nparts(req->b)));
-		else
+		if (kb_cluster_mode(req->b)) {
+			int32_t op = kp_offsets_partition(group,
+			    cluster_nparts(req->b));
+
+			/* acks=all as Kafka's: answered once the ISR has it */
+			kb_repl_appended(req->b, KP_OFFSETS_TOPIC, op);
+			if (kb_repl_park_resp(req->b, req, KP_OFFSETS_TOPIC, op,
+			    kp_log_end_offset(log), 15000, SIZE_MAX) == -1)
+				rc = KP_UNKNOWN_SERVER_ERROR;
+		} else
 			kp_log_set_high_watermark(log, kp_log_end_offset(log));
 	} else
 		kb_log("group '%s': cannot log transactional offsets: %s",

@@ -61,6 +61,19 @@ ps = json.load(sys.stdin)["topics"][sys.argv[1]]["partitions"]
 print(" ".join(str(ps[k]["leader"]) for k in sorted(ps, key=int)))' "$1"
 }
 
+# Has id $1's coordinator moved away from broker $2?
+coord_moved() {
+	local n
+	n=$(txn_coord "$1") && [ "$n" != "$2" ]
+}
+
+# Is id $1 in state $2 on its coordinator?
+txn_state() {
+	local n
+	n=$(txn_coord "$1") &&
+	    "$PY" "$RAW" describe "$(addr "$n")" "$1" | grep -q "^error 0 state $2 "
+}
+
 all_led() {
 	local l
 	l=$(leaders "$1" "$2") && [ -n "$l" ] && ! echo "$l" | grep -q -- -1
@@ -154,16 +167,13 @@ all_led() {
 	touch "$d/go"
 	# the same producer goes on with the new coordinator
 	wait_for -t 120 grep -q 't2 committed' "$d/survive.out"
-	nc=$(txn_coord tid-s)
-	[ "$nc" != "$c" ]
+	wait_for -t 30 coord_moved tid-s "$c"
 	# the open transaction is aborted by its timeout there, so the
 	# read_committed consumer gets past it to t2
 	run timeout 90 $PY "$TX" read "$(cluster_boot)" tx2 6 read_committed
 	assert_output 't1-0 t1-1 t1-2 t2-0 t2-1 t2-2'
-	nh=$(txn_coord "$h")
-	[ "$nh" != "$c" ]
-	run timeout 20 $PY "$RAW" describe "$(addr "$nh")" "$h"
-	assert_output --regexp '^error 0 state CompleteAbort '
+	wait_for -t 30 coord_moved "$h" "$c"
+	wait_for -t 30 txn_state "$h" CompleteAbort
 	run timeout 60 $PY "$TX" read "$(cluster_boot)" tx2 9 read_uncommitted
 	assert_output 'open-0 open-1 open-2 t1-0 t1-1 t1-2 t2-0 t2-1 t2-2'
 	broker_start "$c"
@@ -198,4 +208,37 @@ all_led() {
 	# the group's offsets committed with the transaction
 	run timeout 60 $PY "$TX" committed "$boot" "$g" in3 2
 	assert_output '0:3 1:3'
+}
+
+@test "cluster: a commit under way when its coordinator dies is finished by the successor" {
+	boot=$(cluster_boot)
+	run timeout 20 ktopic -b "$boot" create -p 2 -r 3 tx3
+	assert_success
+	wait_for all_led tx3 1
+	wait_for -t 30 txn_coord tid-p
+	c=$(txn_coord tid-p)
+	run timeout 20 $PY "$RAW" init "$(addr "$c")" tid-p 60000
+	assert_output --regexp '^error 0 pid '
+	pid=$(echo "$output" | cut -d' ' -f4)
+	ep=$(echo "$output" | cut -d' ' -f6)
+	run timeout 20 $PY "$RAW" add "$(addr "$c")" tid-p "$pid" "$ep" tx3:0 tx3:1
+	assert_output $'tx3-0 0\ntx3-1 0'
+	read -r l0 l1 <<<"$(leaders tx3 1)"
+	run timeout 20 $PY "$RAW" produce "$(addr "$l0")" tx3 0 "$pid" "$ep" 0 p0
+	assert_output --regexp '^error 0 '
+	run timeout 20 $PY "$RAW" produce "$(addr "$l1")" tx3 1 "$pid" "$ep" 0 p1
+	assert_output --regexp '^error 0 '
+	# the coordinator "died" after logging PrepareCommit, before markers
+	run timeout 20 $PY "$TX" staterec "$(addr "$c")" 6 tid-p "$pid" "$ep" \
+	    PrepareCommit tx3:0 tx3:1
+	assert_output 'error 0'
+	run timeout 20 $PY "$RAW" fetch "$(addr "$l0")" tx3 0 1
+	assert_output 'lso 0 values -'
+	broker_kill "$c" KILL
+	wait_for -t 30 coord_moved tid-p "$c"
+	wait_for -t 30 txn_state tid-p CompleteCommit
+	run timeout 60 $PY "$TX" read "$(cluster_boot)" tx3 2 read_committed
+	assert_output 'p0 p1'
+	broker_start "$c"
+	wait_for zk stat "/brokers/ids/$c"
 }

@@ -20,7 +20,14 @@
 #                                  (send_offsets_to_transaction);
 #                                  "committed N"
 #   committed BOOT GROUP TOPIC NPARTS   the group's committed offsets, "p:o ..."
+#   staterec ADDR NPARTS TID PID EPOCH STATE T:P...   a __transaction_state
+#                                  record (acks=all) appended by hand to
+#                                  the id's partition of NPARTS at ADDR,
+#                                  its leader: a coordinator that died
+#                                  between two steps; "error E"
 import os
+import socket
+import struct
 import sys
 import time
 
@@ -139,9 +146,65 @@ def cmd_committed(boot, group, topic, nparts):
     print(" ".join("%d:%d" % (tp.partition, tp.offset) for tp in offs))
 
 
+def java_hash(s):
+    b, h = s.encode("utf-16-be"), 0
+    for i in range(0, len(b), 2):
+        h = (31 * h + int.from_bytes(b[i:i + 2], "big")) & 0xffffffff
+    return h
+
+
+def s16(v):
+    b = v.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+def cmd_staterec(addr, nparts, tid, pid, epoch, state, *tps):
+    from kafka.protocol.api import RequestHeader
+    from kafka.protocol.produce import ProduceRequest, ProduceResponse
+    from kafka.record.default_records import DefaultRecordBatchBuilder
+    states = ["Empty", "Ongoing", "PrepareCommit", "PrepareAbort",
+              "CompleteCommit", "CompleteAbort"]
+    topics = {}
+    for tp in tps:
+        t, p = tp.rsplit(":", 1)
+        topics.setdefault(t, []).append(int(p))
+    now = int(time.time() * 1000)
+    key = struct.pack(">h", 0) + s16(tid)
+    val = struct.pack(">hqhib", 0, int(pid), int(epoch), 60000,
+                      states.index(state)) + struct.pack(">i", len(topics))
+    for t, ps in topics.items():
+        val += s16(t) + struct.pack(">i", len(ps))
+        val += b"".join(struct.pack(">i", p) for p in ps)
+    val += struct.pack(">qq", now, now)
+    b = DefaultRecordBatchBuilder(magic=2, compression_type=0,
+                                  is_transactional=False, producer_id=-1,
+                                  producer_epoch=-1, base_sequence=-1,
+                                  batch_size=1 << 20)
+    b.append(0, timestamp=now, key=key, value=val, headers=[])
+    part = (java_hash(tid) & 0x7fffffff) % int(nparts)
+    req = ProduceRequest[3](transactional_id=None, required_acks=-1,
+                            timeout=10000,
+                            topics=[("__transaction_state",
+                                     [(part, bytes(b.build()))])])
+    host, port = addr.rsplit(":", 1)
+    sock = socket.create_connection((host, int(port)), timeout=20)
+    hdr = RequestHeader(req, correlation_id=1, client_id="t")
+    body = hdr.encode() + req.encode()
+    sock.sendall(struct.pack(">i", len(body)) + body)
+    buf = b""
+    while len(buf) < 4 or len(buf) < 4 + struct.unpack(">i", buf[:4])[0]:
+        d = sock.recv(65536)
+        if not d:
+            break
+        buf += d
+    r = ProduceResponse[3].decode(buf[8:])
+    print("error %d" % r.topics[0][1][0][1])
+
+
 def main():
     cmds = {"two": cmd_two, "read": cmd_read, "survive": cmd_survive,
-            "hang": cmd_hang, "cxp": cmd_cxp, "committed": cmd_committed}
+            "hang": cmd_hang, "cxp": cmd_cxp, "committed": cmd_committed,
+            "staterec": cmd_staterec}
     if len(sys.argv) < 3 or sys.argv[1] not in cmds:
         sys.exit("usage: 75-cluster-txn.py COMMAND BOOTSTRAP ARGS...")
     cmds[sys.argv[1]](*sys.argv[2:])
