@@ -272,6 +272,14 @@ encode_value(const struct txn *t, struct kp_buf *v)
 	return v->err ? -1 : 0;
 }
 
+/* The request whose state writes its answer waits for (NULL: none). */
+static void
+coord_req(struct kb_req *req)
+{
+	if (C != NULL)
+		C->req = req;
+}
+
 #define STATE_ACK_MS	15000	/* a state write's wait for the ISR */
 
 /*
@@ -607,10 +615,10 @@ kb_txn_init_producer_id(struct kb_req *req,
 	}
 	if ((rs->error_code = coord_check(req->b, id)) != KP_NONE)
 		return KB_DONE;
-	C->req = req;
+	coord_req(req);
 	rs->error_code = fenced_for(init_pid(req, id, rq, &t),
 	    req->hdr.api_version, 4);
-	C->req = NULL;
+	coord_req(NULL);
 	if (rs->error_code == KP_NONE) {
 		rs->producer_id = t->pid;
 		rs->producer_epoch = t->epoch;
@@ -787,10 +795,10 @@ handle_add_partitions(struct kb_req *req)
 			}
 		}
 	}
-	C->req = req;
+	coord_req(req);
 	if (err == KP_NONE && !unknown)
 		err = add_parts(t, topics, parts, n);
-	C->req = NULL;
+	coord_req(NULL);
 	err = fenced_for(err, v, 2);
 	for (int32_t i = 0; i < nt; i++) {
 		struct kp_add_partitions_to_txn_resp_topic_result *tr =
@@ -833,7 +841,7 @@ handle_add_offsets(struct kb_req *req)
 	    (group = kb_arena_str(req->arena, &rq.group_id)) == NULL)
 		return KB_CLOSE;
 	err = check_txn(req->b, id, rq.producer_id, rq.producer_epoch, &t);
-	C->req = req;
+	coord_req(req);
 	if (err == KP_NONE && kb_cluster_mode(req->b)) {
 		const char *topic = KP_OFFSETS_TOPIC;
 		int32_t p, leader;
@@ -856,7 +864,7 @@ handle_add_offsets(struct kb_req *req)
 			err = add_parts(t, &topic, &p, 1);
 		}
 	}
-	C->req = NULL;
+	coord_req(NULL);
 	rs.error_code = fenced_for(err, v, 2);
 	return kp_add_offsets_to_txn_resp_encode(kb_resp_buf(req->resp), v,
 	    &rs) == -1 ? KB_CLOSE : KB_DONE;
@@ -906,10 +914,10 @@ handle_end_txn(struct kb_req *req)
 	if ((id = kb_arena_str(req->arena, &rq.transactional_id)) == NULL)
 		return KB_CLOSE;
 	err = check_txn(req->b, id, rq.producer_id, rq.producer_epoch, &t);
-	C->req = req;
+	coord_req(req);
 	if (err == KP_NONE)
 		err = end_request(t, rq.committed);
-	C->req = NULL;
+	coord_req(NULL);
 	rs.error_code = fenced_for(err, v, 2);
 	kb_debug(req->b, "transaction '%s': end (%s): %s", id,
 	    rq.committed ? "commit" : "abort", kp_kerr_name(rs.error_code));
