@@ -716,10 +716,9 @@ add_parts(struct txn *t, const char *const *topics, const int32_t *parts,
 
 /* ---- AddPartitionsToTxn (v0-3) ---- */
 
-/* A cluster's coordinator need not hold the partitions: ask the view. */
-static bool
-part_known(struct kb_broker *b, const struct kp_str *name, const char *topic,
-    int32_t p)
+bool
+kb_txn_part_known(struct kb_broker *b, const struct kp_str *name,
+    const char *topic, int32_t p)
 {
 	const struct kb_cl_view *v;
 	const struct kb_cl_topic *t;
@@ -787,7 +786,7 @@ handle_add_partitions(struct kb_req *req)
 			tr->results_by_partition[j].partition_index = p;
 			topics[n] = tname;
 			parts[n++] = p;
-			if (!part_known(req->b, &qt->name, tname, p)) {
+			if (!kb_txn_part_known(req->b, &qt->name, tname, p)) {
 				tr->results_by_partition[j]
 				    .partition_error_code =
 				    KP_UNKNOWN_TOPIC_OR_PARTITION;

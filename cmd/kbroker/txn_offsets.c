@@ -118,22 +118,6 @@ cluster_nparts(struct kb_broker *b)
 	return t != NULL && t->nparts > 0 ? t->nparts : 1;
 }
 
-/* A cluster's group coordinator need not hold them: ask the view. */
-static bool
-partition_known(struct kb_broker *b, const struct kp_str *name,
-    const char *topic, int32_t p)
-{
-	const struct kb_cl_view *v;
-	const struct kb_cl_topic *t;
-
-	if (!kb_cluster_mode(b))
-		return kb_log_for(b, name, p) != NULL;
-	if ((v = kb_cluster_view(b)) == NULL ||
-	    (t = kb_cl_topic(v, topic)) == NULL)
-		return false;
-	return !t->deleting && p >= 0 && p < t->nparts;
-}
-
 /* The request's whole-request error, KP_NONE to go on. */
 static int16_t
 check_request(struct kb_req *req, const struct kp_txn_offset_commit_req *rq,
@@ -301,7 +285,7 @@ handle_txn_offset_commit(struct kb_req *req)
 			int16_t e = err;
 
 			rt->partitions[j].partition_index = p->partition_index;
-			if (e == KP_NONE && !partition_known(req->b, &t->name,
+			if (e == KP_NONE && !kb_txn_part_known(req->b, &t->name,
 			    topic, p->partition_index))
 				e = KP_UNKNOWN_TOPIC_OR_PARTITION;
 			if (e == KP_NONE && p->committed_metadata.len >
