@@ -81,7 +81,7 @@ find_coordinator(struct kp_txn *t, const char *key, int8_t key_type,
 	    &rs, &t->arena, &t->body) < 0)
 		return NULL;
 	if (rs.error_code != KP_NONE) {
-		/* the broker's words too: "not supported in cluster mode" */
+		/* with the broker's error message, when it sent one */
 		kp_client_seterr(t->c, rs.error_code, "%s '%s': "
 		    "FindCoordinator: %s%s%.*s", key_type ? "transactional id" :
 		    "group", key, kp_kerr_name(rs.error_code),

@@ -147,6 +147,18 @@ int	 kb_cluster_elect(struct kb_broker *, const char *, int32_t part,
  */
 bool	 kb_cluster_moves_seen(struct kb_broker *, const char *);
 
+/*
+ * group.c: internal topics (__consumer_offsets, __transaction_state).
+ * Create one through ZooKeeper, compacted, nparts partitions, replication
+ * factor from config key rf_key (default 3) capped at the live brokers:
+ * KP_NONE or a Kafka error. The partition key hashes to and its leader
+ * (-1: none now): false when the topic is not in the view (yet).
+ */
+int	 kb_cluster_create_internal(struct kb_broker *, const char *topic,
+	    int32_t nparts, const char *rf_key);
+bool	 kb_cluster_key_partition(struct kb_broker *, const char *topic,
+	    const char *key, int32_t *part, int32_t *leader);
+
 /* ---- apply.c: what this broker does with a new view ---- */
 
 /*
@@ -222,6 +234,15 @@ int	 kb_repl_park_commit(struct kb_broker *, struct kb_req *,
  */
 int	 kb_repl_offsets_check(struct kb_broker *, const struct kp_str *,
 	    int32_t part);
+/*
+ * The same wait for another request whose own write must be replicated
+ * first (the transaction coordinator's state): its answer waits until
+ * the HW passes end or timeout_ms; a failure is written as the int16 at
+ * byte errpos of the encoded response (size prefix included).
+ */
+int	 kb_repl_park_resp(struct kb_broker *, struct kb_req *,
+	    const char *, int32_t part, int64_t end, int64_t timeout_ms,
+	    size_t errpos);
 /* Follower side: fetcher connections to leaders, driven by the loop. */
 void	 kb_repl_follow(struct kb_broker *, const char *, int32_t part,
 	    int32_t leader, int32_t leader_epoch);

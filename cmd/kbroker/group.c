@@ -12,6 +12,8 @@
 #include "group.h"
 #include "cluster.h"
 #include "kp_offrec.h"
+#include "kp_txnrec.h"
+#include "txn_coord.h"
 
 /* Longest a JoinGroup/SyncGroup waits beyond the group's own timeouts. */
 #define PARK_SLACK_MS	30000
@@ -325,51 +327,70 @@ KB_HOOK(group_expiry, NULL, group_tick, NULL)
 /* ---- cluster mode: which broker coordinates a group ---- */
 
 /*
- * __consumer_offsets through ZooKeeper, as Kafka makes it on first use:
- * offsets.topic.num.partitions partitions, compacted, with
- * offsets.topic.replication.factor replicas (default 3) but no more than
- * the live brokers (nor than 1 without replication built in).
+ * An internal topic through ZooKeeper, as Kafka makes __consumer_offsets
+ * and __transaction_state on first use: nparts partitions, compacted,
+ * with rf_key replicas (default 3) but no more than the live brokers.
  */
 int
-kb_group_create_offsets_topic(struct kb_broker *b)
+kb_cluster_create_internal(struct kb_broker *b, const char *topic,
+    int32_t nparts, const char *rf_key)
 {
 	static const char *const names[] = { "cleanup.policy" };
 	static const char *const values[] = { "compact" };
 	const struct kb_cl_view *v = kb_cluster_view(b);
-	struct kb_group *G = kb_group_of(b);
-	int32_t rf = conf_int(b, "offsets.topic.replication.factor", 3, 1,
-	    INT16_MAX);
+	int32_t rf = conf_int(b, rf_key, 3, 1, INT16_MAX);
 	int rc;
 
-	if (v == NULL || G == NULL || v->nbrokers == 0)
+	if (v == NULL || v->nbrokers == 0 || nparts <= 0)
 		return KP_COORDINATOR_NOT_AVAILABLE;
 	if ((size_t)rf > v->nbrokers)
 		rf = (int32_t)v->nbrokers;
-	rc = kb_cluster_create_topic(b, KP_OFFSETS_TOPIC, G->offsets_parts,
-	    (int16_t)rf, NULL, names, values, 1);
+	rc = kb_cluster_create_topic(b, topic, nparts, (int16_t)rf, NULL,
+	    names, values, 1);
 	if (rc == KP_NONE)
 		kb_log("topic '%s': created with %d partition(s), replication "
-		    "factor %d", KP_OFFSETS_TOPIC, G->offsets_parts, rf);
+		    "factor %d", topic, nparts, rf);
 	return rc;
 }
 
+int
+kb_group_create_offsets_topic(struct kb_broker *b)
+{
+	struct kb_group *G = kb_group_of(b);
+
+	if (G == NULL)
+		return KP_COORDINATOR_NOT_AVAILABLE;
+	return kb_cluster_create_internal(b, KP_OFFSETS_TOPIC,
+	    G->offsets_parts, "offsets.topic.replication.factor");
+}
+
 /*
- * The group's partition of __consumer_offsets, and its leader (-1: none
- * now). false when the topic is not there (yet).
+ * The leader (-1: none now) of the partition of internal topic that key
+ * hashes to (Kafka's Utils.abs(key.hashCode) % partitions). false when
+ * the topic is not there (yet).
  */
+bool
+kb_cluster_key_partition(struct kb_broker *b, const char *topic,
+    const char *key, int32_t *part, int32_t *leader)
+{
+	const struct kb_cl_view *v = kb_cluster_view(b);
+	const struct kb_cl_topic *t = v ? kb_cl_topic(v, topic) : NULL;
+
+	if (t == NULL || t->deleting || t->nparts <= 0)
+		return false;
+	*part = strcmp(topic, KP_OFFSETS_TOPIC) == 0 ?
+	    kp_offsets_partition(key, t->nparts) :
+	    kp_txn_partition(key, t->nparts);
+	*leader = t->parts[*part].version < 0 ? -1 : t->parts[*part].leader;
+	return true;
+}
+
 static bool
 group_partition(struct kb_broker *b, const char *group, int32_t *part,
     int32_t *leader)
 {
-	const struct kb_cl_view *v = kb_cluster_view(b);
-	const struct kb_cl_topic *t = v ? kb_cl_topic(v, KP_OFFSETS_TOPIC) :
-	    NULL;
-
-	if (t == NULL || t->deleting || t->nparts <= 0)
-		return false;
-	*part = kp_offsets_partition(group, t->nparts);
-	*leader = t->parts[*part].version < 0 ? -1 : t->parts[*part].leader;
-	return true;
+	return kb_cluster_key_partition(b, KP_OFFSETS_TOPIC, group, part,
+	    leader);
 }
 
 int16_t
@@ -418,9 +439,9 @@ coordinator_addr(struct kb_req *req, struct kp_str *host, int32_t *port)
 }
 
 /*
- * The leader of the group's partition of __consumer_offsets (Kafka's
- * Utils.abs(groupId.hashCode) % offsets.topic.num.partitions, as
- * single-node mode files the group); the topic is made on first use.
+ * The leader of the key's partition of its internal topic: a group's of
+ * __consumer_offsets, a transactional id's of __transaction_state, as
+ * single-node mode files them. The topic is made on first use.
  */
 static void
 cluster_coordinator(struct kb_req *req, const struct kp_find_coordinator_req
@@ -428,7 +449,9 @@ cluster_coordinator(struct kb_req *req, const struct kp_find_coordinator_req
 {
 	const struct kb_cl_view *v = kb_cluster_view(req->b);
 	const struct kb_cl_broker *br = NULL;
-	const char *group = cstr0(req, &rq->key);
+	const char *key = cstr0(req, &rq->key);
+	const char *topic = rq->key_type == 1 ? KP_TXN_STATE_TOPIC :
+	    KP_OFFSETS_TOPIC;
 	int32_t part, leader;
 
 	rs->node_id = -1;
@@ -438,11 +461,12 @@ cluster_coordinator(struct kb_req *req, const struct kp_find_coordinator_req
 		rs->error_code = KP_COORDINATOR_NOT_AVAILABLE;
 		return;
 	}
-	if (!group_partition(req->b, group, &part, &leader)) {
-		int rc = kb_group_create_offsets_topic(req->b);
+	if (!kb_cluster_key_partition(req->b, topic, key, &part, &leader)) {
+		int rc = rq->key_type == 1 ? kb_txn_create_state_topic(req->b) :
+		    kb_group_create_offsets_topic(req->b);
 
 		if (rc != KP_NONE && rc != KP_TOPIC_ALREADY_EXISTS)
-			kb_log("topic '%s': create: %s", KP_OFFSETS_TOPIC,
+			kb_log("topic '%s': create: %s", topic,
 			    kp_kerr_name((int16_t)rc));
 		rs->error_code = KP_COORDINATOR_NOT_AVAILABLE;
 		return;
@@ -456,8 +480,6 @@ cluster_coordinator(struct kb_req *req, const struct kp_find_coordinator_req
 	rs->port = br->port;
 }
 
-static bool txn_refused;	/* logged once */
-
 static int
 handle_find_coordinator(struct kb_req *req)
 {
@@ -469,29 +491,20 @@ handle_find_coordinator(struct kb_req *req)
 	    req->arena) == -1)
 		return KB_CLOSE;
 	kp_find_coordinator_resp_init(&rs);
-	/* key_type 1: a transactional id; txn_coord.c, single node only */
-	if (rq.key_type != 0 && (rq.key_type != 1 ||
-	    kb_cluster_mode(req->b))) {
+	/* key_type 0: a group; 1: a transactional id (txn_coord.c) */
+	if (rq.key_type != 0 && rq.key_type != 1) {
 		rs.error_code = KP_INVALID_REQUEST;
 		rs.node_id = -1;
 		rs.host = kb_str("");
 		rs.port = -1;
+		if (v >= 1)
+			rs.error_message = kb_str("unknown coordinator key "
+			    "type");
 	} else if (kb_cluster_mode(req->b)) {
 		cluster_coordinator(req, &rq, &rs);
 	} else {
 		rs.node_id = req->b->cfg->broker_id;
 		coordinator_addr(req, &rs.host, &rs.port);
-	}
-	if (v >= 1 && rs.error_code == KP_INVALID_REQUEST)
-		rs.error_message = kb_str(rq.key_type == 1 ?
-		    "transactions are not supported in cluster mode" :
-		    "unknown coordinator key type");
-	/* clients only time out: say it once where an operator looks */
-	if (rq.key_type == 1 && rs.error_code == KP_INVALID_REQUEST &&
-	    !txn_refused) {
-		txn_refused = true;
-		kb_log("%s: a transactional producer: transactions are not "
-		    "supported in cluster mode", req->c->peer);
 	}
 	return kp_find_coordinator_resp_encode(kb_resp_buf(req->resp), v,
 	    &rs) == -1 ? KB_CLOSE : KB_DONE;

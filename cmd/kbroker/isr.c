@@ -14,6 +14,7 @@
 #include "kbroker.h"
 #include "cluster.h"
 #include "repl.h"
+#include "txn_coord.h"
 
 #define TIMER_MS	100	/* lag checks, acks=all timeouts, backoff */
 #define ISR_RETRY_MS	500	/* after ZooKeeper refused an ISR change */
@@ -23,9 +24,12 @@
  * the high watermark of every partition it appended to passes the end of
  * what it appended. Then the error codes of partitions that did not make
  * it (timeout, leadership lost) are written into the encoded response
- * and it goes. An OffsetCommit response (commit) waits the same way on
- * its group's __consumer_offsets partition.
+ * and it goes. An OffsetCommit response (PARK_COMMIT) waits the same way
+ * on its group's __consumer_offsets partition, a transaction
+ * coordinator's response (PARK_ONE) on its __transaction_state partition.
  */
+enum kb_park_kind { PARK_PRODUCE, PARK_COMMIT, PARK_ONE };
+
 struct kb_park_part {
 	char		*topic;
 	int32_t		 part;
@@ -38,7 +42,8 @@ struct kb_park {
 	TAILQ_ENTRY(kb_park) link;
 	struct kb_resp	*r;
 	int16_t		 version;
-	bool		 commit;	/* OffsetCommit, not Produce */
+	enum kb_park_kind kind;
+	size_t		 errpos;	/* PARK_ONE: where its error code is */
 	int64_t		 deadline;
 	struct kb_park_part *p;
 	size_t		 n, cap;
@@ -294,6 +299,20 @@ patch_commit_errors(struct kb_park *pk)
 	}
 }
 
+/* A response with one error code, at byte errpos: the first failure. */
+static void
+patch_one_error(struct kb_park *pk)
+{
+	struct kb_resp *r = pk->r;
+
+	for (size_t k = 0; k < pk->n; k++)
+		if (pk->p[k].err != KP_NONE && r->buf.len >= 2 &&
+		    pk->errpos <= r->buf.len - 2) {
+			kp_put_be16(r->buf.data + pk->errpos, pk->p[k].err);
+			return;
+		}
+}
+
 static void
 park_free(struct kb_park *pk)
 {
@@ -309,10 +328,17 @@ release(struct kb_broker *b, struct kb_park *pk)
 	struct kb_resp *r = pk->r;
 
 	TAILQ_REMOVE(&b->repl->parked, pk, link);
-	if (pk->commit)
-		patch_commit_errors(pk);
-	else
+	switch (pk->kind) {
+	case PARK_PRODUCE:
 		patch_errors(pk);
+		break;
+	case PARK_COMMIT:
+		patch_commit_errors(pk);
+		break;
+	case PARK_ONE:
+		patch_one_error(pk);
+		break;
+	}
 	r->hw_parked = false;
 	/* kpipe.acks.all.fsync may still hold it for its sync */
 	if (!r->parked) {
@@ -376,7 +402,8 @@ request_timeout(const struct kb_req *req)
 
 static int
 park(struct kb_broker *b, struct kb_req *req, const char *topic,
-    int32_t part, int64_t end, bool commit, int64_t timeout_ms)
+    int32_t part, int64_t end, int64_t timeout_ms, enum kb_park_kind kind,
+    size_t errpos)
 {
 	struct kp_log *log = kb_rp_log(b, topic, part);
 	struct kb_repl *r = kb_repl_get(b);
@@ -393,7 +420,8 @@ park(struct kb_broker *b, struct kb_req *req, const char *topic,
 			return -1;
 		pk->r = req->resp;
 		pk->version = req->hdr.api_version;
-		pk->commit = commit;
+		pk->kind = kind;
+		pk->errpos = errpos;
 		pk->deadline = kb_now_mono() + timeout_ms;
 		TAILQ_INSERT_TAIL(&r->parked, pk, link);
 		req->resp->hw_parked = true;
@@ -422,14 +450,22 @@ int
 kb_repl_park_for_hw(struct kb_broker *b, struct kb_req *req,
     const char *topic, int32_t part, int64_t end)
 {
-	return park(b, req, topic, part, end, false, request_timeout(req));
+	return park(b, req, topic, part, end, request_timeout(req),
+	    PARK_PRODUCE, 0);
 }
 
 int
 kb_repl_park_commit(struct kb_broker *b, struct kb_req *req,
     const char *topic, int32_t part, int64_t end, int64_t timeout_ms)
 {
-	return park(b, req, topic, part, end, true, timeout_ms);
+	return park(b, req, topic, part, end, timeout_ms, PARK_COMMIT, 0);
+}
+
+int
+kb_repl_park_resp(struct kb_broker *b, struct kb_req *req, const char *topic,
+    int32_t part, int64_t end, int64_t timeout_ms, size_t errpos)
+{
+	return park(b, req, topic, part, end, timeout_ms, PARK_ONE, errpos);
 }
 
 void
@@ -778,6 +814,7 @@ on_timer(struct kb_broker *b)
 			maybe_shrink(b, r->rp[i], now);
 	expire_parked(b, now);
 	kb_fetchers_timer(b, now);
+	kb_txn_coord_poll(b);	/* a cluster's transaction coordinator */
 }
 
 void

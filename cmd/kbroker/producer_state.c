@@ -705,8 +705,13 @@ handle_init_producer_id(struct kb_req *req)
 		rs.producer_id = rq.producer_id;
 		rs.producer_epoch = (int16_t)(rq.producer_epoch + 1);
 	} else {
-		rs.producer_id = req->b->next_pid++;
+		/* a cluster's ids come from ZooKeeper blocks: unique */
+		rs.producer_id = kb_next_producer_id(req->b);
 		rs.producer_epoch = 0;
+		if (rs.producer_id < 0) {
+			rs.producer_epoch = -1;
+			rs.error_code = KP_COORDINATOR_NOT_AVAILABLE;
+		}
 	}
 	if (kp_init_producer_id_resp_encode(kb_resp_buf(req->resp), v,
 	    &rs) == -1)

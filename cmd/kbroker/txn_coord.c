@@ -41,6 +41,7 @@ struct txn {
 	size_t		 nparts, cap;
 	int64_t		 start_ms;	/* wall, -1 when no transaction */
 	int64_t		 update_ms;
+	int64_t		 state_end;	/* cluster: its last state's end */
 };
 
 /* The fields a failed write of the state must give back. */
@@ -63,6 +64,14 @@ struct coord {
 	int64_t		 check_ms;	/* ...abort.timed.out...interval.ms */
 	int64_t		 next_check;	/* wall */
 	bool		 loading;
+	struct kb_req	*req;		/* the request whose answer waits */
+	/*
+	 * Cluster mode: per __transaction_state partition, the leader
+	 * epoch whose state is loaded here, -1 when this broker does not
+	 * coordinate that partition's ids.
+	 */
+	int32_t		*loaded;
+	int32_t		 nloaded;
 };
 
 /* One broker per process; a static keeps the shared kb_broker as it is. */
@@ -135,6 +144,7 @@ txn_add(const char *id)
 		return NULL;
 	}
 	t->start_ms = -1;
+	t->state_end = -1;
 	t->next = C->buckets[h];
 	C->buckets[h] = t;
 	C->ntxn++;
@@ -262,6 +272,44 @@ encode_value(const struct txn *t, struct kp_buf *v)
 	return v->err ? -1 : 0;
 }
 
+/* The request whose state writes its answer waits for (NULL: none). */
+static void
+coord_req(struct kb_req *req)
+{
+	if (C != NULL)
+		C->req = req;
+}
+
+#define STATE_ACK_MS	15000	/* a state write's wait for the ISR */
+
+/*
+ * Kafka writes the state with acks=all: the answer to the request that
+ * changed it waits until the ISR has it (isr.c), and says
+ * REQUEST_TIMED_OUT / NOT_ENOUGH_REPLICAS... if it never does. The
+ * single error code of InitProducerId, AddOffsetsToTxn and EndTxn
+ * follows the response header and throttle_time_ms.
+ */
+static void
+park_answer(int32_t p, int64_t end)
+{
+	struct kb_req *req = C->req;
+	int16_t key, v;
+	size_t errpos = SIZE_MAX;	/* AddPartitionsToTxn: per partition */
+
+	if (req == NULL)
+		return;
+	key = req->hdr.api_key;
+	v = req->hdr.api_version;
+	if (key == KP_API_INIT_PRODUCER_ID || key == KP_API_END_TXN ||
+	    key == KP_API_ADD_OFFSETS_TO_TXN)
+		errpos = 4 + 4 + (kp_resp_header_version(key, v) >= 1 ? 1 : 0)
+		    + 4;
+	if (kb_repl_park_resp(C->b, req, KP_TXN_STATE_TOPIC, p, end,
+	    STATE_ACK_MS, errpos) == -1)
+		kb_log("%s-%d: cannot hold the answer for the ISR",
+		    KP_TXN_STATE_TOPIC, p);
+}
+
 /*
  * Write t's state (or, tombstone, its removal) to its partition of
  * __transaction_state, which a restart replays. 0, or -1 (logged).
@@ -283,7 +331,8 @@ persist(struct txn *t, bool tombstone)
 	if ((topic = state_topic()) == NULL)
 		return -1;
 	p = kp_txn_partition(t->id, topic->partitions);
-	if ((log = topic->logs[p]) == NULL)
+	if ((log = topic->logs[p]) == NULL ||
+	    kb_cluster_check_leader(b, KP_TXN_STATE_TOPIC, p) != KP_NONE)
 		return -1;
 	kp_buf_init(&k);
 	kp_buf_init(&v);
@@ -306,7 +355,12 @@ persist(struct txn *t, bool tombstone)
 	if (rc == KP_NONE && kb_durable_wanted(b, -1) &&
 	    kp_log_flush(log) == -1)
 		rc = KP_KAFKA_STORAGE_ERROR;
-	if (rc == KP_NONE)
+	/* a cluster: committed once the ISR has it (isr.c moves the HW) */
+	if (rc == KP_NONE && kb_cluster_mode(b)) {
+		t->state_end = kp_log_end_offset(log);
+		kb_repl_appended(b, KP_TXN_STATE_TOPIC, p);
+		park_answer(p, t->state_end);
+	} else if (rc == KP_NONE)
 		kp_log_set_high_watermark(log, kp_log_end_offset(log));
 	else
 		kb_log("transaction '%s': %s-%d: cannot log state: %s", t->id,
@@ -328,16 +382,31 @@ persist(struct txn *t, bool tombstone)
 static bool
 write_markers(struct txn *t, bool commit)
 {
+	struct kb_broker *b = C->b;
 	bool done = true;
+	int32_t cepoch = 0, sp, leader;
 
+	/* Kafka's coordinator epoch: its state partition's leader epoch */
+	if (kb_cluster_key_partition(b, KP_TXN_STATE_TOPIC, t->id, &sp,
+	    &leader))
+		cepoch = kb_cluster_leader_epoch(b, KP_TXN_STATE_TOPIC, sp);
 	for (size_t i = 0; i < t->nparts; i++) {
 		struct tpart *tp = &t->parts[i];
 		int16_t rc;
 
 		if (tp->marked)
 			continue;
-		rc = kb_txn_write_marker(C->b, tp->topic, tp->partition,
-		    t->pid, t->epoch, commit, 0);
+		rc = kb_txn_write_marker(b, tp->topic, tp->partition,
+		    t->pid, t->epoch, commit, cepoch);
+		/* led elsewhere: WriteTxnMarkers to its leader */
+		if (kb_cluster_mode(b) && (rc == KP_NOT_LEADER_OR_FOLLOWER ||
+		    rc == KP_UNKNOWN_TOPIC_OR_PARTITION))
+			rc = kb_txn_marker_remote(b, tp->topic, tp->partition,
+			    t->pid, t->epoch, commit, cepoch);
+		if (rc == KB_TXN_MARKER_PENDING) {
+			done = false;
+			continue;
+		}
 		if (rc == KP_NONE || rc == KP_UNKNOWN_TOPIC_OR_PARTITION ||
 		    rc == KP_INVALID_PRODUCER_EPOCH) {
 			if (rc != KP_NONE)
@@ -355,6 +424,22 @@ write_markers(struct txn *t, bool commit)
 	return done;
 }
 
+/* Cluster: markers go only once the ISR has the Prepare* state. */
+static bool
+state_committed(const struct txn *t)
+{
+	struct kp_log *log;
+	int32_t p, leader;
+
+	if (!kb_cluster_mode(C->b) || t->state_end < 0)
+		return true;
+	if (!kb_cluster_key_partition(C->b, KP_TXN_STATE_TOPIC, t->id, &p,
+	    &leader) || (log = kp_store_log(C->b->store, KP_TXN_STATE_TOPIC,
+	    p)) == NULL)
+		return false;
+	return kp_log_high_watermark(log) >= t->state_end;
+}
+
 /*
  * Prepare* -> markers -> Complete*. Markers that cannot be written yet
  * leave t in Prepare*; the tick tries again (requests for the id get
@@ -365,7 +450,7 @@ finish(struct txn *t)
 {
 	bool commit = t->state == KP_TXN_PREPARE_COMMIT;
 
-	if (!write_markers(t, commit))
+	if (!state_committed(t) || !write_markers(t, commit))
 		return;
 	t->state = commit ? KP_TXN_COMPLETE_COMMIT : KP_TXN_COMPLETE_ABORT;
 	parts_clear(t);
@@ -425,6 +510,30 @@ ending(const struct txn *t)
 	    t->state == KP_TXN_PREPARE_EPOCH_FENCE;
 }
 
+/* ---- who coordinates an id ---- */
+
+/*
+ * May this broker coordinate id? Always on a single node; in a cluster
+ * when it leads the id's __transaction_state partition and has loaded it.
+ */
+static int16_t
+coord_check(struct kb_broker *b, const char *id)
+{
+	int32_t p, leader;
+
+	if (C == NULL)
+		return KP_COORDINATOR_NOT_AVAILABLE;
+	if (!kb_cluster_mode(b))
+		return KP_NONE;
+	if (!kb_cluster_key_partition(b, KP_TXN_STATE_TOPIC, id, &p, &leader))
+		return KP_COORDINATOR_NOT_AVAILABLE;
+	if (leader != b->cfg->broker_id)
+		return KP_NOT_COORDINATOR;
+	if (p >= C->nloaded || C->loaded[p] < 0)
+		return KP_COORDINATOR_LOAD_IN_PROGRESS;
+	return KP_NONE;
+}
+
 /* ---- InitProducerId ---- */
 
 static int16_t
@@ -442,7 +551,10 @@ init_pid(struct kb_req *req, const char *id,
 	if (t == NULL) {
 		if ((t = txn_add(id)) == NULL)
 			return KP_UNKNOWN_SERVER_ERROR;
-		t->pid = b->next_pid++;
+		if ((t->pid = kb_next_producer_id(b)) < 0) {
+			txn_remove(t);
+			return KP_COORDINATOR_NOT_AVAILABLE;
+		}
 		t->epoch = 0;
 		t->timeout_ms = rq->transaction_timeout_ms;
 		t->state = KP_TXN_EMPTY;
@@ -465,7 +577,10 @@ init_pid(struct kb_req *req, const char *id,
 		return rc;
 	save(t, &s);
 	if (t->epoch >= EPOCH_MAX) {
-		t->pid = b->next_pid++;
+		if ((t->pid = kb_next_producer_id(b)) < 0) {
+			restore(t, &s);
+			return KP_COORDINATOR_NOT_AVAILABLE;
+		}
 		t->epoch = 0;
 	} else
 		t->epoch++;
@@ -492,19 +607,18 @@ kb_txn_init_producer_id(struct kb_req *req,
 
 	rs->producer_id = -1;
 	rs->producer_epoch = -1;
-	if (C == NULL || kb_cluster_mode(req->b)) {
-		/* see FindCoordinator: no transactions in a cluster yet */
-		rs->error_code = KP_COORDINATOR_NOT_AVAILABLE;
-		return KB_DONE;
-	}
 	if ((id = kb_arena_str(req->arena, &rq->transactional_id)) == NULL)
 		return KB_CLOSE;
 	if (id[0] == '\0') {
 		rs->error_code = KP_INVALID_REQUEST;
 		return KB_DONE;
 	}
+	if ((rs->error_code = coord_check(req->b, id)) != KP_NONE)
+		return KB_DONE;
+	coord_req(req);
 	rs->error_code = fenced_for(init_pid(req, id, rq, &t),
 	    req->hdr.api_version, 4);
+	coord_req(NULL);
 	if (rs->error_code == KP_NONE) {
 		rs->producer_id = t->pid;
 		rs->producer_epoch = t->epoch;
@@ -523,9 +637,10 @@ check_txn(struct kb_broker *b, const char *id, int64_t pid, int16_t epoch,
     struct txn **out)
 {
 	struct txn *t;
+	int16_t rc;
 
-	if (C == NULL || kb_cluster_mode(b))
-		return KP_COORDINATOR_NOT_AVAILABLE;
+	if ((rc = coord_check(b, id)) != KP_NONE)
+		return rc;
 	if ((t = txn_find(id)) == NULL || t->pid != pid)
 		return KP_INVALID_PRODUCER_ID_MAPPING;
 	if (t->epoch != epoch)
@@ -601,6 +716,21 @@ add_parts(struct txn *t, const char *const *topics, const int32_t *parts,
 
 /* ---- AddPartitionsToTxn (v0-3) ---- */
 
+bool
+kb_txn_part_known(struct kb_broker *b, const struct kp_str *name,
+    const char *topic, int32_t p)
+{
+	const struct kb_cl_view *v;
+	const struct kb_cl_topic *t;
+
+	if (!kb_cluster_mode(b))
+		return kb_log_for(b, name, p) != NULL;
+	if ((v = kb_cluster_view(b)) == NULL ||
+	    (t = kb_cl_topic(v, topic)) == NULL)
+		return false;
+	return !t->deleting && p >= 0 && p < t->nparts;
+}
+
 static int
 handle_add_partitions(struct kb_req *req)
 {
@@ -656,7 +786,7 @@ handle_add_partitions(struct kb_req *req)
 			tr->results_by_partition[j].partition_index = p;
 			topics[n] = tname;
 			parts[n++] = p;
-			if (kb_log_for(req->b, &qt->name, p) == NULL) {
+			if (!kb_txn_part_known(req->b, &qt->name, tname, p)) {
 				tr->results_by_partition[j]
 				    .partition_error_code =
 				    KP_UNKNOWN_TOPIC_OR_PARTITION;
@@ -664,8 +794,10 @@ handle_add_partitions(struct kb_req *req)
 			}
 		}
 	}
+	coord_req(req);
 	if (err == KP_NONE && !unknown)
 		err = add_parts(t, topics, parts, n);
+	coord_req(NULL);
 	err = fenced_for(err, v, 2);
 	for (int32_t i = 0; i < nt; i++) {
 		struct kp_add_partitions_to_txn_resp_topic_result *tr =
@@ -708,14 +840,30 @@ handle_add_offsets(struct kb_req *req)
 	    (group = kb_arena_str(req->arena, &rq.group_id)) == NULL)
 		return KB_CLOSE;
 	err = check_txn(req->b, id, rq.producer_id, rq.producer_epoch, &t);
-	if (err == KP_NONE && (ot = kb_offsets_topic(req->b)) == NULL)
-		err = KP_COORDINATOR_NOT_AVAILABLE;
-	if (err == KP_NONE) {
+	coord_req(req);
+	if (err == KP_NONE && kb_cluster_mode(req->b)) {
 		const char *topic = KP_OFFSETS_TOPIC;
-		int32_t p = kp_offsets_partition(group, ot->partitions);
+		int32_t p, leader;
 
-		err = add_parts(t, &topic, &p, 1);
+		/* the group's partition, wherever its coordinator is */
+		if (!kb_cluster_key_partition(req->b, KP_OFFSETS_TOPIC, group,
+		    &p, &leader)) {
+			(void)kb_group_create_offsets_topic(req->b);
+			err = KP_COORDINATOR_NOT_AVAILABLE;
+		} else
+			err = add_parts(t, &topic, &p, 1);
+	} else if (err == KP_NONE) {
+		const char *topic = KP_OFFSETS_TOPIC;
+		int32_t p;
+
+		if ((ot = kb_offsets_topic(req->b)) == NULL)
+			err = KP_COORDINATOR_NOT_AVAILABLE;
+		else {
+			p = kp_offsets_partition(group, ot->partitions);
+			err = add_parts(t, &topic, &p, 1);
+		}
 	}
+	coord_req(NULL);
 	rs.error_code = fenced_for(err, v, 2);
 	return kp_add_offsets_to_txn_resp_encode(kb_resp_buf(req->resp), v,
 	    &rs) == -1 ? KB_CLOSE : KB_DONE;
@@ -765,8 +913,10 @@ handle_end_txn(struct kb_req *req)
 	if ((id = kb_arena_str(req->arena, &rq.transactional_id)) == NULL)
 		return KB_CLOSE;
 	err = check_txn(req->b, id, rq.producer_id, rq.producer_epoch, &t);
+	coord_req(req);
 	if (err == KP_NONE)
 		err = end_request(t, rq.committed);
+	coord_req(NULL);
 	rs.error_code = fenced_for(err, v, 2);
 	kb_debug(req->b, "transaction '%s': end (%s): %s", id,
 	    rq.committed ? "commit" : "abort", kp_kerr_name(rs.error_code));
@@ -793,10 +943,8 @@ describe_one(struct kb_req *req, const struct kp_str *sid,
 	ts->producer_id = -1;
 	ts->producer_epoch = -1;
 	ts->transaction_start_time_ms = -1;
-	if (C == NULL || kb_cluster_mode(req->b)) {
-		ts->error_code = KP_COORDINATOR_NOT_AVAILABLE;
+	if ((ts->error_code = coord_check(req->b, id)) != KP_NONE)
 		return 0;
-	}
 	if ((t = txn_find(id)) == NULL) {
 		ts->error_code = KP_TRANSACTIONAL_ID_NOT_FOUND;
 		return 0;
@@ -898,7 +1046,8 @@ handle_list_transactions(struct kb_req *req)
 		    (size_t)rq.state_filters[i].len) == -1)
 			rs.unknown_state_filters[rs.n_unknown_state_filters++] =
 			    rq.state_filters[i];
-	if (C == NULL || kb_cluster_mode(req->b))
+	/* a cluster: the ids of the partitions loaded here */
+	if (C == NULL)
 		rs.error_code = KP_COORDINATOR_NOT_AVAILABLE;
 	for (size_t h = 0; h < NBUCKETS && rs.error_code == KP_NONE; h++)
 		for (struct txn *t = C->buckets[h]; t != NULL; t = t->next) {
@@ -1075,12 +1224,8 @@ coord_init(struct kb_broker *b)
  * Kafka), and forget ids idle past transactional.id.expiration.ms.
  */
 static void
-coord_tick(struct kb_broker *b, int64_t now)
+sweep(struct kb_broker *b, int64_t now)
 {
-	(void)b;
-	if (C == NULL || kb_cluster_mode(C->b) || now < C->next_check)
-		return;
-	C->next_check = now + C->check_ms;
 	for (size_t h = 0; h < NBUCKETS; h++) {
 		struct txn *t, *next;
 
@@ -1107,6 +1252,134 @@ coord_tick(struct kb_broker *b, int64_t now)
 }
 
 static void
+coord_tick(struct kb_broker *b, int64_t now)
+{
+	/* a cluster sweeps from kb_txn_coord_poll */
+	if (C == NULL || kb_cluster_mode(b) || now < C->next_check)
+		return;
+	C->next_check = now + C->check_ms;
+	sweep(b, now);
+}
+
+/* ---- cluster mode: leading __transaction_state partitions ---- */
+
+int
+kb_txn_create_state_topic(struct kb_broker *b)
+{
+	if (C == NULL)
+		return KP_COORDINATOR_NOT_AVAILABLE;
+	return kb_cluster_create_internal(b, KP_TXN_STATE_TOPIC, C->nparts,
+	    "transaction.state.log.replication.factor");
+}
+
+/* Forget the ids of state partition p (of n): another broker has them. */
+static void
+forget_partition(int32_t p, int32_t n)
+{
+	size_t nt = 0;
+
+	for (size_t h = 0; h < NBUCKETS; h++) {
+		struct txn *t, *next;
+
+		for (t = C->buckets[h]; t != NULL; t = next) {
+			next = t->next;
+			if (kp_txn_partition(t->id, n) == p) {
+				txn_remove(t);
+				nt++;
+			}
+		}
+	}
+	if (nt > 0)
+		kb_log("%s-%d: not leader, %zu transactional id(s) forgotten",
+		    KP_TXN_STATE_TOPIC, p, nt);
+}
+
+/*
+ * Led here now: replay the partition; transactions found ending are
+ * finished by the sweep (their markers sent again), open ones time out
+ * there as they would have on the old coordinator.
+ */
+static void
+load_partition(struct kb_broker *b, int32_t p, int32_t n,
+    struct kp_log *log)
+{
+	size_t nbatch = 0;
+	int64_t maxpid = -1;
+
+	forget_partition(p, n);
+	C->loading = true;
+	if (kp_log_replay(log, load_batch, &maxpid, &nbatch) == -1)
+		kb_log("%s-%d: cannot read: %s", KP_TXN_STATE_TOPIC, p,
+		    strerror(errno));
+	C->loading = false;
+	kb_log("%s-%d: leader, %zu batch(es) replayed", KP_TXN_STATE_TOPIC, p,
+	    nbatch);
+	(void)b;
+}
+
+static void
+follow_leadership(struct kb_broker *b)
+{
+	const struct kb_cl_view *v = kb_cluster_view(b);
+	const struct kb_cl_topic *vt = v ? kb_cl_topic(v, KP_TXN_STATE_TOPIC)
+	    : NULL;
+	int32_t n = vt != NULL && !vt->deleting ? vt->nparts : 0;
+
+	if (n > C->nloaded) {
+		int32_t *nl = reallocarray(C->loaded, (size_t)n, sizeof(*nl));
+
+		if (nl == NULL)
+			return;
+		for (int32_t p = C->nloaded; p < n; p++)
+			nl[p] = -1;
+		C->loaded = nl;
+		C->nloaded = n;
+	}
+	for (int32_t p = 0; p < C->nloaded; p++) {
+		const struct kb_cl_part *pt = p < n ? &vt->parts[p] : NULL;
+		struct kp_log *log = kp_store_log(b->store, KP_TXN_STATE_TOPIC,
+		    p);
+		bool lead = pt != NULL && pt->version >= 0 &&
+		    pt->leader == b->cfg->broker_id && log != NULL &&
+		    kb_cluster_check_leader(b, KP_TXN_STATE_TOPIC, p) ==
+		    KP_NONE;
+
+		if (lead && C->loaded[p] != pt->leader_epoch) {
+			load_partition(b, p, n, log);
+			C->loaded[p] = pt->leader_epoch;
+		} else if (!lead && C->loaded[p] >= 0) {
+			forget_partition(p, n > 0 ? n : C->nloaded);
+			C->loaded[p] = -1;
+		}
+	}
+}
+
+void
+kb_txn_coord_poll(struct kb_broker *b)
+{
+	int64_t now = kb_now_wall();
+
+	if (C == NULL || !kb_cluster_mode(b))
+		return;
+	follow_leadership(b);
+	/* markers answered: move ending transactions on at once */
+	for (size_t h = 0; h < NBUCKETS; h++) {
+		struct txn *t, *next;
+
+		for (t = C->buckets[h]; t != NULL; t = next) {
+			next = t->next;
+			if (t->state == KP_TXN_PREPARE_COMMIT ||
+			    t->state == KP_TXN_PREPARE_ABORT)
+				finish(t);
+		}
+	}
+	if (now < C->next_check)
+		return;
+	C->next_check = now + C->check_ms;
+	sweep(b, now);
+}
+
+static void
 coord_fini(struct kb_broker *b)
 {
 	(void)b;
@@ -1120,6 +1393,7 @@ coord_fini(struct kb_broker *b)
 			txn_free(t);
 		}
 	}
+	free(C->loaded);
 	free(C);
 	C = NULL;
 }

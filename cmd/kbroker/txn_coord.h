@@ -28,6 +28,13 @@ int	 kb_txn_init_producer_id(struct kb_req *,
 int16_t	 kb_txn_check_producer(struct kb_broker *, const char *id,
 	    int64_t pid, int16_t epoch);
 /* Is topic/partition part of the id's transaction? */
+/*
+ * Does partition p of topic (name: the same, as sent) exist? A cluster's
+ * coordinator need not hold the partitions a transaction writes to, nor
+ * the group's offsets: it asks the view.
+ */
+bool	 kb_txn_part_known(struct kb_broker *, const struct kp_str *name,
+	    const char *topic, int32_t p);
 bool	 kb_txn_has_partition(struct kb_broker *, const char *id,
 	    const char *topic, int32_t partition);
 
@@ -38,5 +45,36 @@ bool	 kb_txn_has_partition(struct kb_broker *, const char *id,
  */
 void	 kb_txn_offsets_replayed(struct kb_broker *, int32_t part,
 	    int64_t pid, const char *group, const struct kp_coord_offset *);
+
+/*
+ * Cluster mode. kb_txn_create_state_topic: __transaction_state through
+ * ZooKeeper (FindCoordinator key_type 1 on first use). kb_txn_coord_poll:
+ * isr.c's replication timer (every 100 ms): load the state of
+ * __transaction_state partitions this broker came to lead, forget those
+ * it lost, move ending transactions on as their markers are answered,
+ * abort timed-out ones.
+ */
+int	 kb_txn_create_state_topic(struct kb_broker *);
+void	 kb_txn_coord_poll(struct kb_broker *);
+
+/*
+ * txn_markers.c: a marker for a partition another broker leads, sent as
+ * WriteTxnMarkers by a sender thread. Call again with the same arguments
+ * to poll: KB_TXN_MARKER_PENDING while in flight (the first call queues
+ * it), then the leader's answer (KP_NONE, KP_NOT_LEADER_OR_FOLLOWER...)
+ * or KP_NETWORK_EXCEPTION, once; a later call sends it again.
+ */
+#define KB_TXN_MARKER_PENDING	(-2)
+int16_t	 kb_txn_marker_remote(struct kb_broker *, const char *topic,
+	    int32_t part, int64_t pid, int16_t epoch, bool commit,
+	    int32_t coord_epoch);
+
+/*
+ * pid_block.c: the next producer id. Single node: b->next_pid++. Cluster
+ * mode: from a block of ids this broker took in ZooKeeper
+ * (/latest_producer_id_block, as Kafka's ProducerIdManager), unique in the
+ * cluster; -1 when no block can be had now (ZooKeeper away).
+ */
+int64_t	 kb_next_producer_id(struct kb_broker *);
 
 #endif

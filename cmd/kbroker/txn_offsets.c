@@ -1,4 +1,5 @@
 /* txn_offsets.c -- TxnOffsetCommit: offsets that commit or abort with their producer's transaction */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +107,17 @@ kb_txn_offsets_replayed(struct kb_broker *b, int32_t part, int64_t pid,
 
 /* ---- TxnOffsetCommit (v0-3) ---- */
 
+/* __consumer_offsets' partitions in the view (1 when not there). */
+static int32_t
+cluster_nparts(struct kb_broker *b)
+{
+	const struct kb_cl_view *v = kb_cluster_view(b);
+	const struct kb_cl_topic *t = v ? kb_cl_topic(v, KP_OFFSETS_TOPIC) :
+	    NULL;
+
+	return t != NULL && t->nparts > 0 ? t->nparts : 1;
+}
+
 /* The request's whole-request error, KP_NONE to go on. */
 static int16_t
 check_request(struct kb_req *req, const struct kp_txn_offset_commit_req *rq,
@@ -114,16 +126,30 @@ check_request(struct kb_req *req, const struct kp_txn_offset_commit_req *rq,
 	struct kb_group *G = kb_group_of(req->b);
 	int16_t err;
 
-	if (G == NULL || kb_cluster_mode(req->b))
+	if (G == NULL)
 		return KP_COORDINATOR_NOT_AVAILABLE;
 	if (group[0] == '\0')
 		return KP_INVALID_GROUP_ID;
 	if ((err = kb_group_check_coordinator(req->b, group)) != KP_NONE)
 		return err;
-	if ((err = kb_txn_check_producer(req->b, id, rq->producer_id,
+	/*
+	 * A cluster's transaction coordinator is often another broker: as
+	 * Kafka's group coordinator, trust the request and let the
+	 * partition's producer state fence an old epoch.
+	 */
+	if (kb_cluster_mode(req->b)) {
+		struct kp_log *log = kp_store_log(req->b->store,
+		    KP_OFFSETS_TOPIC, op);
+
+		if (log == NULL)
+			return KP_COORDINATOR_LOAD_IN_PROGRESS;
+		if (rq->producer_epoch < kb_pstate_epoch(req->b, log,
+		    rq->producer_id))
+			return KP_PRODUCER_FENCED;
+	} else if ((err = kb_txn_check_producer(req->b, id, rq->producer_id,
 	    rq->producer_epoch)) != KP_NONE)
 		return err;
-	if (!kb_txn_has_partition(req->b, id, KP_OFFSETS_TOPIC, op))
+	else if (!kb_txn_has_partition(req->b, id, KP_OFFSETS_TOPIC, op))
 		return KP_INVALID_TXN_STATE;	/* no AddOffsetsToTxn first */
 	/* v3 carries the consumer's generation: a zombie member is fenced. */
 	if (req->hdr.api_version >= 3)
@@ -170,7 +196,10 @@ append_offsets(struct kb_req *req, const struct kp_txn_offset_commit_req *rq,
 		rc = KP_UNKNOWN_SERVER_ERROR;
 	prev_end = kp_log_end_offset(log);
 	if (rc == KP_NONE)
-		rc = kp_log_append(log, batch.data, batch.len, 0, now, &info);
+		rc = kp_log_append(log, batch.data, batch.len,
+		    kb_cluster_leader_epoch(req->b, KP_OFFSETS_TOPIC,
+		    kp_offsets_partition(group, kb_cluster_mode(req->b) ?
+		    cluster_nparts(req->b) : 1)), now, &info);
 	if (rc == KP_NONE && kb_durable_wanted(req->b, -1) &&
 	    kp_log_flush(log) == -1)
 		rc = KP_KAFKA_STORAGE_ERROR;	/* as the coordinator's state */
@@ -179,7 +208,17 @@ append_offsets(struct kb_req *req, const struct kp_txn_offset_commit_req *rq,
 		kb_pstate_txn_begin(req->b, log, rq->producer_id,
 		    info.base_offset);
 		kb_pstate_appended(req->b, log, prev_end);
-		kp_log_set_high_watermark(log, kp_log_end_offset(log));
+		if (kb_cluster_mode(req->b)) {
+			int32_t op = kp_offsets_partition(group,
+			    cluster_nparts(req->b));
+
+			/* acks=all as Kafka's: answered once the ISR has it */
+			kb_repl_appended(req->b, KP_OFFSETS_TOPIC, op);
+			if (kb_repl_park_resp(req->b, req, KP_OFFSETS_TOPIC, op,
+			    kp_log_end_offset(log), 15000, SIZE_MAX) == -1)
+				rc = KP_UNKNOWN_SERVER_ERROR;
+		} else
+			kp_log_set_high_watermark(log, kp_log_end_offset(log));
 	} else
 		kb_log("group '%s': cannot log transactional offsets: %s",
 		    group, kp_kerr_name((int16_t)rc));
@@ -220,9 +259,9 @@ handle_txn_offset_commit(struct kb_req *req)
 			total += (size_t)rq.topics[i].n_partitions;
 	if ((os = kp_arena_calloc(req->arena, total + 1, sizeof(*os))) == NULL)
 		return KB_CLOSE;
-	if (kb_cluster_mode(req->b) ||
-	    (ot = kb_offsets_topic(req->b)) == NULL)
-		err = KP_COORDINATOR_NOT_AVAILABLE;
+	if ((ot = kb_offsets_topic(req->b)) == NULL)
+		err = kb_cluster_mode(req->b) ? KP_NOT_COORDINATOR :
+		    KP_COORDINATOR_NOT_AVAILABLE;
 	else
 		err = check_request(req, &rq, id, group,
 		    op = kp_offsets_partition(group, ot->partitions));
@@ -246,8 +285,8 @@ handle_txn_offset_commit(struct kb_req *req)
 			int16_t e = err;
 
 			rt->partitions[j].partition_index = p->partition_index;
-			if (e == KP_NONE && kb_log_for(req->b, &t->name,
-			    p->partition_index) == NULL)
+			if (e == KP_NONE && !kb_txn_part_known(req->b, &t->name,
+			    topic, p->partition_index))
 				e = KP_UNKNOWN_TOPIC_OR_PARTITION;
 			if (e == KP_NONE && p->committed_metadata.len >
 			    METADATA_MAX)

@@ -47,10 +47,13 @@ uncommitted() {
 	    -f '%t %p %o %s\n'
 }
 
-# kproduce in the background reading the FIFO on fd 8; sets KP_PID
+# kproduce in the background reading the FIFO on fd 8; sets KP_PID.
+# --foreground: a signal for KP_PID then reaches kproduce once; plain
+# timeout sends it to the child and again to its process group, and a
+# second SIGINT ends a transactional kproduce at once, before its abort.
 start_producer() {	# start_producer kproduce-args...
 	mkfifo "$BATS_TEST_TMPDIR/in"
-	timeout 60 kproduce "$@" <"$BATS_TEST_TMPDIR/in" \
+	timeout --foreground 60 kproduce "$@" <"$BATS_TEST_TMPDIR/in" \
 	    >"$BATS_TEST_TMPDIR/kp.out" 2>"$BATS_TEST_TMPDIR/kp.err" &
 	KP_PID=$!
 	exec 8>"$BATS_TEST_TMPDIR/in"
