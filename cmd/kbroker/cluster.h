@@ -221,10 +221,14 @@ int	 kb_repl_park_for_hw(struct kb_broker *, struct kb_req *,
  * records went to __consumer_offsets partition part, for timeout_ms at
  * most; a failure sets every partition committed so far to Kafka's
  * OffsetCommit error for it (REQUEST_TIMED_OUT, COORDINATOR_NOT_AVAILABLE
- * for too small an ISR, NOT_COORDINATOR for lost leadership).
+ * for too small an ISR, NOT_COORDINATOR for lost leadership). done(arg,
+ * failed) is called exactly once: failed when the client is told the
+ * commit failed, false when it succeeded or its answer was dropped.
  */
+typedef void	 kb_park_done_fn(void *arg, bool failed);
 int	 kb_repl_park_commit(struct kb_broker *, struct kb_req *,
-	    const char *, int32_t part, int64_t end, int64_t timeout_ms);
+	    const char *, int32_t part, int64_t end, int64_t timeout_ms,
+	    kb_park_done_fn *done, void *arg);
 /*
  * KIP-207: a new leader's high watermark may lag the start of its epoch
  * until its followers fetch from it; meanwhile a client's ListOffsets

@@ -44,6 +44,8 @@ struct kb_park {
 	int16_t		 version;
 	enum kb_park_kind kind;
 	size_t		 errpos;	/* PARK_ONE: where its error code is */
+	kb_park_done_fn	*done;		/* PARK_COMMIT: told once how it ended */
+	void		*arg;
 	int64_t		 deadline;
 	struct kb_park_part *p;
 	size_t		 n, cap;
@@ -316,6 +318,9 @@ patch_one_error(struct kb_park *pk)
 static void
 park_free(struct kb_park *pk)
 {
+	/* dropped with its connection, or at shutdown: fate unknown */
+	if (pk->done != NULL)
+		pk->done(pk->arg, false);
 	for (size_t i = 0; i < pk->n; i++)
 		free(pk->p[i].topic);
 	free(pk->p);
@@ -334,6 +339,14 @@ release(struct kb_broker *b, struct kb_park *pk)
 		break;
 	case PARK_COMMIT:
 		patch_commit_errors(pk);
+		if (pk->done != NULL) {
+			bool failed = false;
+
+			for (size_t k = 0; k < pk->n; k++)
+				failed = failed || pk->p[k].err != KP_NONE;
+			pk->done(pk->arg, failed);
+			pk->done = NULL;
+		}
 		break;
 	case PARK_ONE:
 		patch_one_error(pk);
@@ -456,9 +469,22 @@ kb_repl_park_for_hw(struct kb_broker *b, struct kb_req *req,
 
 int
 kb_repl_park_commit(struct kb_broker *b, struct kb_req *req,
-    const char *topic, int32_t part, int64_t end, int64_t timeout_ms)
+    const char *topic, int32_t part, int64_t end, int64_t timeout_ms,
+    kb_park_done_fn *done, void *arg)
 {
-	return park(b, req, topic, part, end, timeout_ms, PARK_COMMIT, 0);
+	struct kb_park *pk;
+
+	if (park(b, req, topic, part, end, timeout_ms, PARK_COMMIT, 0) == -1) {
+		done(arg, false);
+		return -1;
+	}
+	pk = b->repl != NULL ? TAILQ_LAST(&b->repl->parked, kb_park_q) : NULL;
+	if (pk != NULL && pk->r == req->resp && pk->done == NULL) {
+		pk->done = done;
+		pk->arg = arg;
+	} else
+		done(arg, false);	/* the HW is there already */
+	return 0;
 }
 
 int

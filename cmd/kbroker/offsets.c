@@ -295,6 +295,121 @@ commit_isr_check(struct kb_broker *b, const char *group)
 	return KP_NONE;
 }
 
+/*
+ * What a cluster commit replaced, to put back if the ISR never gets it:
+ * Kafka's coordinator updates its cache only once the append completes,
+ * so an OffsetFetch never shows an offset whose commit failed.
+ */
+struct undo_one {
+	char		*topic;
+	int32_t		 part;
+	bool		 had;		/* prev is valid */
+	struct kp_coord_offset prev;
+	int64_t		 offset, commit_ts;	/* what the commit set */
+};
+
+struct commit_undo {
+	struct kb_group	*G;
+	char		*group;
+	struct undo_one	*e;
+	size_t		 n, cap;
+};
+
+static void
+undo_free(struct commit_undo *u)
+{
+	if (u == NULL)
+		return;
+	for (size_t i = 0; i < u->n; i++) {
+		free(u->e[i].topic);
+		free(u->e[i].prev.metadata);
+	}
+	free(u->e);
+	free(u->group);
+	free(u);
+}
+
+/*
+ * Remember the group's offset for topic/part before this commit puts
+ * offset there at commit_ts.
+ */
+static int
+undo_note(struct commit_undo *u, const char *topic, int32_t part,
+    int64_t offset, int64_t commit_ts)
+{
+	const struct kp_coord_offset *o = kp_coord_offset(&u->G->coord,
+	    u->group, topic, part);
+	struct undo_one *x;
+
+	if (u->n == u->cap) {
+		size_t ncap = u->cap ? u->cap * 2 : 4;
+		struct undo_one *ne = reallocarray(u->e, ncap, sizeof(*ne));
+
+		if (ne == NULL)
+			return -1;
+		u->e = ne;
+		u->cap = ncap;
+	}
+	x = &u->e[u->n];
+	memset(x, 0, sizeof(*x));
+	if ((x->topic = strdup(topic)) == NULL)
+		return -1;
+	x->part = part;
+	x->offset = offset;
+	x->commit_ts = commit_ts;
+	if (o != NULL) {
+		x->had = true;
+		x->prev = *o;
+		x->prev.topic = NULL;
+		if ((x->prev.metadata = strdup(o->metadata)) == NULL) {
+			free(x->topic);
+			return -1;
+		}
+	}
+	u->n++;
+	return 0;
+}
+
+/* Put back x's old offset, unless a later commit replaced this one. */
+static void
+put_back(struct commit_undo *u, const struct undo_one *x, int64_t wall)
+{
+	const struct kp_coord_offset *o = kp_coord_offset(&u->G->coord,
+	    u->group, x->topic, x->part);
+
+	if (o == NULL || o->offset != x->offset ||
+	    o->commit_ts != x->commit_ts)
+		return;
+	(void)kp_coord_load(&u->G->coord, u->group, x->topic, x->part,
+	    x->had ? &x->prev : NULL, wall);
+}
+
+/* The last noted commit did not happen: put back, forget the note. */
+static void
+undo_pop(struct commit_undo *u, int64_t wall)
+{
+	struct undo_one *x = &u->e[--u->n];
+
+	put_back(u, x, wall);
+	free(x->topic);
+	free(x->prev.metadata);
+}
+
+/* kb_park_done_fn: the ISR did not get the commit; forget it. */
+static void
+undo_done(void *arg, bool failed)
+{
+	struct commit_undo *u = arg;
+
+	if (failed) {
+		kb_log("group '%s': commit not replicated, %zu offset(s) "
+		    "put back", u->group, u->n);
+		for (size_t i = 0; i < u->n; i++)
+			put_back(u, &u->e[i], kb_now_wall());
+	}
+	undo_free(u);
+}
+
 /* An append of this commit failed: Kafka's answer for it. */
 static int16_t
 commit_append_error(int err)
@@ -312,6 +427,8 @@ handle_offset_commit(struct kb_req *req)
 	struct kb_group *G = kb_group_of(req->b);
 	struct kp_offset_commit_req rq;
 	struct kp_offset_commit_resp rs;
+	struct commit_undo *u = NULL;
+	bool noted;
 	int16_t v = req->hdr.api_version, gerr;
 	int64_t wall = kb_now_wall(), expire = -1;
 	const char *group;
@@ -329,13 +446,23 @@ handle_offset_commit(struct kb_req *req)
 	if (gerr == KP_NONE)
 		gerr = commit_isr_check(req->b, group);
 	G->commit_end = -1;
+	if (gerr == KP_NONE && kb_cluster_mode(req->b)) {
+		if ((u = calloc(1, sizeof(*u))) == NULL ||
+		    (u->group = strdup(group)) == NULL) {
+			free(u);
+			return KB_CLOSE;
+		}
+		u->G = G;
+	}
 	if (v >= 2 && v <= 4 && rq.retention_time_ms >= 0)
 		expire = wall + rq.retention_time_ms;
 	kp_offset_commit_resp_init(&rs);
 	rs.topics = kb_resp_array(req->arena, rq.n_topics, &nt,
 	    sizeof(*rs.topics));
-	if (rs.topics == NULL)
+	if (rs.topics == NULL) {
+		undo_free(u);
 		return KB_CLOSE;
+	}
 	rs.n_topics = nt;
 	for (int32_t i = 0; i < nt; i++) {
 		struct kp_offset_commit_req_topic *t = &rq.topics[i];
@@ -347,8 +474,10 @@ handle_offset_commit(struct kb_req *req)
 		rt->name = t->name;
 		rt->partitions = kb_resp_array(req->arena, t->n_partitions,
 		    &np, sizeof(*rt->partitions));
-		if (rt->partitions == NULL)
+		if (rt->partitions == NULL) {
+			undo_free(u);
 			return KB_CLOSE;
+		}
 		rt->n_partitions = np;
 		for (int32_t j = 0; j < np; j++) {
 			struct kp_offset_commit_req_partition *p =
@@ -366,24 +495,39 @@ handle_offset_commit(struct kb_req *req)
 			    METADATA_MAX)
 				e = KP_OFFSET_METADATA_TOO_LARGE;
 			G->commit_err = KP_NONE;
+			noted = false;
+			if (e == KP_NONE && u != NULL) {
+				if (undo_note(u, topic, p->partition_index,
+				    p->committed_offset, wall) == -1) {
+					undo_free(u);
+					return KB_CLOSE;
+				}
+				noted = true;
+			}
 			if (e == KP_NONE && kp_coord_commit(&G->coord, group,
 			    topic, p->partition_index, p->committed_offset,
 			    p->committed_leader_epoch,
 			    cstr0(req, &p->committed_metadata), wall, expire)
 			    == -1)
 				e = KP_UNKNOWN_SERVER_ERROR;
-			if (e == KP_NONE && G->commit_err != KP_NONE)
+			else if (e == KP_NONE && G->commit_err != KP_NONE)
 				e = commit_append_error(G->commit_err);
+			/* not written: not committed either */
+			if (e != KP_NONE && noted)
+				undo_pop(u, wall);
 			rp->error_code = e;
 		}
 	}
-	if (kp_offset_commit_resp_encode(kb_resp_buf(req->resp), v, &rs) == -1)
+	if (kp_offset_commit_resp_encode(kb_resp_buf(req->resp), v, &rs) == -1) {
+		undo_free(u);
 		return KB_CLOSE;
+	}
 	/* cluster mode: answered when the HW passes the records (acks=all) */
-	if (G->commit_end >= 0 && kb_repl_park_commit(req->b, req,
-	    KP_OFFSETS_TOPIC, G->commit_part, G->commit_end,
-	    COMMIT_TIMEOUT_MS) == -1)
-		return KB_CLOSE;
+	if (G->commit_end >= 0)
+		return kb_repl_park_commit(req->b, req, KP_OFFSETS_TOPIC,
+		    G->commit_part, G->commit_end, COMMIT_TIMEOUT_MS,
+		    undo_done, u) == -1 ? KB_CLOSE : KB_DONE;
+	undo_free(u);
 	return KB_DONE;
 }
 

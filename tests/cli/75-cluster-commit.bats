@@ -182,7 +182,7 @@ offsets_setup() {
 	assert_output $'error 7\nerror 7'
 }
 
-@test "cluster commit: a commit the coordinator acknowledged survives its loss; one it could not replicate is not acknowledged" {
+@test "cluster commit: a commit the coordinator acknowledged survives its loss; one it could not replicate is neither acknowledged nor fetched" {
 	cluster_start 2 -o replica.lag.time.max.ms=600000 \
 	    -o offsets.topic.num.partitions=1 \
 	    -o offsets.topic.replication.factor=2
@@ -215,6 +215,9 @@ offsets_setup() {
 	# a commit no follower can copy is not acknowledged...
 	run timeout 30 "$RAW" commit "$(addr "$fol")" g ct 77 2
 	assert_output $'error 7\nerror 7'
+	# ...nor shown by its coordinator, which keeps what it acknowledged
+	run timeout 20 "$RAW" fetch "$(addr "$fol")" g ct
+	assert_output "offset 42"
 	# ...and indeed is lost with its coordinator: the other one, going
 	# on, leads the group's partition with what was acknowledged
 	broker_kill "$fol"
