@@ -409,3 +409,20 @@ wait_state() {
 	run txn fetch ta 0 0
 	assert_output 'lso 6 values plain,open1'
 }
+
+@test "the coordinator drops a marker fenced by a newer coordinator's instead of retrying it" {
+	init tx 60000
+	run txn add tx "$PID" 0 ta:0
+	run txn produce ta 0 "$PID" 0 0 open1
+	assert_output --regexp '^error 0 offset 1$'
+	# a newer coordinator (epoch 5) already ended it on ta-0
+	run txn markers "$PID" 0 5 abort ta:0
+	assert_output 'ta-0 0'
+	# this one's markers carry epoch 0 (no cluster: no leader epoch)
+	run txn end tx "$PID" 0 commit
+	assert_output 'error 0'
+	wait_state tx CompleteCommit
+	grep -q "transaction 'tx': ta-0: marker dropped: coordinator epoch 0 fenced" "$KB_ERR"
+	run txn fetch ta 0 1
+	assert_output 'lso 3 values plain'
+}
