@@ -712,11 +712,20 @@ kp_record_control_type(const struct kp_record *rec)
 int
 kp_batch_control_type(const uint8_t *p, size_t len)
 {
+	int32_t cepoch;
+
+	return kp_batch_control_read(p, len, &cepoch);
+}
+
+int
+kp_batch_control_read(const uint8_t *p, size_t len, int32_t *cepoch)
+{
 	struct kp_batch_header h;
 	struct kp_reader r;
-	int32_t keylen;
+	int32_t keylen, vallen, e;
 	int16_t ver, type;
 
+	*cepoch = -1;
 	if (kp_batch_header_decode(p, len, &h) <= 0 ||
 	    !(h.attributes & KP_BATCH_ATTR_CONTROL) || kp_batch_codec(&h) ||
 	    h.records_count < 1)
@@ -732,6 +741,13 @@ kp_batch_control_type(const uint8_t *p, size_t len)
 	type = kp_read_i16(&r);
 	if (r.err != KP_OK || keylen < 4 || ver < 0)
 		return -1;
+	/* a longer key (a newer version) has more after the type */
+	(void)kp_reader_take(&r, (size_t)keylen - 4);
+	vallen = kp_read_varint(&r);
+	(void)kp_read_i16(&r);			/* value version */
+	e = kp_read_i32(&r);
+	if (r.err == KP_OK && vallen >= 6 && e >= 0)
+		*cepoch = e;
 	return type;
 }
 

@@ -214,6 +214,12 @@ int	 kp_record_control_type(const struct kp_record *);
  */
 int	 kp_batch_control_type(const uint8_t *, size_t);
 /*
+ * The same, and the marker's coordinator epoch from its value (int16
+ * version, int32 epoch) into *cepoch, -1 when the value does not hold
+ * one (the bytes end first).
+ */
+int	 kp_batch_control_read(const uint8_t *, size_t, int32_t *);
+/*
  * Append a transaction marker (KIP-98 control batch) to out: attributes
  * transactional | control, the producer's id and epoch, base sequence
  * -1, one record keyed int16 0 + int16 type (KP_CONTROL_*) with value

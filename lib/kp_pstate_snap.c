@@ -34,6 +34,7 @@ kp_pstate_snap_add(struct kp_buf *b, const struct kp_pstate_snap_entry *e)
 		kp_buf_put_i64(b, e->batches[i].base_offset);
 	}
 	kp_buf_put_i64(b, e->txn_first < 0 ? -1 : e->txn_first);
+	kp_buf_put_i32(b, e->coord_epoch < 0 ? -1 : e->coord_epoch);
 }
 
 /* Entries are counted by walking them: the encoder keeps no state. */
@@ -44,7 +45,7 @@ count_entries(const uint8_t *p, size_t len)
 	int32_t n = 0;
 
 	while (pos + 19 <= len) {
-		pos += 19 + (size_t)p[pos + 18] * 16 + 8;
+		pos += 19 + (size_t)p[pos + 18] * 16 + 8 + 4;
 		n++;
 	}
 	return n;
@@ -78,8 +79,9 @@ read_entry(struct kp_reader *r, int16_t version,
 		e->batches[i].base_offset = kp_read_i64(r);
 	}
 	e->txn_first = version >= 2 ? kp_read_i64(r) : -1;
+	e->coord_epoch = version >= 3 ? kp_read_i32(r) : -1;
 	if (r->err == KP_OK && (e->pid < 0 || e->epoch < 0 ||
-	    e->txn_first < -1))
+	    e->txn_first < -1 || e->coord_epoch < -1))
 		kp_reader_fail(r, KP_EBAD);
 	return r->err == KP_OK ? 0 : -1;
 }
@@ -99,7 +101,7 @@ kp_pstate_snap_open(struct kp_pstate_snap_reader *sr, const uint8_t *p,
 		return -1;
 	}
 	sr->version = kp_read_i16(&sr->r);
-	if (sr->version != 1 && sr->version != KP_PSTATE_SNAP_VERSION) {
+	if (sr->version < 1 || sr->version > KP_PSTATE_SNAP_VERSION) {
 		sr->why = "unknown version";
 		return -1;
 	}

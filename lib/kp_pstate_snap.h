@@ -12,7 +12,8 @@
  * snapshot plus the batches after the snapshot's offset, instead of every
  * batch header of the log (Kafka's <offset>.snapshot files; one current
  * file per partition here). All integers big-endian:
- *   int16  version (2; 1 is read too: no transactions)
+ *   int16  version (3; 1 and 2 are read too: coordinator epoch -1, and
+ *          for 1 no transactions)
  *   uint32 crc32c of every byte after this field
  *   int64  end_offset: the log end offset the state covers (batches below
  *          it are in the state, none at or above it)
@@ -22,11 +23,14 @@
  *     batches, oldest first: int32 first_seq, int32 last_seq, int64
  *     base_offset; then (version 2) int64 txn_first_offset: the first
  *     offset of the producer's open transaction on the partition, -1
- *     none (Kafka's currentTxnFirstOffset), so a restart keeps the LSO
+ *     none (Kafka's currentTxnFirstOffset), so a restart keeps the LSO;
+ *     then (version 3) int32 coordinator_epoch: of the last marker
+ *     accepted, -1 none (Kafka's snapshot field), so a restart still
+ *     fences a stale coordinator's marker
  * The file's size must be exactly what the count says.
  */
 #define KP_PSTATE_SNAP_FILE	"kpipe.producers"
-#define KP_PSTATE_SNAP_VERSION	2
+#define KP_PSTATE_SNAP_VERSION	3
 #define KP_PSTATE_SNAP_KEEP	5	/* batches per producer, as Kafka */
 
 struct kp_pstate_snap_batch {
@@ -40,6 +44,7 @@ struct kp_pstate_snap_entry {
 	int16_t		 epoch;
 	int64_t		 last_ms;
 	int64_t		 txn_first;	/* -1: no open transaction */
+	int32_t		 coord_epoch;	/* last marker's, -1: none */
 	int		 n;		/* 0..KP_PSTATE_SNAP_KEEP */
 	struct kp_pstate_snap_batch batches[KP_PSTATE_SNAP_KEEP];
 };

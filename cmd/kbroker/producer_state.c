@@ -41,6 +41,8 @@ struct entry {
 	int64_t		 last_ms;	/* wall clock of the last append */
 	int64_t		 txn_first;	/* open transaction's first offset,
 					   -1 none */
+	int32_t		 coord_epoch;	/* last marker's coordinator epoch,
+					   -1 none */
 	struct entry	*txn_next;	/* in its plog's open list */
 	int		 n;		/* batches kept, newest at [n-1] */
 	struct batch_meta batches[KEEP_BATCHES];
@@ -159,6 +161,7 @@ find_or_add(struct kb_broker *b, int64_t pid, const struct kp_log *log)
 		e->pid = pid;
 		e->log = log;
 		e->txn_first = -1;
+		e->coord_epoch = -1;
 		h = bucket(pid, log);
 		e->next = b->pstate->buckets[h];
 		b->pstate->buckets[h] = e;
@@ -280,9 +283,17 @@ kb_pstate_txn_begin(struct kb_broker *b, struct kp_log *log, int64_t pid,
 		txn_open(b, log, e, first);
 }
 
+int32_t
+kb_pstate_coord_epoch(struct kb_broker *b, struct kp_log *log, int64_t pid)
+{
+	struct entry *e = find(b->pstate, pid, log);
+
+	return e != NULL ? e->coord_epoch : -1;
+}
+
 int64_t
 kb_pstate_txn_end(struct kb_broker *b, struct kp_log *log, int64_t pid,
-    int16_t epoch)
+    int16_t epoch, int32_t coord_epoch)
 {
 	struct entry *e = find_or_add(b, pid, log);
 	int64_t first;
@@ -297,6 +308,9 @@ kb_pstate_txn_end(struct kb_broker *b, struct kp_log *log, int64_t pid,
 		e->epoch = epoch;
 		e->n = 0;
 	}
+	/* never lowered: a replayed log holds only accepted markers */
+	if (coord_epoch > e->coord_epoch)
+		e->coord_epoch = coord_epoch;
 	e->last_ms = kb_now_wall();
 	first = e->txn_first;
 	if (first >= 0)
@@ -351,6 +365,7 @@ snap_write(struct kb_broker *b, struct kp_log *log)
 			se.epoch = e->epoch;
 			se.last_ms = e->last_ms;
 			se.txn_first = e->txn_first;
+			se.coord_epoch = e->coord_epoch;
 			se.n = e->n;
 			memcpy(se.batches, e->batches, sizeof(se.batches));
 			kp_pstate_snap_add(&buf, &se);
@@ -534,6 +549,7 @@ snap_load(struct kb_broker *b, struct kp_log *log, const char *topic,
 			continue;	/* next batch: out of order */
 		e->epoch = se.epoch;
 		e->last_ms = se.last_ms;
+		e->coord_epoch = se.coord_epoch;
 		e->n = se.n;
 		memcpy(e->batches, se.batches, sizeof(e->batches));
 		if (se.txn_first >= 0 && e->txn_first < 0)
@@ -557,6 +573,8 @@ replay_txn(struct kb_broker *b, struct kp_log *log,
 {
 	uint8_t cb[KP_BATCH_HEADER_SIZE + 64];
 	size_t want = (size_t)h->batch_length + KP_BATCH_LOG_OVERHEAD;
+	int32_t cepoch = -1;
+	int type = -1;
 	ssize_t n;
 
 	if (!(h->attributes & KP_BATCH_ATTR_CONTROL)) {
@@ -566,8 +584,9 @@ replay_txn(struct kb_broker *b, struct kp_log *log,
 	if (want > sizeof(cb))
 		want = sizeof(cb);
 	n = pread(fd, cb, want, at);
-	kb_txn_replay_marker(b, log, h, n > 0 ?
-	    kp_batch_control_type(cb, (size_t)n) : -1);
+	if (n > 0)
+		type = kp_batch_control_read(cb, (size_t)n, &cepoch);
+	kb_txn_replay_marker(b, log, h, type, cepoch);
 }
 
 /*

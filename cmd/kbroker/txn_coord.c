@@ -407,7 +407,21 @@ write_markers(struct txn *t, bool commit)
 			done = false;
 			continue;
 		}
-		if (rc == KP_NONE || rc == KP_UNKNOWN_TOPIC_OR_PARTITION ||
+		if (rc == KP_TRANSACTION_COORDINATOR_FENCED) {
+			/*
+			 * The partition saw a newer coordinator's marker:
+			 * this one is stale and its successor completes the
+			 * transaction (Kafka's
+			 * TransactionMarkerRequestCompletionHandler stops
+			 * sending), so retrying would only fail forever.
+			 */
+			kb_log("transaction '%s': %s-%d: marker dropped: "
+			    "coordinator epoch %d fenced by a newer "
+			    "coordinator", t->id, tp->topic, tp->partition,
+			    (int)cepoch);
+			tp->marked = true;
+		} else if (rc == KP_NONE ||
+		    rc == KP_UNKNOWN_TOPIC_OR_PARTITION ||
 		    rc == KP_INVALID_PRODUCER_EPOCH) {
 			if (rc != KP_NONE)
 				kb_log("transaction '%s': %s-%d: marker "

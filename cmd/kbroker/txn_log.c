@@ -24,10 +24,10 @@
  */
 static void
 marker_appended(struct kb_broker *b, struct kp_log *log, int64_t pid,
-    int16_t epoch, int type, int64_t offset, bool replay)
+    int16_t epoch, int32_t cepoch, int type, int64_t offset, bool replay)
 {
 	struct kp_txn_entry e;
-	int64_t first = kb_pstate_txn_end(b, log, pid, epoch), open;
+	int64_t first = kb_pstate_txn_end(b, log, pid, epoch, cepoch), open;
 
 	if (type != KP_CONTROL_ABORT)
 		return;
@@ -48,25 +48,28 @@ kb_txn_appended(struct kb_broker *b, struct kp_log *log, const uint8_t *p,
     size_t len)
 {
 	struct kp_batch_header h;
+	int32_t cepoch;
+	int type;
 
 	if (kp_batch_header_decode(p, len, &h) <= 0 ||
 	    !(h.attributes & KP_BATCH_ATTR_TRANSACTIONAL) || h.producer_id < 0)
 		return;
-	if (h.attributes & KP_BATCH_ATTR_CONTROL)
+	if (h.attributes & KP_BATCH_ATTR_CONTROL) {
+		type = kp_batch_control_read(p, len, &cepoch);
 		marker_appended(b, log, h.producer_id, h.producer_epoch,
-		    kp_batch_control_type(p, len), h.base_offset, true);
-	else
+		    cepoch, type, h.base_offset, true);
+	} else
 		kb_pstate_txn_begin(b, log, h.producer_id, h.base_offset);
 }
 
 void
 kb_txn_replay_marker(struct kb_broker *b, struct kp_log *log,
-    const struct kp_batch_header *h, int type)
+    const struct kp_batch_header *h, int type, int32_t cepoch)
 {
 	if (h->producer_id >= 0 && (type == KP_CONTROL_ABORT ||
 	    type == KP_CONTROL_COMMIT))
 		marker_appended(b, log, h->producer_id, h->producer_epoch,
-		    type, h->base_offset, true);
+		    cepoch, type, h->base_offset, true);
 }
 
 /*
@@ -144,6 +147,12 @@ kb_txn_write_marker(struct kb_broker *b, const char *topic,
 		return KP_UNKNOWN_TOPIC_OR_PARTITION;
 	if (pid < 0 || epoch < 0 || epoch < kb_pstate_epoch(b, log, pid))
 		return KP_INVALID_PRODUCER_EPOCH;
+	/*
+	 * A zombie coordinator (an old leader of the state partition) after
+	 * its successor's marker: refused, as Kafka's appendEndTxnMarker.
+	 */
+	if (coordinator_epoch < kb_pstate_coord_epoch(b, log, pid))
+		return KP_TRANSACTION_COORDINATOR_FENCED;
 	kp_buf_init(&buf);
 	if (kp_batch_control_build(&buf, pid, epoch, commit ?
 	    KP_CONTROL_COMMIT : KP_CONTROL_ABORT, coordinator_epoch,
@@ -161,8 +170,8 @@ kb_txn_write_marker(struct kb_broker *b, const char *topic,
 			    strerror(errno));
 		return (int16_t)rc;
 	}
-	marker_appended(b, log, pid, epoch, commit ? KP_CONTROL_COMMIT :
-	    KP_CONTROL_ABORT, info.base_offset, false);
+	marker_appended(b, log, pid, epoch, coordinator_epoch, commit ?
+	    KP_CONTROL_COMMIT : KP_CONTROL_ABORT, info.base_offset, false);
 	/* as a Produce with acks=all: committed once replicated or synced */
 	if (kb_cluster_mode(b))
 		kb_repl_appended(b, topic, partition);

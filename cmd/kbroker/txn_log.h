@@ -22,11 +22,12 @@ void	 kb_txn_appended(struct kb_broker *, struct kp_log *,
 	    const uint8_t *, size_t);
 /*
  * A marker read back at startup (producer_state.c); type is its control
- * type (KP_CONTROL_*, -1 unreadable). An ABORT missing from the
- * .txnindex (a crash between the two writes) is added.
+ * type (KP_CONTROL_*, -1 unreadable), then its coordinator epoch (-1
+ * unreadable). An ABORT missing from the .txnindex (a crash between the
+ * two writes) is added.
  */
 void	 kb_txn_replay_marker(struct kb_broker *, struct kp_log *,
-	    const struct kp_batch_header *, int);
+	    const struct kp_batch_header *, int, int32_t);
 /*
  * Fetch, read_committed: the aborted transactions overlapping [from,
  * upto), in arena memory. 0, or -1 (ENOMEM).
@@ -41,11 +42,18 @@ int16_t	 kb_pstate_epoch(struct kb_broker *, struct kp_log *, int64_t);
 void	 kb_pstate_txn_begin(struct kb_broker *, struct kp_log *, int64_t,
 	    int64_t);
 /*
- * Close it (a marker at epoch, which may raise the producer's epoch):
+ * Close it (a marker at epoch, which may raise the producer's epoch,
+ * from a coordinator at coordinator epoch, which is recorded when higher):
  * returns its first offset, -1 when none was open.
  */
 int64_t	 kb_pstate_txn_end(struct kb_broker *, struct kp_log *, int64_t,
-	    int16_t);
+	    int16_t, int32_t);
+/*
+ * The coordinator epoch of the producer's last marker on the partition,
+ * -1 none: a marker below it is a stale coordinator's (Kafka's
+ * ProducerStateEntry.coordinatorEpoch).
+ */
+int32_t	 kb_pstate_coord_epoch(struct kb_broker *, struct kp_log *, int64_t);
 /* First offset of the oldest open transaction, -1 none. */
 int64_t	 kb_pstate_txn_first(struct kb_broker *, struct kp_log *);
 

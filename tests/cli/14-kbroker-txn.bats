@@ -357,3 +357,72 @@ wait_state() {
 	[ "$PID" != "$old" ]
 	[ "$EPOCH" = 0 ]
 }
+
+@test "WriteTxnMarkers: a stale coordinator epoch is fenced (52), also after restarts" {
+	init tx 60000
+	run txn add tx "$PID" 0 ta:0
+	run txn produce ta 0 "$PID" 0 0 open1
+	assert_output --regexp '^error 0 offset 1$'
+	run txn markers "$PID" 0 5 commit ta:0
+	assert_output 'ta-0 0'
+	run txn fetch ta 0 1
+	assert_output 'lso 3 values plain,open1'
+	# an older coordinator's marker writes nothing
+	run txn markers "$PID" 0 3 abort ta:0
+	assert_output 'ta-0 52'
+	run txn fetch ta 0 0
+	assert_output 'lso 3 values plain,open1'
+	# the epoch is per partition: ta-1 has seen no marker yet
+	run txn markers "$PID" 0 3 abort ta:1
+	assert_output 'ta-1 0'
+	# the same epoch is accepted (a coordinator retrying)
+	run txn markers "$PID" 0 5 abort ta:0
+	assert_output 'ta-0 0'
+	run txn fetch ta 0 0
+	assert_output 'lso 4 values plain,open1'
+
+	# clean stop: the snapshot (version 3) carries the epoch
+	stop_broker
+	[ "$(od -An -tx1 -N2 "$KB_DATA/ta-0/kpipe.producers" | tr -d ' ')" = 0003 ]
+	start_broker
+	run txn markers "$PID" 0 4 abort ta:0
+	assert_output 'ta-0 52'
+	run txn markers "$PID" 0 6 abort ta:0
+	assert_output 'ta-0 0'
+	run txn fetch ta 0 0
+	assert_output 'lso 5 values plain,open1'
+
+	# SIGKILL and no snapshot: the markers in the log say it again
+	kill -KILL "$KB_PID"
+	wait "$KB_PID" || true
+	KB_PID=
+	rm -f "$KB_DATA"/ta-*/kpipe.producers
+	start_broker
+	run txn markers "$PID" 0 5 abort ta:0
+	assert_output 'ta-0 52'
+	run txn markers "$PID" 0 3 abort ta:1
+	assert_output 'ta-1 0'
+	run txn markers "$PID" 0 2 abort ta:1
+	assert_output 'ta-1 52'
+	run txn markers "$PID" 0 6 commit ta:0
+	assert_output 'ta-0 0'
+	run txn fetch ta 0 0
+	assert_output 'lso 6 values plain,open1'
+}
+
+@test "the coordinator drops a marker fenced by a newer coordinator's instead of retrying it" {
+	init tx 60000
+	run txn add tx "$PID" 0 ta:0
+	run txn produce ta 0 "$PID" 0 0 open1
+	assert_output --regexp '^error 0 offset 1$'
+	# a newer coordinator (epoch 5) already ended it on ta-0
+	run txn markers "$PID" 0 5 abort ta:0
+	assert_output 'ta-0 0'
+	# this one's markers carry epoch 0 (no cluster: no leader epoch)
+	run txn end tx "$PID" 0 commit
+	assert_output 'error 0'
+	wait_state tx CompleteCommit
+	grep -q "transaction 'tx': ta-0: marker dropped: coordinator epoch 0 fenced" "$KB_ERR"
+	run txn fetch ta 0 1
+	assert_output 'lso 3 values plain'
+}

@@ -17,6 +17,9 @@
 #                                      that stopped between two writes)
 #   offsetfetch ADDR GROUP T P         "offset O"
 #   fetch ADDR T P ISOLATION           "lso L values V,..." (Fetch v4 from 0)
+#   markers ADDR PID EPOCH CEPOCH commit|abort T:P...  "T-P E" per partition
+#                                      (WriteTxnMarkers v0, as a coordinator
+#                                      at coordinator epoch CEPOCH sends it)
 # Requests are encoded here (kafka-python 2.0.2 has no transaction
 # classes) and sent on a plain socket; versions are the lowest a client
 # uses unless v=N says otherwise.
@@ -364,6 +367,27 @@ def cmd_fetch(addr, ver, topic, part, isolation):
             continue
         vals += [r.value.decode() for r in batch]
     print("lso %d values %s" % (p[3], ",".join(vals) or "-"))
+
+
+def cmd_markers(addr, ver, pid, epoch, cepoch, what, *tps):
+    topics = {}
+    for t, p in parts_of(tps):
+        topics.setdefault(t, []).append(p)
+    body = struct.pack(">iqhbi", 1, int(pid), int(epoch),
+                       1 if what == "commit" else 0, len(topics))
+    for t, ps in topics.items():
+        body += s16(t) + struct.pack(">i", len(ps))
+        body += b"".join(struct.pack(">i", p) for p in ps)
+    body += struct.pack(">i", int(cepoch))
+    r = call(addr, 27, 0, body, False)
+
+    def marker():
+        r.i64()
+        return r.arr(lambda: (r.s16(), r.arr(lambda: (r.i32(), r.i16()))))
+    for res in r.arr(marker):
+        for t, ps in res:
+            for p, e in ps:
+                print("%s-%d %d" % (t, p, e))
 
 
 def main():

@@ -894,6 +894,21 @@ test_builder_edges(void)
 	is_int(kp_record_control_type(&rec), -1, "short control key");
 	kp_batch_builder_release(&b);
 
+	/* the coordinator epoch in a marker's value, and where bytes end */
+	{
+		int32_t ce = 0;
+
+		kp_buf_reset(&out);
+		kp_batch_control_build(&out, 9, 0, KP_CONTROL_ABORT, 77, 1);
+		ok(kp_batch_control_read(out.data, out.len, &ce) ==
+		    KP_CONTROL_ABORT && ce == 77, "marker: coordinator epoch");
+		ok(kp_batch_control_read(out.data, out.len - 2, &ce) ==
+		    KP_CONTROL_ABORT && ce == -1,
+		    "marker cut in its value: type, no epoch");
+		ok(kp_batch_control_read(out.data, KP_BATCH_HEADER_SIZE + 2,
+		    &ce) == -1 && ce == -1, "marker cut in its key: -1");
+	}
+
 	kp_batch_builder_init(&b, KP_CODEC_LZ4, -1, -1, -1);
 	kp_batch_builder_add(&b, 1, "k", 1, "v", 1, NULL, 0);
 	ok(kp_batch_builder_finish(&b, &out) == -1 && errno == EINVAL,

@@ -13,6 +13,7 @@ entry(struct kp_pstate_snap_entry *e, int64_t pid, int n)
 	e->epoch = (int16_t)(pid % 7);
 	e->last_ms = 1700000000000LL + pid;
 	e->txn_first = pid % 3 == 0 ? -1 : pid * 100 + 1;
+	e->coord_epoch = pid % 5 == 0 ? -1 : (int32_t)(pid % 11) * 100000;
 	e->n = n;
 	for (int i = 0; i < n; i++) {
 		e->batches[i].first_seq = i * 10;
@@ -67,18 +68,19 @@ static void
 test_layout(void)
 {
 	/*
-	 * version 2, crc, end 7, one producer 5 epoch 2 ms 9, one batch,
-	 * its transaction open at 6
+	 * version 3, crc, end 7, one producer 5 epoch 2 ms 9, one batch,
+	 * its transaction open at 6, its last marker's coordinator epoch 258
 	 */
 	static const uint8_t want[] = {
-	    0, 2, 0, 0, 0, 0,
+	    0, 3, 0, 0, 0, 0,
 	    0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1,
 	    0, 0, 0, 0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0, 0, 9, 1,
 	    0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 6,
-	    0, 0, 0, 0, 0, 0, 0, 6 };
+	    0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 1, 2 };
 	uint8_t w[sizeof(want)];
 	struct kp_pstate_snap_entry e = { .pid = 5, .epoch = 2, .last_ms = 9,
-	    .txn_first = 6, .n = 1, .batches = { { 3, 4, 6 } } };
+	    .txn_first = 6, .coord_epoch = 258, .n = 1,
+	    .batches = { { 3, 4, 6 } } };
 	struct kp_buf b;
 
 	memcpy(w, want, sizeof(w));
@@ -126,9 +128,11 @@ test_rejects(void)
 	resign(p, b.len - 1);
 	expect_bad(p, b.len - 1, "malformed", "cut tail, re-signed");
 	resign(p, b.len);
+	p[1] = 4;
+	expect_bad(p, b.len, "unknown version", "version 4");
+	p[1] = 0;
+	expect_bad(p, b.len, "unknown version", "version 0");
 	p[1] = 3;
-	expect_bad(p, b.len, "unknown version", "version 3");
-	p[1] = 2;
 	kp_put_be32(p + 14, 5);
 	resign(p, b.len);
 	expect_bad(p, b.len, "malformed", "count too high");
@@ -148,6 +152,10 @@ test_rejects(void)
 	resign(p, b.len);
 	expect_bad(p, b.len, "malformed", "transaction before offset 0");
 	kp_put_be64(p + 18 + 19, -1);
+	kp_put_be32(p + 18 + 27, -2);	/* first entry: coordinator epoch */
+	resign(p, b.len);
+	expect_bad(p, b.len, "malformed", "coordinator epoch below -1");
+	kp_put_be32(p + 18 + 27, -1);
 	kp_put_be64(p + 6, -5);
 	resign(p, b.len);
 	expect_bad(p, b.len, "malformed", "negative end offset");
@@ -172,7 +180,45 @@ test_version1(void)
 	ok(e.pid == 5 && e.epoch == 2 && e.n == 1 &&
 	    e.batches[0].base_offset == 6, "as written");
 	is_int(e.txn_first, -1, "no open transaction");
+	is_int(e.coord_epoch, -1, "no coordinator epoch");
 	is_int(kp_pstate_snap_next(&sr, &e), 0, "then none");
+}
+
+/*
+ * A version 2 file (before coordinator epochs) still loads: -1, so the
+ * first marker after the upgrade is accepted whatever its epoch.
+ */
+static void
+test_version2(void)
+{
+	uint8_t v2[] = {
+	    0, 2, 0, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 2,
+	    0, 0, 0, 0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0, 0, 9, 1,
+	    0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 6,
+	    0, 0, 0, 0, 0, 0, 0, 6,
+	    0, 0, 0, 0, 0, 0, 0, 8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0,
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	struct kp_pstate_snap_reader sr;
+	struct kp_pstate_snap_entry e;
+
+	resign(v2, sizeof(v2));
+	is_int(kp_pstate_snap_open(&sr, v2, sizeof(v2)), 0, "version 2 opens");
+	is_int(sr.version, 2, "read as version 2");
+	is_int(kp_pstate_snap_next(&sr, &e), 1, "its first entry");
+	ok(e.pid == 5 && e.epoch == 2 && e.n == 1 && e.txn_first == 6 &&
+	    e.batches[0].base_offset == 6, "as written");
+	is_int(e.coord_epoch, -1, "no coordinator epoch");
+	is_int(kp_pstate_snap_next(&sr, &e), 1, "its second entry");
+	ok(e.pid == 8 && e.epoch == 1 && e.n == 0 && e.txn_first == -1,
+	    "as written");
+	is_int(e.coord_epoch, -1, "no coordinator epoch either");
+	is_int(kp_pstate_snap_next(&sr, &e), 0, "then none");
+	/* read as version 3 the same bytes are 4 short per entry */
+	v2[1] = 3;
+	resign(v2, sizeof(v2));
+	is_int(kp_pstate_snap_open(&sr, v2, sizeof(v2)), -1,
+	    "the same bytes as version 3 are refused");
 }
 
 int
@@ -181,6 +227,7 @@ main(void)
 	test_roundtrip();
 	test_layout();
 	test_version1();
+	test_version2();
 	test_rejects();
 	return tap_done();
 }
