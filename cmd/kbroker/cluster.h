@@ -93,6 +93,13 @@ const struct kb_cl_topic *kb_cl_topic(const struct kb_cl_view *,
 	    const char *);
 const struct kb_cl_broker *kb_cl_broker(const struct kb_cl_view *, int32_t);
 bool	 kb_cl_in(const int32_t *, int32_t, int32_t);	/* id in a list */
+/*
+ * Does partition p of topic (name: the same, as sent) exist? On a single
+ * node its log is here; in a cluster the view says, since a coordinator
+ * need not hold the partitions its groups and transactions name.
+ */
+bool	 kb_part_known(struct kb_broker *, const struct kp_str *name,
+	    const char *topic, int32_t p);
 /* The loop's KB_TAG_CLUSTER event: take the newest view, then apply it. */
 void	 kb_cluster_on_event(struct kb_broker *);
 /*

@@ -260,23 +260,6 @@ kb_offsets_load_partition(struct kb_broker *b, int32_t p)
 
 /* ---- OffsetCommit ---- */
 
-static bool
-topic_known(struct kb_req *req, const struct kp_str *topic, int32_t part)
-{
-	const struct kb_cl_view *v;
-	const struct kb_cl_topic *t;
-	char *name;
-
-	if (!kb_cluster_mode(req->b))
-		return kb_log_for(req->b, topic, part) != NULL;
-	/* a coordinator need not hold the partitions its groups consume */
-	if ((v = kb_cluster_view(req->b)) == NULL ||
-	    (name = kb_arena_str(req->arena, topic)) == NULL)
-		return false;
-	t = kb_cl_topic(v, name);
-	return t != NULL && !t->deleting && part >= 0 && part < t->nparts;
-}
-
 /*
  * Cluster mode: Kafka appends a commit with acks=all, so an ISR smaller
  * than __consumer_offsets' min.insync.replicas refuses it before the
@@ -488,8 +471,8 @@ handle_offset_commit(struct kb_req *req)
 
 			kp_offset_commit_resp_partition_init(rp);
 			rp->partition_index = p->partition_index;
-			if (e == KP_NONE && !topic_known(req, &t->name,
-			    p->partition_index))
+			if (e == KP_NONE && !kb_part_known(req->b, &t->name,
+			    topic, p->partition_index))
 				e = KP_UNKNOWN_TOPIC_OR_PARTITION;
 			if (e == KP_NONE && p->committed_metadata.len >
 			    METADATA_MAX)

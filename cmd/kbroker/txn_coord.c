@@ -730,21 +730,6 @@ add_parts(struct txn *t, const char *const *topics, const int32_t *parts,
 
 /* ---- AddPartitionsToTxn (v0-3) ---- */
 
-bool
-kb_txn_part_known(struct kb_broker *b, const struct kp_str *name,
-    const char *topic, int32_t p)
-{
-	const struct kb_cl_view *v;
-	const struct kb_cl_topic *t;
-
-	if (!kb_cluster_mode(b))
-		return kb_log_for(b, name, p) != NULL;
-	if ((v = kb_cluster_view(b)) == NULL ||
-	    (t = kb_cl_topic(v, topic)) == NULL)
-		return false;
-	return !t->deleting && p >= 0 && p < t->nparts;
-}
-
 static int
 handle_add_partitions(struct kb_req *req)
 {
@@ -800,7 +785,7 @@ handle_add_partitions(struct kb_req *req)
 			tr->results_by_partition[j].partition_index = p;
 			topics[n] = tname;
 			parts[n++] = p;
-			if (!kb_txn_part_known(req->b, &qt->name, tname, p)) {
+			if (!kb_part_known(req->b, &qt->name, tname, p)) {
 				tr->results_by_partition[j]
 				    .partition_error_code =
 				    KP_UNKNOWN_TOPIC_OR_PARTITION;

@@ -28,13 +28,6 @@ int	 kb_txn_init_producer_id(struct kb_req *,
 int16_t	 kb_txn_check_producer(struct kb_broker *, const char *id,
 	    int64_t pid, int16_t epoch);
 /* Is topic/partition part of the id's transaction? */
-/*
- * Does partition p of topic (name: the same, as sent) exist? A cluster's
- * coordinator need not hold the partitions a transaction writes to, nor
- * the group's offsets: it asks the view.
- */
-bool	 kb_txn_part_known(struct kb_broker *, const struct kp_str *name,
-	    const char *topic, int32_t p);
 bool	 kb_txn_has_partition(struct kb_broker *, const char *id,
 	    const char *topic, int32_t partition);
 

@@ -285,7 +285,7 @@ handle_txn_offset_commit(struct kb_req *req)
 			int16_t e = err;
 
 			rt->partitions[j].partition_index = p->partition_index;
-			if (e == KP_NONE && !kb_txn_part_known(req->b, &t->name,
+			if (e == KP_NONE && !kb_part_known(req->b, &t->name,
 			    topic, p->partition_index))
 				e = KP_UNKNOWN_TOPIC_OR_PARTITION;
 			if (e == KP_NONE && p->committed_metadata.len >

@@ -33,6 +33,18 @@ kb_cl_topic(const struct kb_cl_view *v, const char *name)
 	    cmp_name);
 }
 
+bool
+kb_part_known(struct kb_broker *b, const struct kp_str *name,
+    const char *topic, int32_t p)
+{
+	const struct kb_cl_topic *t;
+
+	if (!kb_cluster_mode(b))
+		return kb_log_for(b, name, p) != NULL;
+	t = kb_cl_topic(kb_cluster_view(b), topic);
+	return t != NULL && !t->deleting && p >= 0 && p < t->nparts;
+}
+
 const struct kb_cl_broker *
 kb_cl_broker(const struct kb_cl_view *v, int32_t id)
 {
