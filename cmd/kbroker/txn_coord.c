@@ -1223,7 +1223,7 @@ coord_init(struct kb_broker *b)
  * Kafka), and forget ids idle past transactional.id.expiration.ms.
  */
 static void
-sweep(struct kb_broker *b, int64_t now)
+finish_ending(void)
 {
 	for (size_t h = 0; h < NBUCKETS; h++) {
 		struct txn *t, *next;
@@ -1233,7 +1233,20 @@ sweep(struct kb_broker *b, int64_t now)
 			if (t->state == KP_TXN_PREPARE_COMMIT ||
 			    t->state == KP_TXN_PREPARE_ABORT)
 				finish(t);
-			else if (t->state == KP_TXN_ONGOING && t->start_ms >= 0
+		}
+	}
+}
+
+static void
+sweep(struct kb_broker *b, int64_t now)
+{
+	finish_ending();
+	for (size_t h = 0; h < NBUCKETS; h++) {
+		struct txn *t, *next;
+
+		for (t = C->buckets[h]; t != NULL; t = next) {
+			next = t->next;
+			if (t->state == KP_TXN_ONGOING && t->start_ms >= 0
 			    && now - t->start_ms > t->timeout_ms) {
 				kb_log("transaction '%s': open longer than %d "
 				    "ms, aborting it", t->id, t->timeout_ms);
@@ -1362,16 +1375,7 @@ kb_txn_coord_poll(struct kb_broker *b)
 		return;
 	follow_leadership(b);
 	/* markers answered: move ending transactions on at once */
-	for (size_t h = 0; h < NBUCKETS; h++) {
-		struct txn *t, *next;
-
-		for (t = C->buckets[h]; t != NULL; t = next) {
-			next = t->next;
-			if (t->state == KP_TXN_PREPARE_COMMIT ||
-			    t->state == KP_TXN_PREPARE_ABORT)
-				finish(t);
-		}
-	}
+	finish_ending();
 	if (now < C->next_check)
 		return;
 	C->next_check = now + C->check_ms;
