@@ -107,17 +107,6 @@ kb_txn_offsets_replayed(struct kb_broker *b, int32_t part, int64_t pid,
 
 /* ---- TxnOffsetCommit (v0-3) ---- */
 
-/* __consumer_offsets' partitions in the view (1 when not there). */
-static int32_t
-cluster_nparts(struct kb_broker *b)
-{
-	const struct kb_cl_view *v = kb_cluster_view(b);
-	const struct kb_cl_topic *t = v ? kb_cl_topic(v, KP_OFFSETS_TOPIC) :
-	    NULL;
-
-	return t != NULL && t->nparts > 0 ? t->nparts : 1;
-}
-
 /* The request's whole-request error, KP_NONE to go on. */
 static int16_t
 check_request(struct kb_req *req, const struct kp_txn_offset_commit_req *rq,
@@ -162,13 +151,14 @@ check_request(struct kb_req *req, const struct kp_txn_offset_commit_req *rq,
 }
 
 /*
- * Append the offsets as one transactional batch of the producer: the
- * partition's open transaction then holds them, its marker settles them.
+ * Append the offsets as one transactional batch of the producer to the
+ * group's partition op: the partition's open transaction then holds
+ * them, its marker settles them.
  */
 static int
 append_offsets(struct kb_req *req, const struct kp_txn_offset_commit_req *rq,
-    const char *group, struct kp_log *log, const struct kp_coord_offset *os,
-    size_t n)
+    const char *group, int32_t op, struct kp_log *log,
+    const struct kp_coord_offset *os, size_t n)
 {
 	struct kp_batch_builder bb;
 	struct kp_log_append_info info;
@@ -197,9 +187,8 @@ append_offsets(struct kb_req *req, const struct kp_txn_offset_commit_req *rq,
 	prev_end = kp_log_end_offset(log);
 	if (rc == KP_NONE)
 		rc = kp_log_append(log, batch.data, batch.len,
-		    kb_cluster_leader_epoch(req->b, KP_OFFSETS_TOPIC,
-		    kp_offsets_partition(group, kb_cluster_mode(req->b) ?
-		    cluster_nparts(req->b) : 1)), now, &info);
+		    kb_cluster_leader_epoch(req->b, KP_OFFSETS_TOPIC, op), now,
+		    &info);
 	if (rc == KP_NONE && kb_durable_wanted(req->b, -1) &&
 	    kp_log_flush(log) == -1)
 		rc = KP_KAFKA_STORAGE_ERROR;	/* as the coordinator's state */
@@ -209,9 +198,6 @@ append_offsets(struct kb_req *req, const struct kp_txn_offset_commit_req *rq,
 		    info.base_offset);
 		kb_pstate_appended(req->b, log, prev_end);
 		if (kb_cluster_mode(req->b)) {
-			int32_t op = kp_offsets_partition(group,
-			    cluster_nparts(req->b));
-
 			/* acks=all as Kafka's: answered once the ISR has it */
 			kb_repl_appended(req->b, KP_OFFSETS_TOPIC, op);
 			if (kb_repl_park_resp(req->b, req, KP_OFFSETS_TOPIC, op,
@@ -309,7 +295,8 @@ handle_txn_offset_commit(struct kb_req *req)
 		}
 	}
 	if (n > 0) {
-		int rc = append_offsets(req, &rq, group, ot->logs[op], os, n);
+		int rc = append_offsets(req, &rq, group, op, ot->logs[op], os,
+		    n);
 
 		for (size_t i = 0; i < n && rc == KP_NONE; i++)
 			if (pending_add(op, rq.producer_id, group, &os[i]) ==
