@@ -1217,10 +1217,8 @@ coord_init(struct kb_broker *b)
 }
 
 /*
- * Every check interval: finish transactions whose markers are still to
- * go (a restart in Prepare*, a partition that refused), abort those open
- * past their timeout (with a bumped epoch, fencing their producer, as
- * Kafka), and forget ids idle past transactional.id.expiration.ms.
+ * Finish transactions whose markers are still to go (a restart in
+ * Prepare*, a partition that refused, remote markers answered since).
  */
 static void
 finish_ending(void)
@@ -1237,10 +1235,14 @@ finish_ending(void)
 	}
 }
 
+/*
+ * Every check interval: abort transactions open past their timeout (with
+ * a bumped epoch, fencing their producer, as Kafka), and forget ids idle
+ * past transactional.id.expiration.ms.
+ */
 static void
 sweep(struct kb_broker *b, int64_t now)
 {
-	finish_ending();
 	for (size_t h = 0; h < NBUCKETS; h++) {
 		struct txn *t, *next;
 
@@ -1270,6 +1272,7 @@ coord_tick(struct kb_broker *b, int64_t now)
 	if (C == NULL || kb_cluster_mode(b) || now < C->next_check)
 		return;
 	C->next_check = now + C->check_ms;
+	finish_ending();
 	sweep(b, now);
 }
 
@@ -1312,8 +1315,7 @@ forget_partition(int32_t p, int32_t n)
  * there as they would have on the old coordinator.
  */
 static void
-load_partition(struct kb_broker *b, int32_t p, int32_t n,
-    struct kp_log *log)
+load_partition(int32_t p, int32_t n, struct kp_log *log)
 {
 	size_t nbatch = 0;
 	int64_t maxpid = -1;
@@ -1326,7 +1328,6 @@ load_partition(struct kb_broker *b, int32_t p, int32_t n,
 	C->loading = false;
 	kb_log("%s-%d: leader, %zu batch(es) replayed", KP_TXN_STATE_TOPIC, p,
 	    nbatch);
-	(void)b;
 }
 
 static void
@@ -1357,7 +1358,7 @@ follow_leadership(struct kb_broker *b)
 		    KP_NONE;
 
 		if (lead && C->loaded[p] != pt->leader_epoch) {
-			load_partition(b, p, n, log);
+			load_partition(p, n, log);
 			C->loaded[p] = pt->leader_epoch;
 		} else if (!lead && C->loaded[p] >= 0) {
 			forget_partition(p, n > 0 ? n : C->nloaded);
