@@ -378,9 +378,8 @@ kb_cluster_key_partition(struct kb_broker *b, const char *topic,
 
 	if (t == NULL || t->deleting || t->nparts <= 0)
 		return false;
-	*part = strcmp(topic, KP_OFFSETS_TOPIC) == 0 ?
-	    kp_offsets_partition(key, t->nparts) :
-	    kp_txn_partition(key, t->nparts);
+	/* groups and transactional ids are placed alike */
+	*part = kp_offsets_partition(key, t->nparts);
 	*leader = t->parts[*part].version < 0 ? -1 : t->parts[*part].leader;
 	return true;
 }
