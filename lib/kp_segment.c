@@ -11,6 +11,7 @@
 
 #include "kp_batch.h"
 #include "kp_buf.h"
+#include "kp_bgio.h"
 #include "kp_pagecache.h"
 #include "kp_segment.h"
 
@@ -424,6 +425,9 @@ kp_segment_load_clean(struct kp_segment *s, int64_t size, int64_t next,
  * segment's share behind its end go too. Their writeback started at
  * least one step earlier (share >= 2 steps), so the wait for it rarely
  * waits; a page still dirty would merely stay cached.
+ *
+ * Both are kp_bgio's work: even starting writeback can wait for
+ * milliseconds in the block layer, and the caller is an event loop.
  */
 #define WRITEBACK_STEP	((int64_t)8 << 20)
 #define PAGE_MASK_4K	((int64_t)4095)
@@ -435,10 +439,7 @@ drop_behind(struct kp_segment *s, int64_t share)
 
 	if (to <= from)
 		return;
-	(void)sync_file_range(s->fd, (off_t)from, (off_t)(to - from),
-	    SYNC_FILE_RANGE_WAIT_BEFORE);
-	(void)posix_fadvise(s->fd, (off_t)from, (off_t)(to - from),
-	    POSIX_FADV_DONTNEED);
+	kp_bgio_drop(s->fd, from, to - from);
 	s->drop_mark = to;
 }
 
@@ -508,8 +509,7 @@ start_writeback(struct kp_segment *s, int64_t share)
 		s->drop_mark = s->size;
 	if (s->size - s->wb_mark < step)
 		return;
-	(void)sync_file_range(s->fd, (off_t)s->wb_mark,
-	    (off_t)(s->size - s->wb_mark), SYNC_FILE_RANGE_WRITE);
+	kp_bgio_writeback(s->fd, s->wb_mark, s->size - s->wb_mark);
 	s->wb_mark = s->size;
 	if (share >= 0)
 		drop_behind(s, share);

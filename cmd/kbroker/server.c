@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kp_bgio.h"
 #include "kp_err.h"
 #include "kp_store.h"
 #include "kbroker.h"
@@ -329,10 +331,14 @@ tick(struct kb_broker *b, int64_t now)
 {
 	struct kp_log *bad = NULL;
 	struct kb_conn *c;
+	char path[PATH_MAX];
+	int e;
 
 	if (kp_store_tick(b->store, kb_now_wall(), &bad) == -1)
 		kb_log("log %s: periodic work: %s",
 		    bad ? kp_log_dir(bad) : "?", strerror(errno));
+	if ((e = kp_bgio_failed(path, sizeof(path))) != 0)
+		kb_log("%s: %s", path, strerror(e));
 	kb_tick_hooks(b, kb_now_wall());
 	if (b->cfg->idle_ms < 0)
 		return;
@@ -526,6 +532,9 @@ kb_server_run(struct kb_broker *b)
 	}
 	kb_log("data directory %s: %zu topic(s)", b->cfg->data_dir,
 	    kp_store_topic_count(b->store));
+	if (kp_bgio_start() == -1)
+		kb_log("background file thread: %s (the loop does it)",
+		    strerror(errno));
 	commit_all(b);
 	if (kb_init_hooks(b) == -1) {
 		rc = EX_SOFTWARE;
@@ -556,6 +565,7 @@ out:
 		rc = EX_IOERR;
 	}
 	kp_store_close(b->store);
+	kp_bgio_stop();
 	kb_pstate_free(b->pstate);
 	free(b->lis);
 	kp_arena_release(&b->arena);
