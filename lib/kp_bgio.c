@@ -1,6 +1,7 @@
 /* kp_bgio.c -- file work a broker's event loop hands to a thread of its own */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -41,9 +42,10 @@ static uint64_t queued, done;	/* jobs ever queued and finished */
 static bool running, stopping;
 static pthread_t thread;
 static int fail_errno;
-static char fail_path[4096];
+static char fail_path[PATH_MAX];
 
-static void
+/* 0, or -1 with errno: only a file write can fail. */
+static int
 run(struct job *j)
 {
 	switch (j->kind) {
@@ -58,18 +60,9 @@ run(struct job *j)
 		    POSIX_FADV_DONTNEED);
 		break;
 	case JOB_FILE:
-		if (kp_write_file_atomic(j->path, j->data, j->dlen) < 0) {
-			int e = errno;
-
-			pthread_mutex_lock(&mu);
-			if (fail_errno == 0) {
-				fail_errno = e;
-				strlcpy(fail_path, j->path, sizeof(fail_path));
-			}
-			pthread_mutex_unlock(&mu);
-		}
-		break;
+		return kp_write_file_atomic(j->path, j->data, j->dlen);
 	}
+	return 0;
 }
 
 static void
@@ -80,6 +73,17 @@ job_free(struct job *j)
 	free(j->path);
 	free(j->data);
 	free(j);
+}
+
+static void
+note_failure(const char *path, int e)
+{
+	pthread_mutex_lock(&mu);
+	if (fail_errno == 0) {
+		fail_errno = e;
+		strlcpy(fail_path, path, sizeof(fail_path));
+	}
+	pthread_mutex_unlock(&mu);
 }
 
 static void *
@@ -97,7 +101,9 @@ worker(void *arg)
 		if ((head = j->next) == NULL)
 			tailp = &head;
 		pthread_mutex_unlock(&mu);
-		run(j);
+		if (run(j) != 0)
+			note_failure(j->path, errno);
+		/* unlocked: the last close of a deleted segment can take ms */
 		job_free(j);
 		pthread_mutex_lock(&mu);
 		done++;
@@ -145,16 +151,20 @@ kp_bgio_stop(void)
 	pthread_mutex_unlock(&mu);
 }
 
-/* Queue j, or run it here when there is no worker. */
-static void
+/* Queue j (0), or run it here when there is no worker: its result. */
+static int
 submit(struct job *j)
 {
+	int rc, e;
+
 	pthread_mutex_lock(&mu);
 	if (!running) {
 		pthread_mutex_unlock(&mu);
-		run(j);
+		rc = run(j);
+		e = errno;
 		job_free(j);
-		return;
+		errno = e;
+		return rc;
 	}
 	while (queued - done >= QUEUE_MAX)
 		pthread_cond_wait(&done_cv, &mu);
@@ -164,17 +174,7 @@ submit(struct job *j)
 	queued++;
 	pthread_cond_signal(&work_cv);
 	pthread_mutex_unlock(&mu);
-}
-
-static bool
-worker_running(void)
-{
-	bool r;
-
-	pthread_mutex_lock(&mu);
-	r = running;
-	pthread_mutex_unlock(&mu);
-	return r;
+	return 0;
 }
 
 static void
@@ -184,11 +184,11 @@ range_job(enum job_kind kind, int fd, int64_t off, int64_t len)
 
 	if (len <= 0)
 		return;
-	if (!worker_running() || (j = calloc(1, sizeof(*j))) == NULL) {
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		struct job now = { .kind = kind, .fd = fd, .off = off,
 		    .len = len };
 
-		run(&now);
+		(void)run(&now);
 		return;
 	}
 	j->kind = kind;
@@ -198,7 +198,7 @@ range_job(enum job_kind kind, int fd, int64_t off, int64_t len)
 		free(j);
 		return;		/* out of descriptors: the kernel still will */
 	}
-	submit(j);
+	(void)submit(j);
 }
 
 void
@@ -218,8 +218,6 @@ kp_bgio_write_file(const char *path, const void *data, size_t len)
 {
 	struct job *j;
 
-	if (!worker_running())
-		return kp_write_file_atomic(path, data, len);
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (j->path = strdup(path)) == NULL ||
 	    (j->data = malloc(len > 0 ? len : 1)) == NULL) {
@@ -233,8 +231,7 @@ kp_bgio_write_file(const char *path, const void *data, size_t len)
 	j->fd = -1;
 	memcpy(j->data, data, len);
 	j->dlen = len;
-	submit(j);
-	return 0;
+	return submit(j);
 }
 
 void
