@@ -796,6 +796,42 @@ field_size(ssize_t len)
 	return len < 0 ? 1 : kp_varint_size(len) + (size_t)len;
 }
 
+/* A zigzag varint at p; returns the byte after it. */
+static uint8_t *
+zz_put(uint8_t *p, int64_t v)
+{
+	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+
+	while (u >= 0x80) {
+		*p++ = (uint8_t)(u | 0x80);
+		u >>= 7;
+	}
+	*p++ = (uint8_t)u;
+	return p;
+}
+
+/* A length-prefixed field (-1: null) at p; returns the byte after it. */
+static uint8_t *
+field_put(uint8_t *p, const void *v, ssize_t len)
+{
+	p = zz_put(p, len < 0 ? -1 : len);
+	if (len > 0) {
+		memcpy(p, v, (size_t)len);
+		p += len;
+	}
+	return p;
+}
+
+/*
+ * The records follow room for the batch header in the same buffer, so
+ * that finish can hand the whole buffer over instead of copying it.
+ */
+static size_t
+records_len(const struct kp_batch_builder *b)
+{
+	return b->records.len ? b->records.len - KP_BATCH_HEADER_SIZE : 0;
+}
+
 int
 kp_batch_builder_add(struct kp_batch_builder *b, int64_t ts,
     const void *key, ssize_t keylen, const void *val, ssize_t vlen,
@@ -803,11 +839,8 @@ kp_batch_builder_add(struct kp_batch_builder *b, int64_t ts,
 {
 	int64_t delta;
 	size_t body, i;
+	uint8_t *p;
 
-	if (b->count == 0) {
-		b->base_timestamp = ts;
-		b->max_timestamp = ts;
-	}
 	if (key == NULL || keylen < 0)
 		keylen = -1;
 	if (val == NULL || vlen < 0)
@@ -815,7 +848,7 @@ kp_batch_builder_add(struct kp_batch_builder *b, int64_t ts,
 	if (keylen > INT32_MAX || vlen > INT32_MAX || nhdrs > INT32_MAX ||
 	    b->count == INT32_MAX)
 		goto overflow;
-	delta = add64(ts, -b->base_timestamp);
+	delta = b->count == 0 ? 0 : add64(ts, -b->base_timestamp);
 	body = 1 + kp_varint_size(delta) + kp_varint_size(b->count) +
 	    field_size(keylen) + field_size(vlen) +
 	    kp_varint_size((int64_t)nhdrs);
@@ -830,46 +863,43 @@ kp_batch_builder_add(struct kp_batch_builder *b, int64_t ts,
 	}
 	if (body > INT32_MAX)
 		goto overflow;
-	kp_put_varint(&b->records, (int32_t)body);
-	kp_buf_put_i8(&b->records, 0);
-	kp_put_varlong(&b->records, delta);
-	kp_put_varint(&b->records, b->count);
-	kp_put_varint(&b->records, (int32_t)keylen);
-	if (keylen > 0)
-		kp_buf_put(&b->records, key, (size_t)keylen);
-	kp_put_varint(&b->records, (int32_t)vlen);
-	if (vlen > 0)
-		kp_buf_put(&b->records, val, (size_t)vlen);
-	kp_put_varint(&b->records, (int32_t)nhdrs);
+	if (b->records.len == 0 &&
+	    kp_buf_extend(&b->records, KP_BATCH_HEADER_SIZE) == NULL)
+		goto nomem;
+	if ((p = kp_buf_extend(&b->records, kp_varint_size((int64_t)body) +
+	    body)) == NULL)
+		goto nomem;
+	p = zz_put(p, (int64_t)body);
+	*p++ = 0;			/* attributes */
+	p = zz_put(p, delta);
+	p = zz_put(p, b->count);
+	p = field_put(p, key, keylen);
+	p = field_put(p, val, vlen);
+	p = zz_put(p, (int64_t)nhdrs);
 	for (i = 0; i < nhdrs; i++) {
-		kp_put_varint(&b->records, hdrs[i].key.len);
-		kp_buf_put(&b->records, hdrs[i].key.ptr,
-		    (size_t)hdrs[i].key.len);
-		if (hdrs[i].value.ptr == NULL || hdrs[i].value.len < 0) {
-			kp_put_varint(&b->records, -1);
-		} else {
-			kp_put_varint(&b->records, hdrs[i].value.len);
-			kp_buf_put(&b->records, hdrs[i].value.ptr,
-			    (size_t)hdrs[i].value.len);
-		}
+		p = field_put(p, hdrs[i].key.ptr, hdrs[i].key.len);
+		p = field_put(p, hdrs[i].value.ptr,
+		    hdrs[i].value.ptr ? hdrs[i].value.len : -1);
 	}
-	if (b->records.err) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if (ts > b->max_timestamp)
+	if (b->count == 0) {
+		b->base_timestamp = ts;
+		b->max_timestamp = ts;
+	} else if (ts > b->max_timestamp)
 		b->max_timestamp = ts;
 	b->count++;
 	return 0;
 overflow:
 	errno = EOVERFLOW;
 	return -1;
+nomem:
+	errno = ENOMEM;
+	return -1;
 }
 
 size_t
 kp_batch_builder_size(const struct kp_batch_builder *b)
 {
-	return KP_BATCH_HEADER_SIZE + b->records.len;
+	return KP_BATCH_HEADER_SIZE + records_len(b);
 }
 
 static void
@@ -895,34 +925,50 @@ header_put(uint8_t *p, const struct kp_batch_builder *b, size_t total)
 int
 kp_batch_builder_finish(struct kp_batch_builder *b, struct kp_buf *out)
 {
-	size_t start = out->len, total;
+	size_t start = out->len, total, n = records_len(b);
+	struct kp_buf tmp;
 
 	if (b->count == 0 || (b->codec != KP_CODEC_NONE &&
 	    b->codec != KP_CODEC_GZIP)) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (kp_buf_extend(out, KP_BATCH_HEADER_SIZE) == NULL)
+	if (b->codec == KP_CODEC_NONE && out->len == 0 && !out->err) {
+		if (b->records.len - KP_BATCH_LOG_OVERHEAD > INT32_MAX)
+			goto overflow;
+		/* the batch is the builder's buffer: swap rather than copy */
+		header_put(b->records.data, b, b->records.len);
+		tmp = *out;
+		*out = b->records;
+		b->records = tmp;
+		return 0;
+	}
+	if (kp_buf_reserve(out, KP_BATCH_HEADER_SIZE +
+	    (b->codec == KP_CODEC_NONE ? n : 0)) == -1 ||
+	    kp_buf_extend(out, KP_BATCH_HEADER_SIZE) == NULL)
 		goto nomem;
 	if (b->codec == KP_CODEC_GZIP) {
-		if (kp_gzip_compress(b->records.data, b->records.len, out) != 0)
+		if (kp_gzip_compress(b->records.data + KP_BATCH_HEADER_SIZE, n,
+		    out) != 0)
 			goto nomem;
 	} else {
-		kp_buf_put(out, b->records.data, b->records.len);
+		kp_buf_put(out, b->records.data + KP_BATCH_HEADER_SIZE, n);
 	}
 	if (out->err)
 		goto nomem;
 	total = out->len - start;
 	if (total - KP_BATCH_LOG_OVERHEAD > INT32_MAX) {
 		out->len = start;
-		errno = EOVERFLOW;
-		return -1;
+		goto overflow;
 	}
 	header_put(out->data + start, b, total);
 	return 0;
 nomem:
 	out->len = start;
 	errno = ENOMEM;
+	return -1;
+overflow:
+	errno = EOVERFLOW;
 	return -1;
 }
 

@@ -245,7 +245,7 @@ struct kp_batch_builder {
 	int32_t		count;
 	int64_t		base_timestamp;
 	int64_t		max_timestamp;
-	struct kp_buf	records;	/* uncompressed records */
+	struct kp_buf	records;	/* header room, then the records */
 };
 
 /* codec KP_CODEC_NONE or KP_CODEC_GZIP; producer -1/-1/-1 when not idempotent. */
@@ -258,8 +258,10 @@ int	 kp_batch_builder_add(struct kp_batch_builder *, int64_t,
 /* Bytes the batch takes uncompressed: an upper bound for gzip too, nearly. */
 size_t	 kp_batch_builder_size(const struct kp_batch_builder *);
 /*
- * Append the complete batch (with CRC) to out. Returns 0, or -1 with errno
- * (ENOMEM; EINVAL for an empty batch or a codec we cannot write).
+ * Append the complete batch (with CRC) to out. Uncompressed into an empty
+ * out, the builder's memory becomes out's and out's the builder's: no
+ * copy. Returns 0, or -1 with errno (ENOMEM; EINVAL for an empty batch or
+ * a codec we cannot write).
  */
 int	 kp_batch_builder_finish(struct kp_batch_builder *, struct kp_buf *);
 /* Empty it for the next batch, keeping the settings and the memory. */
