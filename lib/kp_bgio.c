@@ -23,6 +23,7 @@ enum job_kind { JOB_WRITEBACK, JOB_DROP, JOB_FILE };
 
 struct job {
 	struct job	*next;
+	struct job	*hnext;		/* JOB_FILE: in pending[], by path */
 	enum job_kind	 kind;
 	int		 fd;		/* our own dup: the caller may close its */
 	int64_t		 off, len;
@@ -33,11 +34,20 @@ struct job {
 
 /* A full queue makes the caller wait: memory stays bounded. */
 #define QUEUE_MAX	1024
+/*
+ * File writes not yet started, by path. A newer write of the same file
+ * takes the place of the queued one: each partition's checkpoint is
+ * queued every tick, and on a disk slower than that (1,000 partitions,
+ * an fsync and a rename each) the queue would otherwise fill and stall
+ * the caller. The last content still lands, in its turn.
+ */
+#define PENDING_BUCKETS	256
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER;
 static struct job *head, **tailp = &head;
+static struct job *pending[PENDING_BUCKETS];
 static uint64_t queued, done;	/* jobs ever queued and finished */
 static bool running, stopping;
 static pthread_t thread;
@@ -63,6 +73,21 @@ run(struct job *j)
 		return kp_write_file_atomic(j->path, j->data, j->dlen);
 	}
 	return 0;
+}
+
+static struct job **
+pending_slot(const char *path)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	struct job **jp;
+
+	for (const char *c = path; *c != '\0'; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	for (jp = &pending[h % PENDING_BUCKETS]; *jp != NULL;
+	    jp = &(*jp)->hnext)
+		if (strcmp((*jp)->path, path) == 0)
+			break;
+	return jp;
 }
 
 static void
@@ -100,6 +125,8 @@ worker(void *arg)
 			break;
 		if ((head = j->next) == NULL)
 			tailp = &head;
+		if (j->kind == JOB_FILE)
+			*pending_slot(j->path) = j->hnext;
 		pthread_mutex_unlock(&mu);
 		if (run(j) != 0)
 			note_failure(j->path, errno);
@@ -155,6 +182,8 @@ kp_bgio_stop(void)
 static int
 submit(struct job *j)
 {
+	struct job **jp = NULL, *old;
+	void *data;
 	int rc, e;
 
 	pthread_mutex_lock(&mu);
@@ -166,11 +195,28 @@ submit(struct job *j)
 		errno = e;
 		return rc;
 	}
-	while (queued - done >= QUEUE_MAX)
+	for (;;) {
+		if (j->kind == JOB_FILE &&
+		    (old = *(jp = pending_slot(j->path))) != NULL) {
+			data = old->data;
+			old->data = j->data;
+			old->dlen = j->dlen;
+			j->data = data;
+			pthread_mutex_unlock(&mu);
+			job_free(j);
+			return 0;
+		}
+		if (queued - done < QUEUE_MAX)
+			break;
 		pthread_cond_wait(&done_cv, &mu);
+	}
 	j->next = NULL;
 	*tailp = j;
 	tailp = &j->next;
+	if (j->kind == JOB_FILE) {
+		j->hnext = NULL;
+		*jp = j;
+	}
 	queued++;
 	pthread_cond_signal(&work_cv);
 	pthread_mutex_unlock(&mu);
@@ -244,6 +290,17 @@ kp_bgio_drain(void)
 	while (done < want)
 		pthread_cond_wait(&done_cv, &mu);
 	pthread_mutex_unlock(&mu);
+}
+
+size_t
+kp_bgio_pending(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&mu);
+	n = (size_t)(queued - done);
+	pthread_mutex_unlock(&mu);
+	return n;
 }
 
 int

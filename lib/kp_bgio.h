@@ -30,12 +30,15 @@ void		 kp_bgio_writeback(int, int64_t, int64_t);
 void		 kp_bgio_drop(int, int64_t, int64_t);
 /*
  * Replace path with data (kp_write_file_atomic). Queued: 0, a failure
- * shows up in kp_bgio_failed(). Inline: its result.
+ * shows up in kp_bgio_failed(); a write of the same path still waiting
+ * takes the new data instead. Inline: its result.
  */
 int		 kp_bgio_write_file(const char *, const void *, size_t);
 
 /* Wait until everything queued before this call is done. */
 void		 kp_bgio_drain(void);
+/* Jobs queued and not finished. */
+size_t		 kp_bgio_pending(void);
 /*
  * The first queued file write that failed since the last call: its
  * errno, with its path copied into buf; 0 when none did.

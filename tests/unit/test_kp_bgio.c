@@ -1,7 +1,8 @@
-/* test_kp_bgio.c -- the background file thread: order, errors, writeback and dropping, stop */
+/* test_kp_bgio.c -- the background file thread: order, errors, coalescing, writeback and dropping, stop */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -66,6 +67,47 @@ test_queued(const char *dir)
 	ok(kp_bgio_failed(got, sizeof(got)) == 0, "once");
 }
 
+/*
+ * Behind a slow write, later writes of one file take the place of the
+ * one still waiting: the queue holds one per path, the last data lands.
+ */
+static void
+test_coalesce(const char *dir)
+{
+	const size_t big = (size_t)32 << 20;
+	char pa[PATH_MAX + 16], pb[PATH_MAX + 16], pbig[PATH_MAX + 16];
+	char text[32], want[32];
+	size_t most = 0, n;
+	char *data;
+	int fails = 0;
+
+	snprintf(pa, sizeof(pa), "%s/a", dir);
+	snprintf(pb, sizeof(pb), "%s/b", dir);
+	snprintf(pbig, sizeof(pbig), "%s/big", dir);
+	if ((data = calloc(1, big)) == NULL ||
+	    kp_bgio_write_file(pbig, data, big) != 0)
+		fails++;
+	free(data);
+	for (int i = 0; i < 100; i++) {
+		n = (size_t)snprintf(text, sizeof(text), "%c=%d\n",
+		    i % 2 ? 'b' : 'a', i);
+		if (kp_bgio_write_file(i % 2 ? pb : pa, text, n) != 0)
+			fails++;
+		if (kp_bgio_pending() > most)
+			most = kp_bgio_pending();
+	}
+	ok(fails == 0 && most <= 3,
+	    "100 writes of two files behind a 32 MiB one: at most 3 queued "
+	    "(%zu)", most);
+	kp_bgio_drain();
+	ok(kp_bgio_pending() == 0, "none after drain");
+	snprintf(want, sizeof(want), "a=98\n");
+	ok(strcmp(slurp(pa), want) == 0, "the first file has its last data");
+	snprintf(want, sizeof(want), "b=99\n");
+	ok(strcmp(slurp(pb), want) == 0, "the second file has its last data");
+	unlink(pbig);
+}
+
 /* Writeback then drop through the thread, the caller's fd closed at once. */
 static void
 test_drop(const char *dir)
@@ -122,6 +164,7 @@ main(void)
 	ok(kp_bgio_start() == 0 && kp_bgio_start() == 0,
 	    "the thread starts (twice: once)");
 	test_queued(dir);
+	test_coalesce(dir);
 	test_drop(dir);
 	test_stop(dir);
 	lt_rmrf(dir);
