@@ -224,16 +224,21 @@ int	 kb_repl_min_isr_ok(struct kb_broker *, const char *, int32_t);
 int	 kb_repl_park_for_hw(struct kb_broker *, struct kb_req *,
 	    const char *, int32_t part, int64_t end);
 /*
- * The same wait for an encoded OffsetCommit response (offsets.c) whose
- * records went to __consumer_offsets partition part, for timeout_ms at
- * most; a failure sets every partition committed so far to Kafka's
- * OffsetCommit error for it (REQUEST_TIMED_OUT, COORDINATOR_NOT_AVAILABLE
- * for too small an ISR, NOT_COORDINATOR for lost leadership). done(arg,
- * failed) is called exactly once: failed when the client is told the
- * commit failed, false when it succeeded or its answer was dropped.
+ * The same wait for an encoded response that lists per topic its
+ * partitions' error codes (OffsetCommit, TxnOffsetCommit,
+ * AddPartitionsToTxn) whose records went to partition part of an
+ * internal topic, for timeout_ms at most. A failure sets every partition
+ * answered without error to Kafka's error for the API (OffsetCommit's:
+ * REQUEST_TIMED_OUT, COORDINATOR_NOT_AVAILABLE for too small an ISR,
+ * NOT_COORDINATOR for lost leadership; AddPartitionsToTxn's: the
+ * coordinator's COORDINATOR_NOT_AVAILABLE or NOT_COORDINATOR). done(arg,
+ * failed), when not NULL, is called exactly once: failed when the client
+ * is told the write failed, false when it succeeded or its answer was
+ * dropped.
  */
 typedef void	 kb_park_done_fn(void *arg, bool failed);
-int	 kb_repl_park_commit(struct kb_broker *, struct kb_req *,
+#define KB_COMMIT_TIMEOUT_MS 5000	/* Kafka's offsets.commit.timeout.ms */
+int	 kb_repl_park_parts(struct kb_broker *, struct kb_req *,
 	    const char *, int32_t part, int64_t end, int64_t timeout_ms,
 	    kb_park_done_fn *done, void *arg);
 /*
@@ -248,8 +253,9 @@ int	 kb_repl_offsets_check(struct kb_broker *, const struct kp_str *,
 /*
  * The same wait for another request whose own write must be replicated
  * first (the transaction coordinator's state): its answer waits until
- * the HW passes end or timeout_ms; a failure is written as the int16 at
- * byte errpos of the encoded response (size prefix included).
+ * the HW passes end or timeout_ms; a failure is written, as the
+ * coordinator answers it, as the int16 at byte errpos of the encoded
+ * response (size prefix included).
  */
 int	 kb_repl_park_resp(struct kb_broker *, struct kb_req *,
 	    const char *, int32_t part, int64_t end, int64_t timeout_ms,

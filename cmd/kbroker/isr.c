@@ -24,11 +24,13 @@
  * the high watermark of every partition it appended to passes the end of
  * what it appended. Then the error codes of partitions that did not make
  * it (timeout, leadership lost) are written into the encoded response
- * and it goes. An OffsetCommit response (PARK_COMMIT) waits the same way
- * on its group's __consumer_offsets partition, a transaction
- * coordinator's response (PARK_ONE) on its __transaction_state partition.
+ * and it goes. An OffsetCommit or TxnOffsetCommit response (PARK_PARTS)
+ * waits the same way on its group's __consumer_offsets partition, a
+ * transaction coordinator's response on its __transaction_state
+ * partition (PARK_PARTS for AddPartitionsToTxn, PARK_ONE for the others,
+ * whose single error code is at errpos).
  */
-enum kb_park_kind { PARK_PRODUCE, PARK_COMMIT, PARK_ONE };
+enum kb_park_kind { PARK_PRODUCE, PARK_PARTS, PARK_ONE };
 
 struct kb_park_part {
 	char		*topic;
@@ -41,10 +43,11 @@ struct kb_park_part {
 struct kb_park {
 	TAILQ_ENTRY(kb_park) link;
 	struct kb_resp	*r;
+	int16_t		 api;
 	int16_t		 version;
 	enum kb_park_kind kind;
 	size_t		 errpos;	/* PARK_ONE: where its error code is */
-	kb_park_done_fn	*done;		/* PARK_COMMIT: told once how it ended */
+	kb_park_done_fn	*done;		/* PARK_PARTS: told once how it ended */
 	void		*arg;
 	int64_t		 deadline;
 	struct kb_park_part *p;
@@ -245,7 +248,7 @@ patch_errors(struct kb_park *pk)
 
 /*
  * Kafka's GroupMetadataManager.storeOffsets: the append's error, as an
- * OffsetCommit answers it.
+ * OffsetCommit or TxnOffsetCommit answers it.
  */
 static int16_t
 commit_error(int16_t err)
@@ -264,55 +267,88 @@ commit_error(int16_t err)
 }
 
 /*
- * The OffsetCommit response (v2-7, not flexible): from v3 throttle_time_ms,
- * then per topic its name and per partition index and error_code. Every
- * partition that was committed (error 0) gets the append's error.
+ * Kafka's TransactionStateManager.appendTransactionToLog: the append's
+ * error, as the transaction coordinator answers it: errors a producer
+ * retries on.
  */
-static void
-patch_commit_errors(struct kb_park *pk)
+static int16_t
+txn_error(int16_t err)
 {
-	struct kb_resp *r = pk->r;
-	uint8_t *d = r->buf.data;
-	size_t pos = 8 + (pk->version >= 3 ? 4 : 0), len = r->buf.len;
-	int16_t err = KP_NONE;
-	int32_t nt;
-
-	for (size_t k = 0; k < pk->n && err == KP_NONE; k++)
-		err = pk->p[k].err;
-	if (err == KP_NONE || len < pos + 4)
-		return;
-	err = commit_error(err);
-	nt = kp_be32(d + pos);
-	pos += 4;
-	for (int32_t i = 0; i < nt && pos + 2 <= len; i++) {
-		int16_t nl = kp_be16(d + pos);
-		int32_t np;
-
-		pos += 2 + (nl > 0 ? (size_t)nl : 0);
-		if (pos + 4 > len)
-			return;
-		np = kp_be32(d + pos);
-		pos += 4;
-		for (int32_t j = 0; j < np && pos + 6 <= len; j++) {
-			if (kp_be16(d + pos + 4) == KP_NONE)
-				kp_put_be16(d + pos + 4, err);
-			pos += 6;
-		}
+	switch (err) {
+	case KP_UNKNOWN_TOPIC_OR_PARTITION:
+	case KP_NOT_ENOUGH_REPLICAS:
+	case KP_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+	case KP_REQUEST_TIMED_OUT:
+		return KP_COORDINATOR_NOT_AVAILABLE;
+	case KP_NOT_LEADER_OR_FOLLOWER:
+	case KP_KAFKA_STORAGE_ERROR:
+		return KP_NOT_COORDINATOR;
+	default:
+		return err;
 	}
 }
 
-/* A response with one error code, at byte errpos: the first failure. */
+/* The first failed wait's error, as pk's API answers it; KP_NONE if none. */
+static int16_t
+park_error(const struct kb_park *pk)
+{
+	for (size_t k = 0; k < pk->n; k++) {
+		if (pk->p[k].err == KP_NONE)
+			continue;
+		if (pk->api == KP_API_OFFSET_COMMIT ||
+		    pk->api == KP_API_TXN_OFFSET_COMMIT)
+			return commit_error(pk->p[k].err);
+		return txn_error(pk->p[k].err);
+	}
+	return KP_NONE;
+}
+
+/*
+ * Responses that list per topic its name and per partition its index and
+ * error_code, after throttle_time_ms (none in OffsetCommit v2):
+ * OffsetCommit v2-7, TxnOffsetCommit and AddPartitionsToTxn v0-3, the
+ * last two flexible from v3. Every partition that succeeded gets err.
+ */
 static void
-patch_one_error(struct kb_park *pk)
+patch_parts(struct kb_park *pk, int16_t err)
+{
+	struct kb_resp *r = pk->r;
+	bool flex = kp_resp_header_version(pk->api, pk->version) >= 1;
+	struct kp_reader rd;
+	struct kp_str name;
+	int32_t nt, np;
+	size_t at;
+
+	if (err == KP_NONE || r->buf.len < 8)
+		return;
+	/* after the size and the correlation id */
+	kp_reader_init(&rd, r->buf.data + 8, r->buf.len - 8);
+	kp_read_tags_f(&rd, flex);
+	if (pk->api != KP_API_OFFSET_COMMIT || pk->version >= 3)
+		(void)kp_read_i32(&rd);
+	nt = kp_read_array_f(&rd, flex, 1);
+	for (int32_t i = 0; i < nt && !rd.err; i++) {
+		kp_read_string_f(&rd, flex, &name);
+		np = kp_read_array_f(&rd, flex, 6);
+		for (int32_t j = 0; j < np && !rd.err; j++) {
+			(void)kp_read_i32(&rd);
+			at = 8 + rd.off;
+			if (kp_read_i16(&rd) == KP_NONE && !rd.err)
+				kp_put_be16(r->buf.data + at, err);
+			kp_read_tags_f(&rd, flex);
+		}
+		kp_read_tags_f(&rd, flex);
+	}
+}
+
+/* A response with one error code, at byte errpos. */
+static void
+patch_one_error(struct kb_park *pk, int16_t err)
 {
 	struct kb_resp *r = pk->r;
 
-	for (size_t k = 0; k < pk->n; k++)
-		if (pk->p[k].err != KP_NONE && r->buf.len >= 2 &&
-		    pk->errpos <= r->buf.len - 2) {
-			kp_put_be16(r->buf.data + pk->errpos, pk->p[k].err);
-			return;
-		}
+	if (err != KP_NONE && r->buf.len >= 2 && pk->errpos <= r->buf.len - 2)
+		kp_put_be16(r->buf.data + pk->errpos, err);
 }
 
 static void
@@ -331,25 +367,23 @@ static void
 release(struct kb_broker *b, struct kb_park *pk)
 {
 	struct kb_resp *r = pk->r;
+	int16_t err;
 
 	TAILQ_REMOVE(&b->repl->parked, pk, link);
 	switch (pk->kind) {
 	case PARK_PRODUCE:
 		patch_errors(pk);
 		break;
-	case PARK_COMMIT:
-		patch_commit_errors(pk);
+	case PARK_PARTS:
+		err = park_error(pk);
+		patch_parts(pk, err);
 		if (pk->done != NULL) {
-			bool failed = false;
-
-			for (size_t k = 0; k < pk->n; k++)
-				failed = failed || pk->p[k].err != KP_NONE;
-			pk->done(pk->arg, failed);
+			pk->done(pk->arg, err != KP_NONE);
 			pk->done = NULL;
 		}
 		break;
 	case PARK_ONE:
-		patch_one_error(pk);
+		patch_one_error(pk, park_error(pk));
 		break;
 	}
 	r->hw_parked = false;
@@ -413,25 +447,33 @@ request_timeout(const struct kb_req *req)
 	return kp_be32(p + pos) >= 0 ? kp_be32(p + pos) : 30000;
 }
 
+/*
+ * Hold req's response until topic/part's HW reaches end. 0 with *pkp the
+ * park that holds it, or NULL when the HW is there already; -1 when it
+ * cannot be held.
+ */
 static int
 park(struct kb_broker *b, struct kb_req *req, const char *topic,
     int32_t part, int64_t end, int64_t timeout_ms, enum kb_park_kind kind,
-    size_t errpos)
+    size_t errpos, struct kb_park **pkp)
 {
 	struct kp_log *log = kb_rp_log(b, topic, part);
 	struct kb_repl *r = kb_repl_get(b);
 	struct kb_park *pk;
 	struct kb_park_part *pp;
 
+	*pkp = NULL;
 	if (log == NULL || kp_log_high_watermark(log) >= end)
 		return 0;
 	if (r == NULL)
 		return -1;
+	/* a request waiting on several partitions parks once */
 	pk = TAILQ_LAST(&r->parked, kb_park_q);
 	if (pk == NULL || pk->r != req->resp) {
 		if ((pk = calloc(1, sizeof(*pk))) == NULL)
 			return -1;
 		pk->r = req->resp;
+		pk->api = req->hdr.api_key;
 		pk->version = req->hdr.api_version;
 		pk->kind = kind;
 		pk->errpos = errpos;
@@ -456,6 +498,7 @@ park(struct kb_broker *b, struct kb_req *req, const char *topic,
 	pp->part = part;
 	pp->end = end;
 	pk->n++;
+	*pkp = pk;
 	return 0;
 }
 
@@ -463,26 +506,29 @@ int
 kb_repl_park_for_hw(struct kb_broker *b, struct kb_req *req,
     const char *topic, int32_t part, int64_t end)
 {
+	struct kb_park *pk;
+
 	return park(b, req, topic, part, end, request_timeout(req),
-	    PARK_PRODUCE, 0);
+	    PARK_PRODUCE, 0, &pk);
 }
 
 int
-kb_repl_park_commit(struct kb_broker *b, struct kb_req *req,
+kb_repl_park_parts(struct kb_broker *b, struct kb_req *req,
     const char *topic, int32_t part, int64_t end, int64_t timeout_ms,
     kb_park_done_fn *done, void *arg)
 {
 	struct kb_park *pk;
 
-	if (park(b, req, topic, part, end, timeout_ms, PARK_COMMIT, 0) == -1) {
-		done(arg, false);
+	if (park(b, req, topic, part, end, timeout_ms, PARK_PARTS, 0,
+	    &pk) == -1) {
+		if (done != NULL)
+			done(arg, false);
 		return -1;
 	}
-	pk = b->repl != NULL ? TAILQ_LAST(&b->repl->parked, kb_park_q) : NULL;
-	if (pk != NULL && pk->r == req->resp && pk->done == NULL) {
+	if (pk != NULL && pk->done == NULL) {
 		pk->done = done;
 		pk->arg = arg;
-	} else
+	} else if (done != NULL)
 		done(arg, false);	/* the HW is there already */
 	return 0;
 }
@@ -491,7 +537,10 @@ int
 kb_repl_park_resp(struct kb_broker *b, struct kb_req *req, const char *topic,
     int32_t part, int64_t end, int64_t timeout_ms, size_t errpos)
 {
-	return park(b, req, topic, part, end, timeout_ms, PARK_ONE, errpos);
+	struct kb_park *pk;
+
+	return park(b, req, topic, part, end, timeout_ms, PARK_ONE, errpos,
+	    &pk);
 }
 
 void

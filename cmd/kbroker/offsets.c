@@ -18,7 +18,6 @@
 #include "txn_coord.h"
 
 #define METADATA_MAX	4096	/* offset.metadata.max.bytes */
-#define COMMIT_TIMEOUT_MS 5000	/* Kafka's offsets.commit.timeout.ms */
 
 static char *
 cstr(struct kb_req *req, const struct kp_str *s)
@@ -507,8 +506,8 @@ handle_offset_commit(struct kb_req *req)
 	}
 	/* cluster mode: answered when the HW passes the records (acks=all) */
 	if (G->commit_end >= 0)
-		return kb_repl_park_commit(req->b, req, KP_OFFSETS_TOPIC,
-		    G->commit_part, G->commit_end, COMMIT_TIMEOUT_MS,
+		return kb_repl_park_parts(req->b, req, KP_OFFSETS_TOPIC,
+		    G->commit_part, G->commit_end, KB_COMMIT_TIMEOUT_MS,
 		    undo_done, u) == -1 ? KB_CLOSE : KB_DONE;
 	undo_free(u);
 	return KB_DONE;

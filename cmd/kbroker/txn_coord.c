@@ -285,16 +285,18 @@ coord_req(struct kb_req *req)
 /*
  * Kafka writes the state with acks=all: the answer to the request that
  * changed it waits until the ISR has it (isr.c), and says
- * REQUEST_TIMED_OUT / NOT_ENOUGH_REPLICAS... if it never does. The
+ * COORDINATOR_NOT_AVAILABLE or NOT_COORDINATOR if it never does. The
  * single error code of InitProducerId, AddOffsetsToTxn and EndTxn
- * follows the response header and throttle_time_ms.
+ * follows the response header and throttle_time_ms; AddPartitionsToTxn
+ * has one per partition.
  */
 static void
 park_answer(int32_t p, int64_t end)
 {
 	struct kb_req *req = C->req;
 	int16_t key, v;
-	size_t errpos = SIZE_MAX;	/* AddPartitionsToTxn: per partition */
+	size_t errpos = SIZE_MAX;	/* none to patch */
+	int rc;
 
 	if (req == NULL)
 		return;
@@ -304,8 +306,13 @@ park_answer(int32_t p, int64_t end)
 	    key == KP_API_ADD_OFFSETS_TO_TXN)
 		errpos = 4 + 4 + (kp_resp_header_version(key, v) >= 1 ? 1 : 0)
 		    + 4;
-	if (kb_repl_park_resp(C->b, req, KP_TXN_STATE_TOPIC, p, end,
-	    STATE_ACK_MS, errpos) == -1)
+	if (key == KP_API_ADD_PARTITIONS_TO_TXN)
+		rc = kb_repl_park_parts(C->b, req, KP_TXN_STATE_TOPIC, p, end,
+		    STATE_ACK_MS, NULL, NULL);
+	else
+		rc = kb_repl_park_resp(C->b, req, KP_TXN_STATE_TOPIC, p, end,
+		    STATE_ACK_MS, errpos);
+	if (rc == -1)
 		kb_log("%s-%d: cannot hold the answer for the ISR",
 		    KP_TXN_STATE_TOPIC, p);
 }

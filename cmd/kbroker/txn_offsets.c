@@ -200,8 +200,9 @@ append_offsets(struct kb_req *req, const struct kp_txn_offset_commit_req *rq,
 		if (kb_cluster_mode(req->b)) {
 			/* acks=all as Kafka's: answered once the ISR has it */
 			kb_repl_appended(req->b, KP_OFFSETS_TOPIC, op);
-			if (kb_repl_park_resp(req->b, req, KP_OFFSETS_TOPIC, op,
-			    kp_log_end_offset(log), 15000, SIZE_MAX) == -1)
+			if (kb_repl_park_parts(req->b, req, KP_OFFSETS_TOPIC,
+			    op, kp_log_end_offset(log), KB_COMMIT_TIMEOUT_MS,
+			    NULL, NULL) == -1)
 				rc = KP_UNKNOWN_SERVER_ERROR;
 		} else
 			kp_log_set_high_watermark(log, kp_log_end_offset(log));

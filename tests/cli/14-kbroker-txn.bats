@@ -90,6 +90,11 @@ wait_state() {
 	assert_output $'ta-0 0\nta-1 0\ntb-0 0'
 	run txn describe tx
 	assert_output "error 0 state Ongoing pid $PID epoch 0 timeout 10000 parts ta-0,ta-1,tb-0"
+	# v3 is flexible: compact arrays, tagged fields
+	run txn add tx "$PID" 0 ta:1 ta:9 v=3
+	assert_output $'ta-1 55\nta-9 3'
+	run txn add tx "$PID" 0 ta:1 v=3
+	assert_output 'ta-1 0'
 }
 
 @test "EndTxn: commit shows the records to read_committed, abort hides them" {
@@ -170,6 +175,8 @@ wait_state() {
 	assert_output 'ta-0 0'
 	run txn txncommit tx "$PID" 0 g1 nope 0 4
 	assert_output 'nope-0 3'
+	run txn txncommit tx "$PID" 0 g1 ta 0 4 v=3
+	assert_output 'ta-0 0'
 	run txn offsetfetch g1 ta 0
 	assert_output 'offset -1'
 	run txn end tx "$PID" 0 commit

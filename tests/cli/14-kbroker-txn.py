@@ -135,7 +135,8 @@ class Reader:
 
 def connect(addr):
     host, port = addr.rsplit(":", 1)
-    return socket.create_connection((host, int(port)), timeout=10)
+    # an answer held for the ISR comes after up to 15 s
+    return socket.create_connection((host, int(port)), timeout=30)
 
 
 def recv_exact(s, n):
@@ -209,20 +210,45 @@ def cmd_init(addr, ver, tid, timeout, pid="-1", epoch="-1"):
     print("error %d pid %d epoch %d" % (err, r.i64(), r.i16()))
 
 
+def print_parts(r, flex):
+    """[name, [partition, error]] after throttle_time_ms: "T-P E" each"""
+    r.i32()
+    if flex:
+        def part():
+            p, e = r.i32(), r.i16()
+            r.tags()
+            return p, e
+
+        def topic():
+            t, res = r.cstr(), r.carr(part)
+            r.tags()
+            return t, res
+        topics = r.carr(topic)
+    else:
+        topics = r.arr(lambda: (r.s16(),
+                                r.arr(lambda: (r.i32(), r.i16()))))
+    for t, res in topics:
+        for p, e in res:
+            print("%s-%d %d" % (t, p, e))
+
+
 def cmd_add(addr, ver, tid, pid, epoch, *tps):
     ver = 0 if ver is None else ver
+    flex = ver >= 3
     topics = {}
     for t, p in parts_of(tps):
         topics.setdefault(t, []).append(p)
-    body = s16(tid) + struct.pack(">qhi", int(pid), int(epoch), len(topics))
-    for t, ps in topics.items():
-        body += s16(t) + struct.pack(">i", len(ps))
-        body += b"".join(struct.pack(">i", p) for p in ps)
-    r = call(addr, 24, ver, body, False)
-    r.i32()
-    for t, res in r.arr(lambda: (r.s16(), r.arr(lambda: (r.i32(), r.i16())))):
-        for p, e in res:
-            print("%s-%d %d" % (t, p, e))
+    ids = struct.pack(">qh", int(pid), int(epoch))
+    if flex:
+        body = cstr(tid) + ids + carr([
+            cstr(t) + carr([struct.pack(">i", p) for p in ps]) + TAGS
+            for t, ps in topics.items()]) + TAGS
+    else:
+        body = s16(tid) + ids + struct.pack(">i", len(topics))
+        for t, ps in topics.items():
+            body += s16(t) + struct.pack(">i", len(ps))
+            body += b"".join(struct.pack(">i", p) for p in ps)
+    print_parts(call(addr, 24, ver, body, flex), flex)
 
 
 def cmd_offsets(addr, ver, tid, pid, epoch, group):
@@ -244,17 +270,22 @@ def cmd_end(addr, ver, tid, pid, epoch, what):
 
 def cmd_txncommit(addr, ver, tid, pid, epoch, group, topic, part, offset):
     ver = 2 if ver is None else ver
-    body = s16(tid) + s16(group) + struct.pack(">qh", int(pid), int(epoch))
-    body += struct.pack(">i", 1) + s16(topic) + struct.pack(">i", 1)
-    body += struct.pack(">iq", int(part), int(offset))
+    flex = ver >= 3
+    ids = struct.pack(">qh", int(pid), int(epoch))
+    po = struct.pack(">iq", int(part), int(offset))
     if ver >= 2:
-        body += struct.pack(">i", -1)
-    body += s16("")
-    r = call(addr, 28, ver, body, False)
-    r.i32()
-    for t, res in r.arr(lambda: (r.s16(), r.arr(lambda: (r.i32(), r.i16())))):
-        for p, e in res:
-            print("%s-%d %d" % (t, p, e))
+        po += struct.pack(">i", -1)
+    if flex:
+        # generation -1, member "", no instance id: a producer outside
+        # the group, as send_offsets_to_transaction without metadata
+        body = cstr(tid) + cstr(group) + ids + struct.pack(">i", -1)
+        body += cstr("") + cstr(None)
+        body += carr([cstr(topic) + carr([po + cstr("") + TAGS]) + TAGS])
+        body += TAGS
+    else:
+        body = s16(tid) + s16(group) + ids + struct.pack(">i", 1)
+        body += s16(topic) + struct.pack(">i", 1) + po + s16("")
+    print_parts(call(addr, 28, ver, body, flex), flex)
 
 
 def cmd_describe(addr, ver, tid):

@@ -7,6 +7,7 @@ load 70-cluster-lib
 
 RAW=$BATS_TEST_DIRNAME/75-cluster-commit.py
 RAW71=$BATS_TEST_DIRNAME/71-cluster-raw.py
+TXN=$BATS_TEST_DIRNAME/14-kbroker-txn.py
 
 setup_file() {
 	zk_start
@@ -247,4 +248,39 @@ offsets_setup() {
 	# nothing was committed
 	run timeout 20 "$RAW" fetch "$(addr "$coord")" g ct
 	assert_output "offset 5"
+}
+
+@test "cluster commit: AddPartitionsToTxn and TxnOffsetCommit the ISR never copies fail per partition, as Kafka's coordinators answer" {
+	# sessions outlive the 15 s pause below; nobody leaves the ISR
+	CL_SESSION_MS=20000 cluster_start 2 -o replica.lag.time.max.ms=600000 \
+	    -o offsets.topic.num.partitions=1 \
+	    -o offsets.topic.replication.factor=2 \
+	    -o transaction.state.log.num.partitions=1 \
+	    -o transaction.state.log.replication.factor=2
+	local coord tc pid
+	coord=$(offsets_setup)
+	# FindCoordinator for a transactional id makes __transaction_state
+	wait_for -t 30 sh -c "timeout 10 $PY '$TXN' coord '$(addr 1)' tx | grep -q '^error 0 '"
+	wait_for isr_is_p __transaction_state 0 '[1,2]'
+	tc=$(zk_state __transaction_state 0 leader)
+	wait_for sh -c "timeout 10 $PY '$TXN' coord '$(addr "$tc")' tx | grep -qx 'error 0 node $tc'"
+	run timeout 20 $PY "$TXN" init "$(addr "$tc")" tx 60000
+	assert_output --regexp '^error 0 pid [0-9]+ epoch 0$'
+	pid=$(echo "$output" | awk '{ print $4 }')
+	run timeout 20 $PY "$TXN" add "$(addr "$tc")" tx "$pid" 0 ct:0
+	assert_output 'ct-0 0'
+	run timeout 20 $PY "$TXN" offsets "$(addr "$tc")" tx "$pid" 0 g
+	assert_output 'error 0'
+	# the state's follower stops: adding a partition waits 15 s for it,
+	# then says COORDINATOR_NOT_AVAILABLE for it (v3, flexible)
+	kill -STOP "$(broker_pid "$(other "$tc")")"
+	run timeout 40 $PY "$TXN" add "$(addr "$tc")" tx "$pid" 0 ct:1 v=3
+	kill -CONT "$(broker_pid "$(other "$tc")")"
+	assert_output 'ct-1 15'
+	# the offsets' follower stops: the offsets wait offsets.commit.timeout.ms
+	# (5 s), then REQUEST_TIMED_OUT (v3)
+	kill -STOP "$(broker_pid "$(other "$coord")")"
+	run timeout 40 $PY "$TXN" txncommit "$(addr "$coord")" tx "$pid" 0 g ct 0 5 v=3
+	kill -CONT "$(broker_pid "$(other "$coord")")"
+	assert_output 'ct-0 7'
 }
