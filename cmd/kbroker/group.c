@@ -245,6 +245,7 @@ group_init(struct kb_broker *b)
 	G->offsets_parts = conf_int(b, "offsets.topic.num.partitions", 50, 1,
 	    1000);
 	TAILQ_INIT(&G->parked);
+	TAILQ_INIT(&G->commits);
 	kp_coord_init(&G->coord, &conf, &cb);
 	b->group = G;
 	if (kb_offsets_load(G) == -1)

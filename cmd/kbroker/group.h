@@ -21,10 +21,14 @@ struct kb_park {
 	struct kp_buf	 body;
 };
 
+struct commit_undo;
+
 struct kb_group {
 	struct kb_broker *b;
 	struct kp_coord	 coord;
 	TAILQ_HEAD(, kb_park) parked;
+	/* cluster mode: OffsetCommits waiting for the ISR, oldest first */
+	TAILQ_HEAD(, commit_undo) commits;
 	int32_t		 offsets_parts;	/* offsets.topic.num.partitions */
 	bool		 loading;	/* replaying __consumer_offsets */
 	/*

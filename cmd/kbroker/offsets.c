@@ -278,9 +278,10 @@ commit_isr_check(struct kb_broker *b, const char *group)
 }
 
 /*
- * What a cluster commit replaced, to put back if the ISR never gets it:
- * Kafka's coordinator updates its cache only once the append completes,
- * so an OffsetFetch never shows an offset whose commit failed.
+ * What a cluster commit replaced, to put back if the ISR never gets it,
+ * and to answer OffsetFetch with meanwhile: Kafka's coordinator updates
+ * its cache only once the append completes, so an OffsetFetch shows
+ * neither an offset whose commit failed nor one still waiting.
  */
 struct undo_one {
 	char		*topic;
@@ -291,6 +292,8 @@ struct undo_one {
 };
 
 struct commit_undo {
+	TAILQ_ENTRY(commit_undo) link;	/* in G->commits while waiting */
+	bool		 waiting;
 	struct kb_group	*G;
 	char		*group;
 	struct undo_one	*e;
@@ -302,6 +305,8 @@ undo_free(struct commit_undo *u)
 {
 	if (u == NULL)
 		return;
+	if (u->waiting)
+		TAILQ_REMOVE(&u->G->commits, u, link);
 	for (size_t i = 0; i < u->n; i++) {
 		free(u->e[i].topic);
 		free(u->e[i].prev.metadata);
@@ -505,10 +510,15 @@ handle_offset_commit(struct kb_req *req)
 		return KB_CLOSE;
 	}
 	/* cluster mode: answered when the HW passes the records (acks=all) */
-	if (G->commit_end >= 0)
+	if (G->commit_end >= 0) {
+		if (u != NULL) {
+			TAILQ_INSERT_TAIL(&G->commits, u, link);
+			u->waiting = true;
+		}
 		return kb_repl_park_parts(req->b, req, KP_OFFSETS_TOPIC,
 		    G->commit_part, G->commit_end, KB_COMMIT_TIMEOUT_MS,
 		    undo_done, u) == -1 ? KB_CLOSE : KB_DONE;
+	}
 	undo_free(u);
 	return KB_DONE;
 }
@@ -517,12 +527,33 @@ KB_API(offset_commit, KP_API_OFFSET_COMMIT, 2, 7, handle_offset_commit)
 
 /* ---- OffsetFetch ---- */
 
+/*
+ * The group's committed offset of topic/part (NULL: none): before the
+ * oldest commit of it still waiting for the ISR, else the current one.
+ */
+static const struct kp_coord_offset *
+committed(struct kb_group *G, const char *group, const char *topic,
+    int32_t part)
+{
+	const struct commit_undo *u;
+
+	TAILQ_FOREACH(u, &G->commits, link) {
+		if (strcmp(u->group, group) != 0)
+			continue;
+		for (size_t i = 0; i < u->n; i++)
+			if (u->e[i].part == part &&
+			    strcmp(u->e[i].topic, topic) == 0)
+				return u->e[i].had ? &u->e[i].prev : NULL;
+	}
+	return kp_coord_offset(&G->coord, group, topic, part);
+}
+
 static void
 fill_fetched(struct kb_req *req, const char *group, const char *topic,
     int32_t part, struct kp_offset_fetch_resp_partition *rp)
 {
-	const struct kp_coord_offset *o = kp_coord_offset(
-	    &kb_group_of(req->b)->coord, group, topic, part);
+	const struct kp_coord_offset *o = committed(kb_group_of(req->b),
+	    group, topic, part);
 
 	kp_offset_fetch_resp_partition_init(rp);
 	rp->partition_index = part;
@@ -549,6 +580,9 @@ fetch_all(struct kb_req *req, const char *group,
 		const struct kp_coord_offset *o = &g->offsets[i];
 		struct kp_offset_fetch_resp_topic *rt = NULL;
 
+		if (committed(kb_group_of(req->b), group, o->topic,
+		    o->partition) == NULL)
+			continue;	/* its first commit is still waiting */
 		for (int32_t k = 0; k < rs->n_topics && rt == NULL; k++)
 			if (kp_str_eq(&rs->topics[k].name, o->topic))
 				rt = &rs->topics[k];

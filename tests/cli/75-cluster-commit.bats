@@ -170,11 +170,15 @@ offsets_setup() {
 	sleep 1
 	kill -0 "$bg"
 	[ ! -s "$out" ]
+	# ...an OffsetFetch meanwhile shows what is committed, not what waits
+	run fetched_is "$coord" g ct 5
+	assert_success
 	# ...and is answered once it goes on and fetches the record
 	kill -CONT "$fpid"
 	wait "$bg"
 	run cat "$out"
 	assert_output $'error 0\nerror 0'
+	fetched_is "$coord" g ct 9
 	# a follower that does not come back in offsets.commit.timeout.ms
 	# (5 s) times the commit out (REQUEST_TIMED_OUT, v3's layout)
 	kill -STOP "$fpid"
