@@ -18,6 +18,7 @@
 
 #define IO_MS		3000	/* one marker round trip, connect included */
 #define RESP_MAX	(1 << 20)
+#define CONNS_MAX	16	/* leaders the sender keeps a connection to */
 
 /*
  * One marker for one partition. The loop queues it and polls it; a worker
@@ -40,6 +41,18 @@ struct mjob {
 	int16_t		 err;		/* (mu) with done */
 };
 
+/*
+ * A connection to a leader, kept for its next marker as Kafka's marker
+ * channel keeps one per broker: a connection per marker left a socket in
+ * TIME_WAIT for every partition of every transaction, enough at a few
+ * hundred commits a second to run out of local ports.
+ */
+struct mconn {
+	char		 host[KP_ADDR_HOST_MAX];
+	int32_t		 port;
+	int		 fd;		/* -1: free */
+};
+
 struct msend {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
@@ -48,6 +61,8 @@ struct msend {
 	bool		 quit;		/* (mu) */
 	struct mjob	*jobs;		/* (mu) */
 	int32_t		 corr;		/* (thread) */
+	struct mconn	 conns[CONNS_MAX];	/* (thread) */
+	int		 next_evict;		/* (thread) */
 };
 
 static struct msend *S;
@@ -164,35 +179,80 @@ decode(struct mjob *j, int32_t corr, const uint8_t *p, size_t len)
 	return err;
 }
 
+/*
+ * The kept connection to host:port, or a new one in a free (or the
+ * oldest) slot; NULL when it cannot connect. A kept connection the
+ * leader closed meanwhile (readable while idle: EOF) is replaced.
+ */
+static struct mconn *
+conn_get(const char *host, int32_t port)
+{
+	struct mconn *c = NULL;
+	struct kp_addr a;
+	int i;
+
+	for (i = 0; i < CONNS_MAX; i++) {
+		struct mconn *k = &S->conns[i];
+
+		if (k->fd != -1 && k->port == port &&
+		    strcmp(k->host, host) == 0) {
+			struct pollfd pfd = { .fd = k->fd, .events = POLLIN };
+
+			if (poll(&pfd, 1, 0) == 0)
+				return k;
+			close(k->fd);
+			k->fd = -1;
+			c = k;
+			break;
+		}
+		if (k->fd == -1 && c == NULL)
+			c = k;
+	}
+	if (c == NULL) {
+		c = &S->conns[S->next_evict];
+		S->next_evict = (S->next_evict + 1) % CONNS_MAX;
+		close(c->fd);
+		c->fd = -1;
+	}
+	memset(&a, 0, sizeof(a));
+	a.kind = KP_ADDR_TCP;
+	strlcpy(a.host, host, sizeof(a.host));
+	a.port = (uint16_t)port;
+	if ((c->fd = kp_net_connect(&a, IO_MS, 0)) == -1)
+		return NULL;
+	strlcpy(c->host, host, sizeof(c->host));
+	c->port = port;
+	return c;
+}
+
 /* One blocking round trip to the leader. */
 static int16_t
 send_one(struct mjob *j, int32_t corr)
 {
-	struct kp_addr a;
+	struct mconn *c;
 	struct kp_buf out;
 	uint8_t hdr[4];
 	uint8_t *body = NULL;
 	int32_t len;
 	int16_t err = KP_NETWORK_EXCEPTION;
-	int fd;
 
-	memset(&a, 0, sizeof(a));
-	a.kind = KP_ADDR_TCP;
-	strlcpy(a.host, j->host, sizeof(a.host));
-	a.port = (uint16_t)j->port;
-	if ((fd = kp_net_connect(&a, IO_MS, 0)) == -1)
+	if ((c = conn_get(j->host, j->port)) == NULL)
 		return err;
 	kp_buf_init(&out);
 	if (encode(j, corr, &out) == 0 &&
-	    write_full(fd, out.data, out.len) == 0 &&
-	    read_full(fd, hdr, 4) == 0 &&
+	    write_full(c->fd, out.data, out.len) == 0 &&
+	    read_full(c->fd, hdr, 4) == 0 &&
 	    (len = kp_be32(hdr)) > 0 && len <= RESP_MAX &&
 	    (body = malloc((size_t)len)) != NULL &&
-	    read_full(fd, body, (size_t)len) == 0)
+	    read_full(c->fd, body, (size_t)len) == 0)
 		err = decode(j, corr, body, (size_t)len);
+	if (err == KP_NETWORK_EXCEPTION) {
+		/* out of step with the leader: start afresh next time */
+		close(c->fd);
+		c->fd = -1;
+	}
 	free(body);
 	kp_buf_release(&out);
-	close(fd);
 	return err;
 }
 
@@ -226,6 +286,9 @@ sender(void *arg)
 		j->taken = false;
 	}
 	pthread_mutex_unlock(&S->mu);
+	for (int i = 0; i < CONNS_MAX; i++)
+		if (S->conns[i].fd != -1)
+			close(S->conns[i].fd);
 	return NULL;
 }
 
@@ -236,6 +299,8 @@ start(void)
 		return 0;
 	if ((S = calloc(1, sizeof(*S))) == NULL)
 		return -1;
+	for (int i = 0; i < CONNS_MAX; i++)
+		S->conns[i].fd = -1;
 	pthread_mutex_init(&S->mu, NULL);
 	pthread_cond_init(&S->cv, NULL);
 	if (pthread_create(&S->th, NULL, sender, NULL) != 0) {

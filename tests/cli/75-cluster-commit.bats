@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# 75-cluster-commit.bats -- what a cluster calls committed: the high watermark across restarts, and offset commits answered only once the ISR has them
+# 75-cluster-commit.bats -- what a cluster calls committed: the high watermark across restarts, offset commits and transactional writes answered only once the ISR has them, commit markers sent over kept connections
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
@@ -49,6 +49,11 @@ view_isr_is() {	# view_isr_is ID TOPIC P JSON-ARRAY
 }
 
 other() { echo $(($1 % 2 + 1)); }	# the other broker of two
+
+txn_state_is() {	# txn_state_is ID TXN-ID STATE: as broker ID describes it
+	timeout 10 $PY "$TXN" describe "$(addr "$1")" "$2" |
+	    grep -q "^error 0 state $3 "
+}
 
 # ListOffsets latest (the high watermark) from broker ID, "error E offset O"
 latest() {	# latest ID TOPIC
@@ -287,4 +292,42 @@ offsets_setup() {
 	run timeout 40 $PY "$TXN" txncommit "$(addr "$coord")" tx "$pid" 0 g ct 0 5 v=3
 	kill -CONT "$(broker_pid "$(other "$coord")")"
 	assert_output 'ct-0 7'
+}
+
+@test "cluster commit: the transaction coordinator keeps its connection to a leader for the next markers" {
+	# -vv: each broker logs every connection it accepts
+	cluster_start 2 -v -v -o transaction.state.log.num.partitions=1 \
+	    -o transaction.state.log.replication.factor=2
+	local tc lead pid p i n
+	timeout 20 ktopic -b "$(cluster_boot)" create -p 2 -r 1 mk
+	wait_for -t 30 sh -c "timeout 10 $PY '$TXN' coord '$(addr 1)' tx | grep -q '^error 0 '"
+	wait_for isr_is_p __transaction_state 0 '[1,2]'
+	tc=$(zk_state __transaction_state 0 leader)
+	lead=$(other "$tc")
+	wait_for sh -c "timeout 10 $PY '$TXN' coord '$(addr "$tc")' tx | grep -qx 'error 0 node $tc'"
+	# a partition of mk the other broker leads
+	for p in 0 1; do
+		[ "$(zk_state mk "$p" leader)" = "$lead" ] && break
+	done
+	[ "$(zk_state mk "$p" leader)" = "$lead" ]
+	run timeout 20 $PY "$TXN" init "$(addr "$tc")" tx 60000
+	assert_output --regexp '^error 0 pid [0-9]+ epoch 0$'
+	pid=$(echo "$output" | awk '{ print $4 }')
+	: >"$(broker_err "$lead")"
+	# five transactions: five produce connections to the leader, and the
+	# coordinator's markers, which need one more
+	for i in 0 1 2 3 4; do
+		run timeout 20 $PY "$TXN" add "$(addr "$tc")" tx "$pid" 0 "mk:$p"
+		assert_output "mk-$p 0"
+		run timeout 20 $PY "$TXN" produce "$(addr "$lead")" mk "$p" \
+		    "$pid" 0 "$i" "v$i"
+		assert_output --regexp '^error 0 offset '
+		run timeout 20 $PY "$TXN" end "$(addr "$tc")" tx "$pid" 0 commit
+		assert_output 'error 0'
+		wait_for txn_state_is "$tc" tx CompleteCommit
+	done
+	n=$(grep -c ': connected on ' "$(broker_err "$lead")")
+	# a connection per marker would make it 10 (a fetcher's reconnect, 7)
+	[ "$n" -le 7 ]
+	[ "$n" -ge 6 ]
 }
