@@ -800,14 +800,7 @@ field_size(ssize_t len)
 static uint8_t *
 zz_put(uint8_t *p, int64_t v)
 {
-	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-
-	while (u >= 0x80) {
-		*p++ = (uint8_t)(u | 0x80);
-		u >>= 7;
-	}
-	*p++ = (uint8_t)u;
-	return p;
+	return kp_uvarint_store(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
 /* A length-prefixed field (-1: null) at p; returns the byte after it. */

@@ -51,14 +51,8 @@ void
 kp_put_uvarint(struct kp_buf *b, uint64_t v)
 {
 	uint8_t tmp[10];
-	size_t n = 0;
 
-	while (v >= 0x80) {
-		tmp[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	tmp[n++] = (uint8_t)v;
-	kp_buf_put(b, tmp, n);
+	kp_buf_put(b, tmp, (size_t)(kp_uvarint_store(tmp, v) - tmp));
 }
 
 void

@@ -28,6 +28,20 @@ uint64_t	kp_read_uvarint(struct kp_reader *);
 int32_t		kp_read_varint(struct kp_reader *);
 int64_t		kp_read_varlong(struct kp_reader *);
 void		kp_put_uvarint(struct kp_buf *, uint64_t);
+/*
+ * Into raw memory with room for 10 bytes; returns the byte after it.
+ * Inline: the batch builder stores six per record.
+ */
+static inline uint8_t *
+kp_uvarint_store(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
 void		kp_put_varint(struct kp_buf *, int32_t);
 void		kp_put_varlong(struct kp_buf *, int64_t);
 size_t		kp_varint_size(int64_t);	/* zigzag encoded size */
