@@ -40,6 +40,7 @@ struct kp_log {
 	int64_t			 unflushed_since;	/* ms, -1 none */
 	int64_t			 stable;		/* LSO, INT64_MAX none */
 	bool			 ckpt_dirty;		/* state not on disk */
+	int64_t			 ckpt_due_ms;		/* tick may write then */
 	struct kp_buf		 scratch;
 };
 
@@ -1555,7 +1556,7 @@ done:
 /* --- periodic work --- */
 
 int
-kp_log_tick(struct kp_log *l, int64_t now_ms)
+kp_log_tick(struct kp_log *l, int64_t now_ms, int64_t ckpt_ms)
 {
 	struct kp_segment *s = active(l);
 
@@ -1575,8 +1576,11 @@ kp_log_tick(struct kp_log *l, int64_t now_ms)
 	    (l->next_clean_ms >= 0 && now_ms >= l->next_clean_ms)) &&
 	    kp_log_compact(l, now_ms, NULL) < 0)
 		return -1;
-	if (l->ckpt_dirty && checkpoint_queue(l) < 0)
-		return -1;
+	if (l->ckpt_dirty && now_ms >= l->ckpt_due_ms) {
+		if (checkpoint_queue(l) < 0)
+			return -1;
+		l->ckpt_due_ms = now_ms + ckpt_ms;
+	}
 	return 0;
 }
 

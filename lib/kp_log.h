@@ -248,9 +248,11 @@ int		 kp_log_flush(struct kp_log *);
  * Periodic work, called by the broker about once a second: flush.ms,
  * roll by segment.ms when the active segment has aged, retention
  * (kp_log_enforce_retention) and, for compacted topics, a cleaning pass
- * when closed segments hold uncleaned data. 0 or -1 with errno.
+ * when closed segments hold uncleaned data, and the checkpoint if its
+ * state moved and the last tick to write it was ckpt_ms or more ago.
+ * 0 or -1 with errno.
  */
-int		 kp_log_tick(struct kp_log *, int64_t);
+int		 kp_log_tick(struct kp_log *, int64_t, int64_t);
 /*
  * Delete whole closed segments (never the active one) from the oldest:
  * those whose largest timestamp is older than now - retention.ms, then

@@ -1033,7 +1033,8 @@ kp_store_topic_count(const struct kp_store *st)
 }
 
 int
-kp_store_tick(struct kp_store *st, int64_t now_ms, struct kp_log **bad)
+kp_store_tick(struct kp_store *st, int64_t now_ms, int64_t ckpt_ms,
+    struct kp_log **bad)
 {
 	int rc = 0, e = 0;
 
@@ -1045,7 +1046,7 @@ kp_store_tick(struct kp_store *st, int64_t now_ms, struct kp_log **bad)
 
 		for (int32_t p = 0; p < t->partitions; p++) {
 			if (t->logs[p] == NULL ||
-			    kp_log_tick(t->logs[p], now_ms) == 0)
+			    kp_log_tick(t->logs[p], now_ms, ckpt_ms) == 0)
 				continue;
 			if (rc == 0) {
 				e = errno;

@@ -143,11 +143,12 @@ struct kp_topic	*kp_store_topic_next(struct kp_store *,
 size_t		 kp_store_topic_count(const struct kp_store *);
 
 /*
- * kp_log_tick on every log. Returns 0, or -1 with errno when some log
- * failed (the others still ran); *bad, if not NULL, is set to a failing
- * log (borrowed).
+ * kp_log_tick(log, now_ms, ckpt_ms) on every log. Returns 0, or -1 with
+ * errno when some log failed (the others still ran); *bad, if not NULL,
+ * is set to a failing log (borrowed).
  */
-int		 kp_store_tick(struct kp_store *, int64_t, struct kp_log **);
+int		 kp_store_tick(struct kp_store *, int64_t, int64_t,
+		    struct kp_log **);
 /* kp_log_flush on every log. 0 or -1 with errno. */
 int		 kp_store_flush(struct kp_store *);
 

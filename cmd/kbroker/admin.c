@@ -838,6 +838,7 @@ static const char *broker_keys[] = {
 	"auto.create.topics.enable", "broker.id", "connections.max.idle.ms",
 	"delete.topic.enable", "listeners", "log.dirs",
 	"log.retention.check.interval.ms", "max.connections", "num.partitions",
+	"replica.high.watermark.checkpoint.interval.ms",
 	"socket.request.max.bytes",
 };
 
@@ -862,6 +863,9 @@ broker_value(struct kb_broker *b, const char *key, char *buf, size_t len)
 		snprintf(buf, len, "%lld", (long long)c->idle_ms);
 	else if (strcmp(key, "log.retention.check.interval.ms") == 0)
 		snprintf(buf, len, "%lld", (long long)c->tick_ms);
+	else if (strcmp(key, "replica.high.watermark.checkpoint.interval.ms") ==
+	    0)
+		snprintf(buf, len, "%lld", (long long)c->ckpt_ms);
 	else if (strcmp(key, "log.dirs") == 0)
 		return c->data_dir;
 	else if (strcmp(key, "listeners") == 0) {

@@ -40,6 +40,7 @@ static const char *server_keys[] = {
 	"log.dir", "log.dirs", "log.retention.check.interval.ms",
 	"max.connections", "node.id", "num.partitions",
 	"offsets.topic.replication.factor", "socket.request.max.bytes",
+	"replica.high.watermark.checkpoint.interval.ms",
 	"group.initial.rebalance.delay.ms", "offsets.topic.num.partitions",
 	"group.min.session.timeout.ms", "group.max.session.timeout.ms",
 	"offsets.retention.minutes", "advertised.listeners",
@@ -479,6 +480,8 @@ kb_config_finish(struct kb_config *c, char *err, size_t errlen)
 	    &c->idle_ms, err, errlen) == -1 ||
 	    get_int(c, "log.retention.check.interval.ms", 1000, 1, INT64_MAX,
 	    &c->tick_ms, err, errlen) == -1 ||
+	    get_int(c, "replica.high.watermark.checkpoint.interval.ms", 5000,
+	    0, INT64_MAX, &c->ckpt_ms, err, errlen) == -1 ||
 	    get_int(c, "producer.id.expiration.ms", 86400000, 1, INT64_MAX,
 	    &n, err, errlen) == -1 ||
 	    get_int(c, "kpipe.log.cache.bytes", KB_LOG_CACHE_BYTES, -1,

@@ -319,6 +319,23 @@ EOF
 	assert_success
 }
 
+@test "kbroker: replica.high.watermark.checkpoint.interval.ms spaces checkpoint rewrites" {
+	start_broker -o log.retention.check.interval.ms=100 \
+	    -o replica.high.watermark.checkpoint.interval.ms=600000
+	local ck=$KB_DATA/ck-0/kpipe.checkpoint i
+	seq 1 5 | timeout 20 "$KP_BIN/kproduce" -b "$KB_ADDR" -t ck
+	for i in $(seq 1 100); do
+		grep -qx 'high_watermark=5' "$ck" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -qx 'high_watermark=5' "$ck" || fail "no tick wrote the checkpoint"
+	seq 6 10 | timeout 20 "$KP_BIN/kproduce" -b "$KB_ADDR" -t ck
+	sleep 1	# ten ticks, all within the interval
+	grep -qx 'high_watermark=5' "$ck" || fail "rewritten within the interval"
+	stop_broker
+	grep -qx 'high_watermark=10' "$ck" || fail "a clean stop did not write it"
+}
+
 @test "kbroker: kpipe.log.cache.bytes keeps only the newest appends cached" {
 	start_broker -o kpipe.log.cache.bytes=2097152
 	# ~22 MB into one partition, far past its 2 MiB of page cache

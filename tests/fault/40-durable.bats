@@ -94,7 +94,8 @@ acked_count() {
 	build_syncshim
 	# flushes left to the OS; the tick checkpoints the high watermark
 	start_broker "$DATA" 127.0.0.1:0 -o num.partitions=2 \
-	    -o log.retention.check.interval.ms=100
+	    -o log.retention.check.interval.ms=100 \
+	    -o replica.high.watermark.checkpoint.interval.ms=0
 	seq 1 25 | timeout 20 "$KP_BIN/kproduce" -b "$BROKER" -t rec -p 0 ||
 	    fail "kproduce failed"
 	seq 26 50 | timeout 20 "$KP_BIN/kproduce" -b "$BROKER" -t rec -p 0 ||

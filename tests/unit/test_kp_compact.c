@@ -198,7 +198,7 @@ test_lag_and_tick(void)
 		put(l, i % 3, false, NOW);
 	kp_log_compact(l, NOW + HOUR, &rep);
 	is_int(rep.segments_cleaned, 0, "min.compaction.lag.ms holds young segments back");
-	ok(kp_log_tick(l, NOW + 3 * HOUR) == 0, "tick runs the cleaner");
+	ok(kp_log_tick(l, NOW + 3 * HOUR, 0) == 0, "tick runs the cleaner");
 	seen_init(&sn);
 	lt_scan(l, 1 << 20, &s, on_record, &sn);
 	ok(sn.count[0] < 20 && sn.value_ok, "compact,delete topic got compacted on tick (%d left of key 0)",

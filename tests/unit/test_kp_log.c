@@ -193,7 +193,7 @@ test_roll_and_indexes(void)
 		int before = kp_log_segment_count(l);
 
 		lt_append(l, 1, 5000, NOW, 10, NOW + 1, NULL);
-		kp_log_tick(l, NOW + 5000);
+		kp_log_tick(l, NOW + 5000, 0);
 		is_int(kp_log_segment_count(l), before + 1, "segment.ms rolls on tick");
 	}
 	kp_log_close(l);
@@ -450,9 +450,9 @@ test_flush_policies(void)
 	c.flush_ms = 1000;
 	kp_log_set_conf(l, &c);
 	lt_append(l, 5, 30, NOW, 10, NOW + 100, NULL);
-	kp_log_tick(l, NOW + 600);
+	kp_log_tick(l, NOW + 600, 0);
 	is_int(kp_log_recovery_point(l), 30, "flush.ms not yet due");
-	kp_log_tick(l, NOW + 1100);
+	kp_log_tick(l, NOW + 1100, 0);
 	is_int(kp_log_recovery_point(l), 35, "flush.ms due: flushed on tick");
 	lt_conf(&c);
 	c.segment_index_bytes = 8 * 4;	/* four offset index entries */
@@ -579,6 +579,37 @@ test_rdonly(void)
 	lt_rmrf(dir);
 }
 
+/* The tick rewrites a changed checkpoint at most once per interval. */
+static void
+test_checkpoint_interval(void)
+{
+	struct kp_logconf c;
+	struct kp_log *l;
+	char dir[PATH_MAX], ck[PATH_MAX + 32];
+
+	lt_conf(&c);
+	lt_tmpdir(dir, sizeof(dir), "ckint");
+	snprintf(ck, sizeof(ck), "%s/kpipe.checkpoint", dir);
+	l = kp_log_open(dir, &c, 0, NOW, NULL);
+	lt_append(l, 10, 0, NOW, 10, NOW, NULL);
+	kp_log_set_high_watermark(l, 10);
+	kp_log_tick(l, NOW, 5000);
+	ok(file_has(ck, "high_watermark=10\n"), "the first tick writes the new high watermark");
+	lt_append(l, 10, 10, NOW, 10, NOW, NULL);
+	kp_log_set_high_watermark(l, 20);
+	kp_log_tick(l, NOW + 1000, 5000);
+	kp_log_tick(l, NOW + 4999, 5000);
+	ok(file_has(ck, "high_watermark=10\n"), "ticks within the interval leave it");
+	kp_log_tick(l, NOW + 5000, 5000);
+	ok(file_has(ck, "high_watermark=20\n"), "the tick after the interval writes it");
+	lt_append(l, 10, 20, NOW, 10, NOW, NULL);
+	kp_log_set_high_watermark(l, 30);
+	kp_log_roll(l, NOW + 5001);
+	ok(file_has(ck, "high_watermark=30\n"), "a roll writes it within the interval");
+	kp_log_close(l);
+	lt_rmrf(dir);
+}
+
 /* With a page cache limit, rolled segments leave the cache too. */
 static void
 test_pagecache(void)
@@ -625,5 +656,6 @@ main(void)
 	test_truncate_and_raw();
 	test_read_hints();
 	test_pagecache();
+	test_checkpoint_interval();
 	return tap_done();
 }

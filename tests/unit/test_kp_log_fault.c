@@ -60,7 +60,7 @@ child_append(const char *dir, int wfd, int flush_every)
 		if (write(wfd, &end, sizeof(end)) != sizeof(end))
 			_exit(4);
 		if (i % 37 == 0)
-			kp_log_tick(l, NOW + i);
+			kp_log_tick(l, NOW + i, 0);
 	}
 }
 

@@ -198,7 +198,7 @@ test_store(void)
 	ok(kp_store_topic_by_id(st, id) == t, "lookup by id");
 	is_int(kp_log_end_offset(kp_store_log(st, "orders", 1)), 5, "data survives");
 	ok(access(p, F_OK) != 0, "orphan folder removed");
-	ok(kp_store_tick(st, NOW + 1000, NULL) == 0, "tick");
+	ok(kp_store_tick(st, NOW + 1000, 0, NULL) == 0, "tick");
 	ok(kp_store_flush(st) == 0, "flush");
 	kp_store_close(st);
 	free(badp);
@@ -247,7 +247,7 @@ test_partial(void)
 	    "append to partition 1");
 	snprintf(p, sizeof(p), "%s/c-1/partition.metadata", dir);
 	ok(access(p, F_OK) == 0, "partition.metadata written");
-	ok(kp_store_tick(st, NOW + 1, NULL) == 0 && kp_store_flush(st) == 0,
+	ok(kp_store_tick(st, NOW + 1, 0, NULL) == 0 && kp_store_flush(st) == 0,
 	    "tick and flush skip partitions not held");
 	is_int(kp_store_alter_configs(st, "c", names, vals, NULL, 1, true, false),
 	    KP_NONE, "alter configs on a partial topic");
