@@ -24,6 +24,26 @@
 
 #define CHECKPOINT	"kpipe.checkpoint"
 
+/*
+ * The active segment's state after a clean close, so the next open need
+ * not read the whole segment to learn it. Valid only while the segment
+ * still has exactly that base and size; every other checkpoint write
+ * leaves it out.
+ */
+struct clean_state {
+	int64_t	 base;
+	int64_t	 size;
+	int64_t	 next;
+	int64_t	 max_ts;
+	int64_t	 max_ts_offset;
+};
+
+/* What a checkpoint file says; cs.base -1: no clean state. */
+struct ckpt_vals {
+	int64_t			 rp, ls, hw, co;
+	struct clean_state	 cs;
+};
+
 struct kp_log {
 	char			*dir;
 	struct kp_logconf	 conf;
@@ -40,6 +60,8 @@ struct kp_log {
 	int64_t			 unflushed_since;	/* ms, -1 none */
 	int64_t			 stable;		/* LSO, INT64_MAX none */
 	bool			 ckpt_dirty;		/* state not on disk */
+	bool			 ckpt_known;		/* ckpt_disk is on disk */
+	struct ckpt_vals	 ckpt_disk;
 	int64_t			 ckpt_due_ms;		/* tick may write then */
 	struct kp_buf		 scratch;
 };
@@ -87,19 +109,15 @@ seg_remove(struct kp_log *l, int i)
 
 /* --- checkpoint --- */
 
-/*
- * The active segment's state after a clean close, so the next open need
- * not read the whole segment to learn it. Valid only while the segment
- * still has exactly that base and size; every other checkpoint write
- * leaves it out.
- */
-struct clean_state {
-	int64_t	 base;
-	int64_t	 size;
-	int64_t	 next;
-	int64_t	 max_ts;
-	int64_t	 max_ts_offset;
-};
+static bool
+ckpt_same(const struct ckpt_vals *a, const struct ckpt_vals *b)
+{
+	return a->rp == b->rp && a->ls == b->ls && a->hw == b->hw &&
+	    a->co == b->co && a->cs.base == b->cs.base &&
+	    a->cs.size == b->cs.size && a->cs.next == b->cs.next &&
+	    a->cs.max_ts == b->cs.max_ts &&
+	    a->cs.max_ts_offset == b->cs.max_ts_offset;
+}
 
 /*
  * Write the checkpoint. now: before returning, for what follows relies
@@ -111,29 +129,49 @@ struct clean_state {
 static int
 checkpoint_put(struct kp_log *l, bool clean, bool now)
 {
+	struct ckpt_vals v = { l->recovery_point, l->log_start, l->hw,
+	    l->cleaner_offset, { -1, -1, -1, -1, -1 } };
 	char path[PATH_MAX], buf[512];
 	int n, rc;
 
 	if (l->rdonly)
 		return 0;
-	n = snprintf(buf, sizeof(buf),
-	    "version=1\nrecovery_point=%" PRId64 "\nlog_start_offset=%"
-	    PRId64 "\nhigh_watermark=%" PRId64 "\ncleaner_offset=%" PRId64
-	    "\n", l->recovery_point, l->log_start, l->hw, l->cleaner_offset);
 	if (clean) {
 		const struct kp_segment *a = active(l);
 
+		v.cs = (struct clean_state){ a->base, a->size, a->next_offset,
+		    a->max_ts, a->max_ts_offset };
+	}
+	/*
+	 * A clean stop rewrote every partition's file, two fsyncs and a
+	 * rename each, even those that still said exactly this: 1,000 idle
+	 * partitions took 1.5 s to stop.
+	 */
+	if (l->ckpt_known && ckpt_same(&v, &l->ckpt_disk)) {
+		l->ckpt_dirty = false;
+		return 0;
+	}
+	n = snprintf(buf, sizeof(buf),
+	    "version=1\nrecovery_point=%" PRId64 "\nlog_start_offset=%"
+	    PRId64 "\nhigh_watermark=%" PRId64 "\ncleaner_offset=%" PRId64
+	    "\n", v.rp, v.ls, v.hw, v.co);
+	if (clean)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
 		    "clean_base=%" PRId64 "\nclean_size=%" PRId64
 		    "\nclean_next=%" PRId64 "\nclean_max_ts=%" PRId64
-		    "\nclean_max_ts_offset=%" PRId64 "\n", a->base, a->size,
-		    a->next_offset, a->max_ts, a->max_ts_offset);
-	}
+		    "\nclean_max_ts_offset=%" PRId64 "\n", v.cs.base,
+		    v.cs.size, v.cs.next, v.cs.max_ts, v.cs.max_ts_offset);
 	snprintf(path, sizeof(path), "%s/%s", l->dir, CHECKPOINT);
+	/* until a queued write lands, what the file says is not known */
+	l->ckpt_known = false;
 	if (now) {
 		/* an older queued write must not land after this one */
 		kp_bgio_drain();
 		rc = kp_write_file_atomic(path, buf, (size_t)n);
+		if (rc == 0) {
+			l->ckpt_disk = v;
+			l->ckpt_known = true;
+		}
 	} else
 		rc = kp_bgio_write_file(path, buf, (size_t)n);
 	if (rc < 0)
@@ -490,8 +528,11 @@ recover(struct kp_log *l, int64_t now, struct kp_log_recovery *rec)
 	 * roll, delete) writes a checkpoint without them first or after.
 	 */
 	if (loaded_clean && rec->clean && l->recovery_point == rp &&
-	    l->log_start == ls && l->hw == hw && l->cleaner_offset == co)
+	    l->log_start == ls && l->hw == hw && l->cleaner_offset == co) {
+		l->ckpt_disk = (struct ckpt_vals){ rp, ls, hw, co, cs };
+		l->ckpt_known = true;
 		return kp_log_flush(l);
+	}
 	/*
 	 * What recovery kept is now known good; make it durable before
 	 * moving the recovery point past it.

@@ -535,6 +535,24 @@ test_clean_close(void)
 	lt_scan(l, 1 << 20, &s, NULL, NULL);
 	ok(!s.err && s.records == 210 && s.contiguous, "all 210 records");
 	kp_log_close(l);
+	{
+		/* nothing changed between a clean open and its close */
+		struct stat a, b;
+		int same;
+
+		stat(ck, &a);
+		l = kp_log_open(dir, &c, 0, NOW, &rec);
+		kp_log_close(l);
+		stat(ck, &b);
+		same = a.st_ino == b.st_ino;
+		ok(rec.clean && same, "closing an unchanged log leaves its checkpoint file");
+		l = kp_log_open(dir, &c, 0, NOW, &rec);
+		lt_append(l, 1, 210, NOW, 30, NOW, NULL);
+		kp_log_close(l);
+		stat(ck, &a);
+		ok(a.st_ino != b.st_ino && file_has(ck, "clean_next=211"),
+		    "closing after an append rewrites it");
+	}
 	lt_rmrf(dir);
 }
 
