@@ -11,6 +11,7 @@
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_store.h"
+#include "kp_txnrec.h"
 #include "kbroker.h"
 #include "cluster.h"
 #include "repl.h"
@@ -616,6 +617,8 @@ advance_hw(struct kb_broker *b, struct kb_rp *rp, struct kp_log *log)
 	b->wake = true;		/* consumers waiting for data */
 	settle_parked(b, rp->topic, rp->part, kp_log_high_watermark(log),
 	    KP_NONE);
+	if (strcmp(rp->topic, KP_TXN_STATE_TOPIC) == 0)
+		kb_txn_coord_nudge();
 }
 
 static void

@@ -21,6 +21,7 @@
 #include "kp_store.h"
 #include "kbroker.h"
 #include "cluster.h"
+#include "txn_coord.h"
 
 #define MAX_EVENTS	128
 #define STOP_DRAIN_MS	5000	/* at most this long to send what is queued */
@@ -439,6 +440,8 @@ loop_once(struct kb_broker *b, int timeout)
 			kb_durable_on_event(b);
 		else if (tag == KB_TAG_CLUSTER)
 			kb_cluster_on_event(b);
+		else if (tag == KB_TAG_MARKERS)
+			kb_txn_markers_on_event(b);
 		else if (tag & TAG_LISTENER) {
 			size_t li = (size_t)(tag & ~TAG_LISTENER);
 
@@ -452,6 +455,7 @@ loop_once(struct kb_broker *b, int timeout)
 	kb_durable_commit(b);
 	now = kb_now_mono();
 	kb_group_poll(b);
+	kb_txn_coord_round(b);
 	kb_wake_waiters(b, b->wake);
 	if (now >= b->next_tick) {
 		tick(b, now);

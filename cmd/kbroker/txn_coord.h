@@ -49,18 +49,34 @@ void	 kb_txn_offsets_replayed(struct kb_broker *, int32_t part,
  */
 int	 kb_txn_create_state_topic(struct kb_broker *);
 void	 kb_txn_coord_poll(struct kb_broker *);
+/*
+ * Cluster mode: something an ending transaction may wait for happened
+ * (isr.c moved the high watermark of __transaction_state, txn_markers.c
+ * got answers); kb_txn_coord_round, at the end of the loop round, moves
+ * ending transactions on.
+ */
+void	 kb_txn_coord_nudge(void);
+void	 kb_txn_coord_round(struct kb_broker *);
 
 /*
  * txn_markers.c: a marker for a partition another broker leads, sent as
- * WriteTxnMarkers by a sender thread. Call again with the same arguments
- * to poll: KB_TXN_MARKER_PENDING while in flight (the first call queues
- * it), then the leader's answer (KP_NONE, KP_NOT_LEADER_OR_FOLLOWER...)
+ * WriteTxnMarkers by a sender thread once kb_txn_markers_send is called.
+ * Call again with the same arguments to poll: KB_TXN_MARKER_PENDING while
+ * in flight (the first call queues it), then the leader's answer (KP_NONE, KP_NOT_LEADER_OR_FOLLOWER...)
  * or KP_NETWORK_EXCEPTION, once; a later call sends it again.
  */
 #define KB_TXN_MARKER_PENDING	(-2)
 int16_t	 kb_txn_marker_remote(struct kb_broker *, const char *topic,
 	    int32_t part, int64_t pid, int16_t epoch, bool commit,
 	    int32_t coord_epoch);
+/* Send the markers queued since the last call (one request per leader). */
+void	 kb_txn_markers_send(void);
+/*
+ * The sender's eventfd carries this epoll tag; server.c calls
+ * kb_txn_markers_on_event, which nudges the coordinator.
+ */
+#define KB_TAG_MARKERS	((uint64_t)1 << 58)
+void	 kb_txn_markers_on_event(struct kb_broker *);
 
 /*
  * pid_block.c: the next producer id. Single node: b->next_pid++. Cluster

@@ -1,4 +1,7 @@
 /* txn_markers.c -- the coordinator's WriteTxnMarkers to partitions another broker leads */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -19,12 +22,16 @@
 #define IO_MS		3000	/* one marker round trip, connect included */
 #define RESP_MAX	(1 << 20)
 #define CONNS_MAX	16	/* leaders the sender keeps a connection to */
+#define BATCH_MAX	64	/* markers in one WriteTxnMarkers */
 
 /*
  * One marker for one partition. The loop queues it and polls it; a worker
  * thread does the blocking round trip, so a slow or dead leader never
  * stalls the loop (Kafka's TransactionMarkerChannelManager has its own
- * sender thread for the same reason).
+ * sender thread for the same reason). The thread sends every marker
+ * waiting for the same leader in one request, as Kafka's channel does,
+ * and wakes the loop when the answers are in. Only done, taken and err
+ * change once a job is queued.
  */
 struct mjob {
 	struct mjob	*next;
@@ -63,6 +70,7 @@ struct msend {
 	int32_t		 corr;		/* (thread) */
 	struct mconn	 conns[CONNS_MAX];	/* (thread) */
 	int		 next_evict;		/* (thread) */
+	int		 efd;		/* eventfd: answers came */
 };
 
 static struct msend *S;
@@ -112,28 +120,30 @@ write_full(int fd, const uint8_t *p, size_t n)
 }
 
 static int
-encode(struct mjob *j, int32_t corr, struct kp_buf *out)
+encode(struct mjob *const *js, int n, int32_t corr, struct kp_buf *out)
 {
 	struct kp_write_txn_markers_req rq;
-	struct kp_write_txn_markers_req_writable_txn_marker m;
-	struct kp_write_txn_markers_req_writable_txn_marker_topic t;
+	struct kp_write_txn_markers_req_writable_txn_marker m[BATCH_MAX];
+	struct kp_write_txn_markers_req_writable_txn_marker_topic t[BATCH_MAX];
 	struct kp_req_header h;
 	size_t at;
 
 	kp_write_txn_markers_req_init(&rq);
-	kp_write_txn_markers_req_writable_txn_marker_init(&m);
-	kp_write_txn_markers_req_writable_txn_marker_topic_init(&t);
-	t.name = kb_str(j->topic);
-	t.partition_indexes = &j->part;
-	t.n_partition_indexes = 1;
-	m.producer_id = j->pid;
-	m.producer_epoch = j->epoch;
-	m.transaction_result = j->commit;
-	m.topics = &t;
-	m.n_topics = 1;
-	m.coordinator_epoch = j->coord_epoch;
-	rq.markers = &m;
-	rq.n_markers = 1;
+	for (int i = 0; i < n; i++) {
+		kp_write_txn_markers_req_writable_txn_marker_init(&m[i]);
+		kp_write_txn_markers_req_writable_txn_marker_topic_init(&t[i]);
+		t[i].name = kb_str(js[i]->topic);
+		t[i].partition_indexes = &js[i]->part;
+		t[i].n_partition_indexes = 1;
+		m[i].producer_id = js[i]->pid;
+		m[i].producer_epoch = js[i]->epoch;
+		m[i].transaction_result = js[i]->commit;
+		m[i].topics = &t[i];
+		m[i].n_topics = 1;
+		m[i].coordinator_epoch = js[i]->coord_epoch;
+	}
+	rq.markers = m;
+	rq.n_markers = n;
 	memset(&h, 0, sizeof(h));
 	h.api_key = KP_API_WRITE_TXN_MARKERS;
 	h.api_version = 0;
@@ -147,36 +157,49 @@ encode(struct mjob *j, int32_t corr, struct kp_buf *out)
 	return out->err ? -1 : 0;
 }
 
-/* The partition's error in the answer, or KP_NETWORK_EXCEPTION. */
-static int16_t
-decode(struct mjob *j, int32_t corr, const uint8_t *p, size_t len)
+/*
+ * Each job's error from the answer into errs[] (one the answer leaves out
+ * keeps what it held). Kafka answers per producer id, so markers are found
+ * by id, topic and partition, not by their place. 0, or -1 when the
+ * answer is unusable.
+ */
+static int
+decode(struct mjob *const *js, int n, int16_t *errs, int32_t corr,
+    const uint8_t *p, size_t len)
 {
 	struct kp_write_txn_markers_resp rs;
 	struct kp_arena a;
 	int32_t got = -1;
-	ssize_t n = kp_resp_header_decode(p, len, KP_API_WRITE_TXN_MARKERS,
+	ssize_t hl = kp_resp_header_decode(p, len, KP_API_WRITE_TXN_MARKERS,
 	    0, &got);
-	int16_t err = KP_NETWORK_EXCEPTION;
+	int rc = -1;
 
-	if (n <= 0 || got != corr)
-		return err;
+	if (hl <= 0 || got != corr)
+		return -1;
 	kp_arena_init(&a);
-	if (kp_write_txn_markers_resp_decode(p + n, len - (size_t)n, 0, &rs,
-	    &a) != -1)
-		for (int32_t i = 0; i < rs.n_markers; i++)
-			for (int32_t k = 0; k < rs.markers[i].n_topics; k++) {
-				const struct
-				    kp_write_txn_markers_resp_writable_txn_marker_topic_result
-				    *tr = &rs.markers[i].topics[k];
+	if (kp_write_txn_markers_resp_decode(p + hl, len - (size_t)hl, 0,
+	    &rs, &a) == -1)
+		goto out;
+	for (int32_t i = 0; i < rs.n_markers; i++)
+		for (int32_t k = 0; k < rs.markers[i].n_topics; k++) {
+			const struct
+			    kp_write_txn_markers_resp_writable_txn_marker_topic_result
+			    *tr = &rs.markers[i].topics[k];
 
-				for (int32_t q = 0; q < tr->n_partitions; q++)
-					if (tr->partitions[q].partition_index
-					    == j->part)
-						err = tr->partitions[q]
+			for (int32_t q = 0; q < tr->n_partitions; q++)
+				for (int j = 0; j < n; j++)
+					if (js[j]->pid ==
+					    rs.markers[i].producer_id &&
+					    js[j]->part == tr->partitions[q]
+					    .partition_index &&
+					    kp_str_eq(&tr->name, js[j]->topic))
+						errs[j] = tr->partitions[q]
 						    .error_code;
-			}
+		}
+	rc = 0;
+out:
 	kp_arena_release(&a);
-	return err;
+	return rc;
 }
 
 /*
@@ -225,65 +248,88 @@ conn_get(const char *host, int32_t port)
 	return c;
 }
 
-/* One blocking round trip to the leader. */
-static int16_t
-send_one(struct mjob *j, int32_t corr)
+/* One blocking round trip to the jobs' leader: errs[] gets each answer. */
+static void
+send_batch(struct mjob *const *js, int n, int16_t *errs, int32_t corr)
 {
 	struct mconn *c;
 	struct kp_buf out;
 	uint8_t hdr[4];
 	uint8_t *body = NULL;
 	int32_t len;
-	int16_t err = KP_NETWORK_EXCEPTION;
+	int rc = -1;
 
-	if ((c = conn_get(j->host, j->port)) == NULL)
-		return err;
+	for (int i = 0; i < n; i++)
+		errs[i] = KP_NETWORK_EXCEPTION;
+	if ((c = conn_get(js[0]->host, js[0]->port)) == NULL)
+		return;
 	kp_buf_init(&out);
-	if (encode(j, corr, &out) == 0 &&
+	if (encode(js, n, corr, &out) == 0 &&
 	    write_full(c->fd, out.data, out.len) == 0 &&
 	    read_full(c->fd, hdr, 4) == 0 &&
 	    (len = kp_be32(hdr)) > 0 && len <= RESP_MAX &&
 	    (body = malloc((size_t)len)) != NULL &&
 	    read_full(c->fd, body, (size_t)len) == 0)
-		err = decode(j, corr, body, (size_t)len);
-	if (err == KP_NETWORK_EXCEPTION) {
+		rc = decode(js, n, errs, corr, body, (size_t)len);
+	if (rc == -1) {
 		/* out of step with the leader: start afresh next time */
 		close(c->fd);
 		c->fd = -1;
 	}
 	free(body);
 	kp_buf_release(&out);
-	return err;
+}
+
+/* Take the first waiting job and up to BATCH_MAX-1 more for its leader. */
+static int
+take_batch(struct mjob **js)
+{
+	struct mjob *j, *first = NULL;
+	int n = 0;
+
+	for (j = S->jobs; j != NULL && n < BATCH_MAX; j = j->next) {
+		if (j->done || j->taken)
+			continue;
+		if (first != NULL && (j->port != first->port ||
+		    strcmp(j->host, first->host) != 0))
+			continue;
+		if (first == NULL)
+			first = j;
+		j->taken = true;
+		js[n++] = j;
+	}
+	return n;
 }
 
 static void *
 sender(void *arg)
 {
+	struct mjob *js[BATCH_MAX];
+	int16_t errs[BATCH_MAX];
+	const uint64_t one = 1;
+
 	(void)arg;
 	pthread_mutex_lock(&S->mu);
 	for (;;) {
-		struct mjob *j;
-		struct mjob copy;
-		int16_t err;
+		int n;
 
-		for (j = S->jobs; j != NULL && (j->done || j->taken);
-		    j = j->next)
-			;
 		if (S->quit)
 			break;
-		if (j == NULL) {
+		if ((n = take_batch(js)) == 0) {
 			pthread_cond_wait(&S->cv, &S->mu);
 			continue;
 		}
-		j->taken = true;
-		copy = *j;
-		/* the loop never frees a taken job: the copy's topic holds */
+		/* the loop never frees a taken job */
 		pthread_mutex_unlock(&S->mu);
-		err = send_one(&copy, ++S->corr);
+		send_batch(js, n, errs, ++S->corr);
 		pthread_mutex_lock(&S->mu);
-		j->err = err;
-		j->done = true;
-		j->taken = false;
+		for (int i = 0; i < n; i++) {
+			js[i]->err = errs[i];
+			js[i]->done = true;
+			js[i]->taken = false;
+		}
+		if (write(S->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+			kb_log("marker sender: wake-up: %s", strerror(errno));
 	}
 	pthread_mutex_unlock(&S->mu);
 	for (int i = 0; i < CONNS_MAX; i++)
@@ -293,25 +339,47 @@ sender(void *arg)
 }
 
 static int
-start(void)
+start(struct kb_broker *b)
 {
+	struct epoll_event ev;
+
 	if (S != NULL)
 		return 0;
 	if ((S = calloc(1, sizeof(*S))) == NULL)
 		return -1;
 	for (int i = 0; i < CONNS_MAX; i++)
 		S->conns[i].fd = -1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = KB_TAG_MARKERS;
+	if ((S->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	    epoll_ctl(b->epfd, EPOLL_CTL_ADD, S->efd, &ev) == -1)
+		goto fail;
 	pthread_mutex_init(&S->mu, NULL);
 	pthread_cond_init(&S->cv, NULL);
 	if (pthread_create(&S->th, NULL, sender, NULL) != 0) {
 		pthread_mutex_destroy(&S->mu);
 		pthread_cond_destroy(&S->cv);
-		free(S);
-		S = NULL;
-		return -1;
+		goto fail;
 	}
 	S->started = true;
 	return 0;
+fail:
+	if (S->efd != -1)
+		close(S->efd);
+	free(S);
+	S = NULL;
+	return -1;
+}
+
+void
+kb_txn_markers_on_event(struct kb_broker *b)
+{
+	uint64_t n;
+
+	(void)b;
+	if (S != NULL && read(S->efd, &n, sizeof(n)) == sizeof(n))
+		kb_txn_coord_nudge();
 }
 
 static bool
@@ -332,7 +400,7 @@ kb_txn_marker_remote(struct kb_broker *b, const char *topic, int32_t part,
 	struct mjob **pp, *j;
 	int16_t err;
 
-	if (start() == -1)
+	if (start(b) == -1)
 		return KP_NETWORK_EXCEPTION;
 	pthread_mutex_lock(&S->mu);
 	for (pp = &S->jobs; (j = *pp) != NULL; pp = &j->next)
@@ -371,9 +439,18 @@ kb_txn_marker_remote(struct kb_broker *b, const char *topic, int32_t part,
 	pthread_mutex_lock(&S->mu);
 	j->next = S->jobs;
 	S->jobs = j;
-	pthread_cond_signal(&S->cv);
 	pthread_mutex_unlock(&S->mu);
 	return KB_TXN_MARKER_PENDING;
+}
+
+void
+kb_txn_markers_send(void)
+{
+	if (S == NULL)
+		return;
+	pthread_mutex_lock(&S->mu);
+	pthread_cond_signal(&S->cv);
+	pthread_mutex_unlock(&S->mu);
 }
 
 static void
@@ -395,6 +472,7 @@ markers_fini(struct kb_broker *b)
 	}
 	pthread_mutex_destroy(&S->mu);
 	pthread_cond_destroy(&S->cv);
+	close(S->efd);
 	free(S);
 	S = NULL;
 }

@@ -294,17 +294,24 @@ offsets_setup() {
 	assert_output 'ct-0 7'
 }
 
-@test "cluster commit: the transaction coordinator keeps its connection to a leader for the next markers" {
-	# -vv: each broker logs every connection it accepts
+# Two brokers logging every connection and request (-vv), the coordinator
+# of transactional id "tx" on one, and TOPIC with PARTS partitions of one
+# replica each; sets TC (the coordinator) and LEAD (the other broker).
+markers_setup() {	# markers_setup TOPIC PARTS
 	cluster_start 2 -v -v -o transaction.state.log.num.partitions=1 \
 	    -o transaction.state.log.replication.factor=2
-	local tc lead pid p i n
-	timeout 20 ktopic -b "$(cluster_boot)" create -p 2 -r 1 mk
+	timeout 20 ktopic -b "$(cluster_boot)" create -p "$2" -r 1 "$1"
 	wait_for -t 30 sh -c "timeout 10 $PY '$TXN' coord '$(addr 1)' tx | grep -q '^error 0 '"
 	wait_for isr_is_p __transaction_state 0 '[1,2]'
-	tc=$(zk_state __transaction_state 0 leader)
-	lead=$(other "$tc")
-	wait_for sh -c "timeout 10 $PY '$TXN' coord '$(addr "$tc")' tx | grep -qx 'error 0 node $tc'"
+	TC=$(zk_state __transaction_state 0 leader)
+	LEAD=$(other "$TC")
+	wait_for sh -c "timeout 10 $PY '$TXN' coord '$(addr "$TC")' tx | grep -qx 'error 0 node $TC'"
+}
+
+@test "cluster commit: the transaction coordinator keeps its connection to a leader for the next markers" {
+	local tc lead pid p i n
+	markers_setup mk 2
+	tc=$TC lead=$LEAD
 	# a partition of mk the other broker leads
 	for p in 0 1; do
 		[ "$(zk_state mk "$p" leader)" = "$lead" ] && break
@@ -330,4 +337,34 @@ offsets_setup() {
 	# a connection per marker would make it 10 (a fetcher's reconnect, 7)
 	[ "$n" -le 7 ]
 	[ "$n" -ge 6 ]
+}
+
+@test "cluster commit: the coordinator sends a transaction's markers for one leader in one WriteTxnMarkers" {
+	local tc lead pid p parts=()
+	markers_setup mb 6
+	tc=$TC lead=$LEAD
+	for p in 0 1 2 3 4 5; do
+		[ "$(zk_state mb "$p" leader)" = "$lead" ] && parts+=("mb:$p")
+	done
+	[ "${#parts[@]}" -ge 2 ]
+	run timeout 20 $PY "$TXN" init "$(addr "$tc")" tx 60000
+	assert_output --regexp '^error 0 pid [0-9]+ epoch 0$'
+	pid=$(echo "$output" | awk '{ print $4 }')
+	run timeout 20 $PY "$TXN" add "$(addr "$tc")" tx "$pid" 0 "${parts[@]}"
+	assert_success
+	for p in "${parts[@]}"; do
+		run timeout 20 $PY "$TXN" produce "$(addr "$lead")" mb "${p#mb:}" \
+		    "$pid" 0 0 "v$p"
+		assert_output --regexp '^error 0 offset '
+	done
+	: >"$(broker_err "$lead")"
+	run timeout 20 $PY "$TXN" end "$(addr "$tc")" tx "$pid" 0 commit
+	assert_output 'error 0'
+	wait_for txn_state_is "$tc" tx CompleteCommit
+	# one marker per request would make it one per partition
+	[ "$(grep -c ' WriteTxnMarkers v' "$(broker_err "$lead")")" -eq 1 ]
+	for p in "${parts[@]}"; do
+		run timeout 20 $PY "$TXN" fetch "$(addr "$lead")" mb "${p#mb:}" 1
+		assert_output "lso 2 values v$p"
+	done
 }
