@@ -330,10 +330,51 @@ filter(const struct kp_keymap *m, struct kp_buf *scratch, bool drop_tomb,
 	return kept;
 }
 
+/* txns keys: a kind byte, then the producer id */
+static int
+txn_put(struct kp_keymap *txns, char kind, int64_t pid, int64_t off)
+{
+	uint8_t k[9];
+
+	k[0] = (uint8_t)kind;
+	memcpy(k + 1, &pid, sizeof(pid));
+	return kp_keymap_put(txns, k, sizeof(k), off);
+}
+
+static int64_t
+txn_get(const struct kp_keymap *txns, char kind, int64_t pid)
+{
+	uint8_t k[9];
+
+	k[0] = (uint8_t)kind;
+	memcpy(k + 1, &pid, sizeof(pid));
+	return kp_keymap_get(txns, k, sizeof(k));
+}
+
+/*
+ * A marker (in scratch) ends its producer's transaction. Kafka's cleaner
+ * drops a COMMIT marker once no record of its transaction is left and the
+ * marker is past delete.retention.ms (here: its segment, as tombstones);
+ * true when this one goes. -1 on ENOMEM.
+ */
+static int
+marker_goes(struct kp_keymap *txns, const struct kp_batch_header *h,
+    const struct kp_buf *scratch, bool drop, int64_t below)
+{
+	int64_t prev = txn_get(txns, 'm', h->producer_id);
+	bool kept = txn_get(txns, 'd', h->producer_id) > prev;
+
+	if (txn_put(txns, 'm', h->producer_id, h->base_offset) < 0)
+		return -1;
+	return drop && h->base_offset < below && !kept &&
+	    kp_batch_control_type(scratch->data, scratch->len) ==
+	    KP_CONTROL_COMMIT;
+}
+
 int
-kp_compact_rewrite(const struct kp_keymap *m, struct kp_segment *src,
-    struct kp_segment *dst, bool drop_tomb, struct kp_buf *scratch,
-    struct kp_compact_report *rep)
+kp_compact_rewrite(const struct kp_keymap *m, struct kp_keymap *txns,
+    int64_t markers_below, struct kp_segment *src, struct kp_segment *dst,
+    bool drop_tomb, struct kp_buf *scratch, struct kp_compact_report *rep)
 {
 	struct kp_batch_header h;
 	struct kp_buf out;
@@ -350,12 +391,27 @@ kp_compact_rewrite(const struct kp_keymap *m, struct kp_segment *src,
 			goto fail;
 		if (n == 0)
 			break;
+		if (h.attributes & KP_BATCH_ATTR_CONTROL) {
+			int gone = marker_goes(txns, &h, scratch, drop_tomb,
+			    markers_below);
+
+			if (gone < 0)
+				goto fail;
+			if (gone) {
+				rep->markers_removed++;
+				continue;
+			}
+		}
 		kp_buf_reset(&out);
 		if (readable(&h) &&
 		    (kept = filter(m, scratch, drop_tomb, &out, rep, &all)) < 0)
 			goto fail;
 		if (kept == 0)
 			continue;
+		if ((h.attributes & (KP_BATCH_ATTR_TRANSACTIONAL |
+		    KP_BATCH_ATTR_CONTROL)) == KP_BATCH_ATTR_TRANSACTIONAL &&
+		    txn_put(txns, 'd', h.producer_id, h.base_offset) < 0)
+			goto fail;
 		if (all ? kp_segment_append(dst, scratch->data, scratch->len) :
 		    kp_segment_append(dst, out.data, out.len))
 			goto fail;

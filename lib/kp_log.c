@@ -59,6 +59,7 @@ struct kp_log {
 	int64_t			 unflushed;		/* records */
 	int64_t			 unflushed_since;	/* ms, -1 none */
 	int64_t			 stable;		/* LSO, INT64_MAX none */
+	int64_t			 marker_horizon;	/* markers may go below */
 	bool			 ckpt_dirty;		/* state not on disk */
 	bool			 ckpt_known;		/* ckpt_disk is on disk */
 	struct ckpt_vals	 ckpt_disk;
@@ -1500,12 +1501,18 @@ remove_cleaned(struct kp_log *l, int64_t base)
 	}
 }
 
+void
+kp_log_set_marker_horizon(struct kp_log *l, int64_t offset)
+{
+	l->marker_horizon = offset;
+}
+
 int
 kp_log_compact(struct kp_log *l, int64_t now_ms,
     struct kp_compact_report *rep)
 {
 	struct kp_compact_report r = { 0 };
-	struct kp_keymap *map;
+	struct kp_keymap *map, *txns;
 	int64_t upto, again = -1;
 	int rc = -1;
 
@@ -1517,6 +1524,10 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 		goto done;
 	if ((map = kp_keymap_new()) == NULL)
 		return -1;
+	if ((txns = kp_keymap_new()) == NULL) {
+		kp_keymap_free(map);
+		return -1;
+	}
 	kp_keymap_set_aborted(map, batch_aborted, l);
 	upto = cleanable_end(l);
 	/*
@@ -1551,8 +1562,8 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 		    true, false, s->created_ms);
 		if (c == NULL)
 			goto out;
-		if (kp_compact_rewrite(map, s, c, drop_tombstones,
-		    &l->scratch, &one) < 0) {
+		if (kp_compact_rewrite(map, txns, l->marker_horizon, s, c,
+		    drop_tombstones, &l->scratch, &one) < 0) {
 			kp_segment_close(c);
 			remove_cleaned(l, s->base);
 			goto out;
@@ -1567,7 +1578,8 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 		}
 		r.bytes_before += one.bytes_before;
 		r.bytes_after += one.bytes_after;
-		if (one.records_removed + one.tombstones_removed == 0) {
+		if (one.records_removed + one.tombstones_removed +
+		    one.markers_removed == 0) {
 			kp_segment_close(c);
 			remove_cleaned(l, s->base);
 			continue;
@@ -1578,6 +1590,7 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 		}
 		r.records_removed += one.records_removed;
 		r.tombstones_removed += one.tombstones_removed;
+		r.markers_removed += one.markers_removed;
 		r.segments_cleaned++;
 	}
 	l->cleaner_offset = upto;
@@ -1586,6 +1599,7 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 	rc = 0;
 out:
 	kp_keymap_free(map);
+	kp_keymap_free(txns);
 	if (rc < 0)
 		return -1;
 done:

@@ -276,12 +276,23 @@ int		 kp_log_truncate(struct kp_log *, int64_t);
 int		 kp_log_roll(struct kp_log *, int64_t);
 
 /* What one cleaning pass did. */
+/*
+ * The owner keeps the producer state of the log saved up to offset (the
+ * broker's snapshot): a restart replays only the batches from there, and
+ * must still find the COMMIT marker of every transaction the snapshot has
+ * open. So kp_log_compact removes markers only below it; 0 (the default)
+ * keeps them all.
+ */
+void		 kp_log_set_marker_horizon(struct kp_log *, int64_t);
+
 struct kp_compact_report {
 	int		 segments_cleaned;
 	int64_t		 records_kept;
 	int64_t		 records_removed;	/* superseded by a newer key */
 	int64_t		 tombstones_removed;
 	int64_t		 tombstones_kept;	/* not yet delete.retention.ms old */
+	int64_t		 markers_removed;	/* COMMIT markers of emptied
+						   transactions */
 	int64_t		 bytes_before;
 	int64_t		 bytes_after;
 };

@@ -375,6 +375,7 @@ snap_write(struct kb_broker *b, struct kp_log *log)
 		errno = buf.err;
 	else if (kp_write_file_atomic(path, buf.data, buf.len) == 0) {
 		pl->snap_offset = end;
+		kp_log_set_marker_horizon(log, end);
 		rc = 0;
 	}
 	if (rc == -1)
@@ -424,6 +425,7 @@ kb_pstate_drop_log(struct kb_broker *b, struct kp_log *log)
 			lp = &l->next;
 	}
 	kp_log_set_stable_offset(log, INT64_MAX);	/* none open now */
+	kp_log_set_marker_horizon(log, 0);
 	/*
 	 * The log was cut or is going away: its snapshot describes batches
 	 * that are gone and must never be loaded over a regrown log.
@@ -558,6 +560,7 @@ snap_load(struct kb_broker *b, struct kp_log *log, const char *topic,
 	free(p);
 	if ((pl = plog_get(b, log, true)) != NULL)
 		pl->snap_offset = sr.end_offset;
+	kp_log_set_marker_horizon(log, sr.end_offset);
 	*loaded = true;
 	return sr.end_offset;
 }

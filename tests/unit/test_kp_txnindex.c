@@ -247,6 +247,8 @@ test_recovery(void)
 	lt_rmrf(dir);
 }
 
+#define HOUR	3600000LL
+
 /* One keyed record, from producer pid (transactional) or none (pid -1). */
 static int64_t
 put(struct kp_log *l, const char *key, const char *val, int64_t pid)
@@ -361,6 +363,93 @@ test_compact(void)
 	lt_rmrf(dir);
 }
 
+static void
+marker_cb(const struct kp_record *r, void *arg)
+{
+	struct vals *v = arg;
+
+	int t = kp_record_control_type(r);
+
+	if (t != -1 && v->n < 16)
+		snprintf(v->v[v->n++], sizeof(v->v[0]), "%lld%c",
+		    (long long)r->offset, t == KP_CONTROL_COMMIT ? 'c' : 'a');
+}
+
+/* The markers left: offset and c(ommit) or a(bort), "1c 7a". */
+static void
+markers(struct kp_log *l, char *buf, size_t len)
+{
+	struct lt_scan sc;
+	struct vals v;
+	size_t at = 0;
+
+	memset(&v, 0, sizeof(v));
+	lt_scan(l, 1 << 20, &sc, marker_cb, &v);
+	buf[0] = '\0';
+	for (int i = 0; i < v.n && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s",
+		    i ? " " : "", v.v[i]);
+}
+
+/*
+ * The cleaner removes a COMMIT marker once its transaction has no record
+ * left and delete.retention.ms has passed, as Kafka's; ABORT markers stay.
+ */
+static void
+test_compact_markers(void)
+{
+	struct kp_compact_report rep;
+	struct kp_logconf c;
+	struct kp_log *l;
+	struct kp_txn_entry e;
+	char dir[PATH_MAX], got[128];
+	int64_t first, m;
+
+	lt_conf(&c);
+	c.cleanup_policy = KP_CLEANUP_COMPACT;
+	c.min_compaction_lag_ms = 0;
+	c.delete_retention_ms = HOUR;
+	lt_tmpdir(dir, sizeof(dir), "txm");
+	l = kp_log_open(dir, &c, KP_LOG_CREATE, NOW, NULL);
+	put(l, "k1", "a", 5);				/* 0 */
+	mark(l, 5, true);				/* 1 */
+	put(l, "k1", "b", 5);				/* 2: supersedes a */
+	mark(l, 5, true);				/* 3 */
+	put(l, "k2", "c", 6);				/* 4 */
+	mark(l, 6, true);				/* 5 */
+	first = put(l, "k3", "d", 7);			/* 6 */
+	m = mark(l, 7, false);				/* 7 */
+	e = ent(7, first, m, m + 1);
+	is_int(kp_log_txn_add(l, &e), 0, "producer 7 aborted");
+	put(l, "k4", "e", -1);				/* 8 */
+	kp_log_roll(l, NOW);
+	markers(l, got, sizeof(got));
+	ok(strcmp(got, "1c 3c 5c 7a") == 0, "four markers written (%s)", got);
+	is_int(kp_log_compact(l, NOW + 1, &rep), 0, "clean before delete.retention.ms");
+	markers(l, got, sizeof(got));
+	ok(rep.markers_removed == 0 && strcmp(got, "1c 3c 5c 7a") == 0,
+	    "young markers stay, even one whose records went (%s)", got);
+	ok(!has_val(l, "a") && has_val(l, "b"), "a superseded record went");
+	is_int(kp_log_compact(l, NOW + 2 * HOUR, &rep), 0, "clean after it");
+	markers(l, got, sizeof(got));
+	ok(rep.markers_removed == 0 && strcmp(got, "1c 3c 5c 7a") == 0,
+	    "no marker goes with no producer state saved past it (%s)", got);
+	kp_log_set_marker_horizon(l, 3);
+	is_int(kp_log_compact(l, NOW + 2 * HOUR, &rep), 0, "saved up to 3");
+	markers(l, got, sizeof(got));
+	ok(rep.markers_removed == 1 && strcmp(got, "3c 5c 7a") == 0,
+	    "the marker of the emptied transaction went (%s)", got);
+	ok(kp_log_txn_has(l, 7) && has_val(l, "b") && has_val(l, "c") &&
+	    has_val(l, "e") && !has_val(l, "d"),
+	    "the aborted transaction stays indexed, every kept record stays");
+	kp_log_close(l);
+	l = kp_log_open(dir, &c, 0, NOW, NULL);
+	markers(l, got, sizeof(got));
+	ok(strcmp(got, "3c 5c 7a") == 0, "and so after a reopen (%s)", got);
+	kp_log_close(l);
+	lt_rmrf(dir);
+}
+
 int
 main(void)
 {
@@ -369,5 +458,6 @@ main(void)
 	test_log();
 	test_recovery();
 	test_compact();
+	test_compact_markers();
 	return tap_done();
 }
