@@ -295,31 +295,32 @@ offsets_setup() {
 }
 
 # Two brokers logging every connection and request (-vv), the coordinator
-# of transactional id "tx" on one, and TOPIC with PARTS partitions of one
-# replica each; sets TC (the coordinator) and LEAD (the other broker).
-markers_setup() {	# markers_setup TOPIC PARTS
+# of transactional id "tx" on one (__transaction_state with RF replicas,
+# default 2), and TOPIC with PARTS partitions of one replica each; sets TC
+# (the coordinator), LEAD (the other broker), P (a partition of TOPIC that
+# LEAD leads) and PID (tx's producer id, epoch 0).
+markers_setup() {	# markers_setup TOPIC PARTS [RF]
 	cluster_start 2 -v -v -o transaction.state.log.num.partitions=1 \
-	    -o transaction.state.log.replication.factor=2
+	    -o transaction.state.log.replication.factor="${3:-2}"
 	timeout 20 ktopic -b "$(cluster_boot)" create -p "$2" -r 1 "$1"
 	wait_for -t 30 sh -c "timeout 10 $PY '$TXN' coord '$(addr 1)' tx | grep -q '^error 0 '"
-	wait_for isr_is_p __transaction_state 0 '[1,2]'
+	[ "${3:-2}" = 1 ] || wait_for isr_is_p __transaction_state 0 '[1,2]'
 	TC=$(zk_state __transaction_state 0 leader)
 	LEAD=$(other "$TC")
 	wait_for sh -c "timeout 10 $PY '$TXN' coord '$(addr "$TC")' tx | grep -qx 'error 0 node $TC'"
+	for P in $(seq 0 $(($2 - 1))); do
+		[ "$(zk_state "$1" "$P" leader)" = "$LEAD" ] && break
+	done
+	[ "$(zk_state "$1" "$P" leader)" = "$LEAD" ]
+	run timeout 20 $PY "$TXN" init "$(addr "$TC")" tx 60000
+	assert_output --regexp '^error 0 pid [0-9]+ epoch 0$'
+	PID=$(echo "$output" | awk '{ print $4 }')
 }
 
 @test "cluster commit: the transaction coordinator keeps its connection to a leader for the next markers" {
 	local tc lead pid p i n
 	markers_setup mk 2
-	tc=$TC lead=$LEAD
-	# a partition of mk the other broker leads
-	for p in 0 1; do
-		[ "$(zk_state mk "$p" leader)" = "$lead" ] && break
-	done
-	[ "$(zk_state mk "$p" leader)" = "$lead" ]
-	run timeout 20 $PY "$TXN" init "$(addr "$tc")" tx 60000
-	assert_output --regexp '^error 0 pid [0-9]+ epoch 0$'
-	pid=$(echo "$output" | awk '{ print $4 }')
+	tc=$TC lead=$LEAD p=$P pid=$PID
 	: >"$(broker_err "$lead")"
 	# five transactions: five produce connections to the leader, and the
 	# coordinator's markers, which need one more
@@ -342,14 +343,11 @@ markers_setup() {	# markers_setup TOPIC PARTS
 @test "cluster commit: the coordinator sends a transaction's markers for one leader in one WriteTxnMarkers" {
 	local tc lead pid p parts=()
 	markers_setup mb 6
-	tc=$TC lead=$LEAD
+	tc=$TC lead=$LEAD pid=$PID
 	for p in 0 1 2 3 4 5; do
 		[ "$(zk_state mb "$p" leader)" = "$lead" ] && parts+=("mb:$p")
 	done
 	[ "${#parts[@]}" -ge 2 ]
-	run timeout 20 $PY "$TXN" init "$(addr "$tc")" tx 60000
-	assert_output --regexp '^error 0 pid [0-9]+ epoch 0$'
-	pid=$(echo "$output" | awk '{ print $4 }')
 	run timeout 20 $PY "$TXN" add "$(addr "$tc")" tx "$pid" 0 "${parts[@]}"
 	assert_success
 	for p in "${parts[@]}"; do
@@ -367,4 +365,27 @@ markers_setup() {	# markers_setup TOPIC PARTS
 		run timeout 20 $PY "$TXN" fetch "$(addr "$lead")" mb "${p#mb:}" 1
 		assert_output "lso 2 values v$p"
 	done
+}
+
+@test "cluster commit: markers for a leader that is down are retried until it is back" {
+	local tc lead pid p
+	# the state on the coordinator alone: its writes need no leader
+	markers_setup md 2 1
+	tc=$TC lead=$LEAD p=$P pid=$PID
+	run timeout 20 $PY "$TXN" add "$(addr "$tc")" tx "$pid" 0 "md:$p"
+	assert_output "md-$p 0"
+	run timeout 20 $PY "$TXN" produce "$(addr "$lead")" md "$p" "$pid" 0 0 v
+	assert_output --regexp '^error 0 offset '
+	broker_kill "$lead"
+	: >"$(broker_err "$tc")"
+	run timeout 20 $PY "$TXN" end "$(addr "$tc")" tx "$pid" 0 commit
+	assert_output 'error 0'
+	# refused until the leader's session expires, then no leader
+	wait_for grep -q "md-$p: marker: NETWORK_EXCEPTION, will retry" \
+	    "$(broker_err "$tc")"
+	txn_state_is "$tc" tx PrepareCommit
+	broker_start "$lead"
+	wait_for -t 30 txn_state_is "$tc" tx CompleteCommit
+	run timeout 20 $PY "$TXN" fetch "$(addr "$lead")" md "$p" 1
+	assert_output "lso 2 values v"
 }
