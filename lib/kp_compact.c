@@ -8,6 +8,7 @@
 #include "kp_compact.h"
 #include "kp_compress.h"
 #include "kp_segment.h"
+#include "kp_txnindex.h"
 
 #define INFLATE_MAX	(64u << 20)
 
@@ -352,29 +353,42 @@ txn_get(const struct kp_keymap *txns, char kind, int64_t pid)
 }
 
 /*
- * A marker (in scratch) ends its producer's transaction. Kafka's cleaner
- * drops a COMMIT marker once no record of its transaction is left and the
- * marker is past delete.retention.ms (here: its segment, as tombstones);
- * true when this one goes. -1 on ENOMEM.
+ * A marker ends its producer's transaction. Kafka's cleaner drops it once
+ * no record of its transaction is left and it is past delete.retention.ms
+ * (here: its segment, as tombstones); true when this one goes. -1 on
+ * ENOMEM.
  */
 static int
 marker_goes(struct kp_keymap *txns, const struct kp_batch_header *h,
-    const struct kp_buf *scratch, bool drop, int64_t below)
+    bool drop, int64_t below)
 {
 	int64_t prev = txn_get(txns, 'm', h->producer_id);
 	bool kept = txn_get(txns, 'd', h->producer_id) > prev;
 
 	if (txn_put(txns, 'm', h->producer_id, h->base_offset) < 0)
 		return -1;
-	return drop && h->base_offset < below && !kept &&
-	    kp_batch_control_type(scratch->data, scratch->len) ==
-	    KP_CONTROL_COMMIT;
+	return drop && h->base_offset < below && !kept;
+}
+
+/* A kept marker's aborted transaction, if src indexes it, into xi_out. */
+static void
+keep_aborted(const struct kp_segment *src, int64_t marker,
+    struct kp_buf *xi_out)
+{
+	uint8_t e[KP_TXNINDEX_ENTRY];
+
+	for (size_t i = 0; i < src->xi.n; i++)
+		if (src->xi.e[i].last_offset == marker) {
+			kp_txnindex_encode(e, &src->xi.e[i]);
+			kp_buf_put(xi_out, e, sizeof(e));
+		}
 }
 
 int
 kp_compact_rewrite(const struct kp_keymap *m, struct kp_keymap *txns,
     int64_t markers_below, struct kp_segment *src, struct kp_segment *dst,
-    bool drop_tomb, struct kp_buf *scratch, struct kp_compact_report *rep)
+    struct kp_buf *xi_out, bool drop_tomb, struct kp_buf *scratch,
+    struct kp_compact_report *rep)
 {
 	struct kp_batch_header h;
 	struct kp_buf out;
@@ -392,7 +406,7 @@ kp_compact_rewrite(const struct kp_keymap *m, struct kp_keymap *txns,
 		if (n == 0)
 			break;
 		if (h.attributes & KP_BATCH_ATTR_CONTROL) {
-			int gone = marker_goes(txns, &h, scratch, drop_tomb,
+			int gone = marker_goes(txns, &h, drop_tomb,
 			    markers_below);
 
 			if (gone < 0)
@@ -401,6 +415,7 @@ kp_compact_rewrite(const struct kp_keymap *m, struct kp_keymap *txns,
 				rep->markers_removed++;
 				continue;
 			}
+			keep_aborted(src, h.base_offset, xi_out);
 		}
 		kp_buf_reset(&out);
 		if (readable(&h) &&
@@ -415,6 +430,10 @@ kp_compact_rewrite(const struct kp_keymap *m, struct kp_keymap *txns,
 		if (all ? kp_segment_append(dst, scratch->data, scratch->len) :
 		    kp_segment_append(dst, out.data, out.len))
 			goto fail;
+	}
+	if (xi_out->err) {
+		errno = ENOMEM;
+		goto fail;
 	}
 	rep->bytes_after += dst->size;
 	rc = 0;

@@ -46,15 +46,16 @@ int	 kp_compact_scan(struct kp_keymap *, struct kp_segment *,
  * same baseOffset, baseTimestamp, maxTimestamp and lastOffsetDelta (so
  * offsets keep their gaps, as in Kafka). rep counts what happened. 0 or -1 with errno.
  *
- * Transaction markers: with drop_tombstones, a COMMIT marker below
- * markers_below whose transaction has no record left goes too, as Kafka's
- * cleaner removes it (ABORT markers stay: the .txnindex names them).
- * txns, a map of its own for the whole pass (segments oldest first),
- * remembers per producer its last marker and its last kept transactional
- * record.
+ * Transaction markers: with drop_tombstones, a marker below markers_below
+ * whose transaction has no record left goes too, as Kafka's cleaner
+ * removes it. txns, a map of its own for the whole pass (segments oldest
+ * first), remembers per producer its last marker and its last kept
+ * transactional record. xi_out gets the .txnindex entries (34 bytes each)
+ * of src's aborted transactions whose ABORT marker stays.
  */
 int	 kp_compact_rewrite(const struct kp_keymap *, struct kp_keymap *,
-	    int64_t, struct kp_segment *, struct kp_segment *, bool,
-	    struct kp_buf *, struct kp_compact_report *);
+	    int64_t, struct kp_segment *, struct kp_segment *,
+	    struct kp_buf *, bool, struct kp_buf *,
+	    struct kp_compact_report *);
 
 #endif

@@ -271,7 +271,8 @@ cmp_i64(const void *a, const void *b)
 static int
 tidy_dir(struct kp_log *l, struct kp_log_recovery *rec)
 {
-	static const char *idx[] = { ".index", ".timeindex" };
+	static const char *idx[] = { ".index", ".timeindex",
+	    KP_TXNINDEX_SUFFIX };
 	char a[PATH_MAX], b[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
@@ -284,7 +285,7 @@ tidy_dir(struct kp_log *l, struct kp_log_recovery *rec)
 
 		if (base < 0)
 			continue;
-		for (int i = 0; i < 2; i++) {
+		for (int i = 0; i < 3; i++) {
 			char sfx[32];
 
 			snprintf(sfx, sizeof(sfx), "%s.swap", idx[i]);
@@ -1444,11 +1445,16 @@ batch_aborted(void *arg, int64_t pid, int64_t offset)
 	return false;
 }
 
-/* Put the cleaned copy of segs[i] in place: see tidy_dir for the order. */
+/*
+ * Put the cleaned copy of segs[i] in place: see tidy_dir for the order.
+ * A .txnindex.cleaned (written only when the aborted transactions
+ * changed) goes with it, before the .log.
+ */
 static int
 swap_in(struct kp_log *l, int i, struct kp_segment *c, int64_t now)
 {
-	static const char *sx[] = { ".index", ".timeindex", ".log" };
+	static const char *sx[] = { ".index", ".timeindex",
+	    KP_TXNINDEX_SUFFIX, ".log" };
 	struct kp_segment *old = l->segs[i], *n;
 	int64_t base = old->base, next = old->next_offset;
 	char a[PATH_MAX], b[PATH_MAX], sfx[32];
@@ -1456,22 +1462,22 @@ swap_in(struct kp_log *l, int i, struct kp_segment *c, int64_t now)
 	if (kp_segment_seal(c) < 0 || kp_segment_sync(c) < 0)
 		return -1;
 	kp_segment_close(c);
-	for (int k = 0; k < 3; k++) {
+	for (int k = 0; k < 4; k++) {
 		snprintf(sfx, sizeof(sfx), "%s.cleaned", sx[k]);
 		kp_segment_path(a, sizeof(a), l->dir, base, sfx);
 		snprintf(sfx, sizeof(sfx), "%s.swap", sx[k]);
 		kp_segment_path(b, sizeof(b), l->dir, base, sfx);
-		if (rename(a, b) < 0)
+		if (rename(a, b) < 0 && (errno != ENOENT || k != 2))
 			return -1;
 	}
 	if (kp_fsync_dir(l->dir) < 0)
 		return -1;
 	/* from here the swap is decided: a crash finishes it on open */
-	for (int k = 0; k < 3; k++) {
+	for (int k = 0; k < 4; k++) {
 		snprintf(sfx, sizeof(sfx), "%s.swap", sx[k]);
 		kp_segment_path(a, sizeof(a), l->dir, base, sfx);
 		kp_segment_path(b, sizeof(b), l->dir, base, sx[k]);
-		if (rename(a, b) < 0)
+		if (rename(a, b) < 0 && (errno != ENOENT || k != 2))
 			return -1;
 	}
 	if (kp_fsync_dir(l->dir) < 0)
@@ -1492,10 +1498,10 @@ static void
 remove_cleaned(struct kp_log *l, int64_t base)
 {
 	static const char *sx[] = { ".log.cleaned", ".index.cleaned",
-	    ".timeindex.cleaned" };
+	    ".timeindex.cleaned", KP_TXNINDEX_SUFFIX ".cleaned" };
 	char p[PATH_MAX];
 
-	for (int k = 0; k < 3; k++) {
+	for (int k = 0; k < 4; k++) {
 		kp_segment_path(p, sizeof(p), l->dir, base, sx[k]);
 		(void)unlink(p);
 	}
@@ -1507,12 +1513,33 @@ kp_log_set_marker_horizon(struct kp_log *l, int64_t offset)
 	l->marker_horizon = offset;
 }
 
+/*
+ * When the cleaner removed ABORT markers of s, the entries xi keeps (all
+ * of s's others) become <base>.txnindex.cleaned, swapped in with the
+ * segment: an entry left without its marker would have read_committed
+ * consumers drop that producer's later records, waiting for a marker
+ * that never comes. An empty file is an empty index.
+ */
+static int
+cleaned_txnindex(struct kp_log *l, const struct kp_segment *s,
+    const struct kp_buf *xi)
+{
+	char p[PATH_MAX];
+
+	if (xi->len == s->xi.n * KP_TXNINDEX_ENTRY)
+		return 0;
+	kp_segment_path(p, sizeof(p), l->dir, s->base,
+	    KP_TXNINDEX_SUFFIX ".cleaned");
+	return kp_write_file_atomic(p, xi->data, xi->len);
+}
+
 int
 kp_log_compact(struct kp_log *l, int64_t now_ms,
     struct kp_compact_report *rep)
 {
 	struct kp_compact_report r = { 0 };
 	struct kp_keymap *map, *txns;
+	struct kp_buf xi;
 	int64_t upto, again = -1;
 	int rc = -1;
 
@@ -1529,6 +1556,7 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 		return -1;
 	}
 	kp_keymap_set_aborted(map, batch_aborted, l);
+	kp_buf_init(&xi);
 	upto = cleanable_end(l);
 	/*
 	 * The newest offset of every key, the active segment included; but
@@ -1562,8 +1590,10 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 		    true, false, s->created_ms);
 		if (c == NULL)
 			goto out;
+		kp_buf_reset(&xi);
 		if (kp_compact_rewrite(map, txns, l->marker_horizon, s, c,
-		    drop_tombstones, &l->scratch, &one) < 0) {
+		    &xi, drop_tombstones, &l->scratch, &one) < 0 ||
+		    cleaned_txnindex(l, s, &xi) < 0) {
 			kp_segment_close(c);
 			remove_cleaned(l, s->base);
 			goto out;
@@ -1600,6 +1630,7 @@ kp_log_compact(struct kp_log *l, int64_t now_ms,
 out:
 	kp_keymap_free(map);
 	kp_keymap_free(txns);
+	kp_buf_release(&xi);
 	if (rc < 0)
 		return -1;
 done:

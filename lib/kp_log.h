@@ -34,7 +34,8 @@
  * Other files (the broker's kpipe.producers) are left alone.
  * Leftovers of an interrupted operation (*.cleaned, *~, index files
  * without their .log) are removed on open; a complete *.log.swap (the
- * cleaner's replacement of a segment) is moved into place.
+ * cleaner's replacement of a segment) is moved into place, with its
+ * index .swap files.
  *
  * WHAT A CRASH CAN LOSE. "Acknowledged" means kp_log_append returned
  * KP_NONE. Batches are written with pwrite(2) into the page cache;
@@ -291,8 +292,7 @@ struct kp_compact_report {
 	int64_t		 records_removed;	/* superseded by a newer key */
 	int64_t		 tombstones_removed;
 	int64_t		 tombstones_kept;	/* not yet delete.retention.ms old */
-	int64_t		 markers_removed;	/* COMMIT markers of emptied
-						   transactions */
+	int64_t		 markers_removed;	/* of emptied transactions */
 	int64_t		 bytes_before;
 	int64_t		 bytes_after;
 };
@@ -311,7 +311,8 @@ int		 kp_log_compact(struct kp_log *, int64_t,
 /*
  * Aborted transactions (kp_txnindex.h): each in the .txnindex of the
  * segment holding its ABORT marker, created, cut and deleted with that
- * segment. Add an entry whose marker is in the log: 0, or -1 with errno
+ * segment, and rewritten with it by the cleaner when it removes the
+ * marker. Add an entry whose marker is in the log: 0, or -1 with errno
  * (ERANGE: the marker offset is not in the log; EEXIST: already there).
  */
 struct kp_txn_entry;

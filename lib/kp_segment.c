@@ -119,7 +119,10 @@ kp_segment_open_tagged(const char *dir, int64_t base, const char *tag,
 	s->index_rebuilt |= rc == 1;
 	free(p);
 	p = NULL;
-	/* the cleaner's copies share the original's aborted transactions */
+	/*
+	 * The cleaner's copies share the original's aborted transactions
+	 * (kp_log writes a .txnindex.cleaned itself when that changes).
+	 */
 	if (s->tag[0] == '\0') {
 		if (asprintf(&p, "%s%s", s->prefix, KP_TXNINDEX_SUFFIX) < 0) {
 			p = NULL;

@@ -106,26 +106,42 @@ wait_uncommitted() {	# wait_uncommitted TOPIC VALUE
 	assert_output --partial "COMMIT"
 }
 
-# COMMIT markers left in the segments of TOPIC-0 (ktopic dump)
-commit_markers() {	# commit_markers TOPIC
-	ktopic dump "$KB_DATA/$1-0/"*.log | grep -c COMMIT || true
+# markers of TYPE (COMMIT or ABORT) left in the segments of TOPIC-0
+markers_left() {	# markers_left TOPIC TYPE
+	ktopic dump "$KB_DATA/$1-0/"*.log | grep -c "$2" || true
 }
 
-@test "kbroker: the cleaner removes the COMMIT markers of transactions compaction emptied" {
+@test "kbroker: the cleaner removes the markers of transactions compaction emptied" {
 	start_broker -o log.retention.check.interval.ms=100
 	ktopic create cm -c cleanup.policy=compact -c segment.bytes=400 \
 	    -c delete.retention.ms=0 -c min.compaction.lag.ms=0
-	local i n
-	# twelve transactions, each a new value of the same key
-	for i in $(seq 1 12); do
+	local i c a
+	# transactions that each give the same key a new value, and one
+	# aborted among them
+	for i in $(seq 1 6); do
+		printf 'k:%s\n' "$i" | kproduce -t cm -K : --transactional-id tc
+	done
+	start_producer -t cm -f json --transactional-id tc
+	echo '{"key":"k","value":"x"}' >&8
+	wait_uncommitted cm x
+	echo 'not json' >&8
+	exec 8>&-
+	wait "$KP_PID" || true
+	KP_PID=
+	grep -q "transaction aborted" "$BATS_TEST_TMPDIR/kp.err"
+	for i in $(seq 7 12); do
 		printf 'k:%s\n' "$i" | kproduce -t cm -K : --transactional-id tc
 	done
 	for i in $(seq 1 100); do
-		n=$(commit_markers cm)
-		[ "$n" -le 4 ] && break
+		c=$(markers_left cm COMMIT)
+		a=$(markers_left cm ABORT)
+		[ "$c" -le 4 ] && [ "$a" -eq 0 ] && break
 		sleep 0.1
 	done
-	[ "$n" -le 4 ]
+	[ "$c" -le 4 ]
+	[ "$a" -eq 0 ]
+	# and the aborted transaction left the .txnindex with its marker
+	! ktopic dump "$KB_DATA"/cm-0/*.txnindex 2>/dev/null | grep -q 'producer'
 	run committed cm
 	assert_success
 	assert_equal "$(tail -1 <<<"$output" | cut -d' ' -f4)" 12

@@ -207,6 +207,28 @@ test_lag_and_tick(void)
 	lt_rmrf(dir);
 }
 
+/* n bytes of an aborted-transaction entry's shape (version 0, small ids) */
+static int
+write_file(const char *path, size_t n)
+{
+	uint8_t e[34] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2 };
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	int rc = fd < 0 || write(fd, e, n) != (ssize_t)n ? -1 : 0;
+
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static long long
+fsize(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
 /* A crash between the renames: the .swap files finish on open. */
 static void
 test_swap_recovery(void)
@@ -232,10 +254,18 @@ test_swap_recovery(void)
 	ok(system(a) == 0, "stage a .log.swap");
 	snprintf(a, sizeof(a), "%s/%020d.index.cleaned", dir, 0);
 	close(open(a, O_CREAT | O_WRONLY, 0644));
+	/* an aborted transaction the cleaning removed: an empty index */
+	snprintf(b, sizeof(b), "%s/%020d.txnindex", dir, 0);
+	ok(write_file(b, 34) == 0, "an old .txnindex");
+	snprintf(b, sizeof(b), "%s/%020d.txnindex.swap", dir, 0);
+	ok(write_file(b, 0) == 0, "an empty .txnindex.swap");
 	l = kp_log_open(dir, &c, 0, NOW, &rec);
 	is_int(rec.swaps_completed, 1, "swap completed on open");
 	ok(rec.leftovers_removed >= 1, "the .cleaned leftover removed");
 	ok(access(a, F_OK) != 0, "no .cleaned file remains");
+	ok(access(b, F_OK) != 0, "no .txnindex.swap remains");
+	snprintf(b, sizeof(b), "%s/%020d.txnindex", dir, 0);
+	is_int(fsize(b), 0, "the .txnindex is the swapped-in one");
 	snprintf(b, sizeof(b), "%s/%020d.log.swap", dir, 0);
 	ok(access(b, F_OK) != 0, "no .swap file remains");
 	lt_scan(l, 1 << 20, &s, NULL, NULL);

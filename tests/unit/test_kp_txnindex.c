@@ -392,8 +392,9 @@ markers(struct kp_log *l, char *buf, size_t len)
 }
 
 /*
- * The cleaner removes a COMMIT marker once its transaction has no record
- * left and delete.retention.ms has passed, as Kafka's; ABORT markers stay.
+ * The cleaner removes a marker once its transaction has no record left and
+ * delete.retention.ms has passed, as Kafka's, and an ABORT marker's entry
+ * in the .txnindex with it; never above the producer state horizon.
  */
 static void
 test_compact_markers(void)
@@ -423,29 +424,38 @@ test_compact_markers(void)
 	is_int(kp_log_txn_add(l, &e), 0, "producer 7 aborted");
 	put(l, "k4", "e", -1);				/* 8 */
 	kp_log_roll(l, NOW);
+	first = put(l, "k5", "f", 8);			/* 9 */
+	m = mark(l, 8, false);				/* 10 */
+	e = ent(8, first, m, m + 1);
+	is_int(kp_log_txn_add(l, &e), 0, "producer 8 aborted");
+	put(l, "k6", "g", -1);				/* 11 */
+	kp_log_roll(l, NOW);
 	markers(l, got, sizeof(got));
-	ok(strcmp(got, "1c 3c 5c 7a") == 0, "four markers written (%s)", got);
+	ok(strcmp(got, "1c 3c 5c 7a 10a") == 0, "five markers written (%s)", got);
 	is_int(kp_log_compact(l, NOW + 1, &rep), 0, "clean before delete.retention.ms");
 	markers(l, got, sizeof(got));
-	ok(rep.markers_removed == 0 && strcmp(got, "1c 3c 5c 7a") == 0,
-	    "young markers stay, even one whose records went (%s)", got);
-	ok(!has_val(l, "a") && has_val(l, "b"), "a superseded record went");
+	ok(rep.markers_removed == 0 && strcmp(got, "1c 3c 5c 7a 10a") == 0,
+	    "young markers stay, even those whose records went (%s)", got);
+	ok(!has_val(l, "a") && has_val(l, "b") && !has_val(l, "d"),
+	    "superseded and aborted records went");
 	is_int(kp_log_compact(l, NOW + 2 * HOUR, &rep), 0, "clean after it");
 	markers(l, got, sizeof(got));
-	ok(rep.markers_removed == 0 && strcmp(got, "1c 3c 5c 7a") == 0,
+	ok(rep.markers_removed == 0 && strcmp(got, "1c 3c 5c 7a 10a") == 0,
 	    "no marker goes with no producer state saved past it (%s)", got);
-	kp_log_set_marker_horizon(l, 3);
-	is_int(kp_log_compact(l, NOW + 2 * HOUR, &rep), 0, "saved up to 3");
+	kp_log_set_marker_horizon(l, 9);
+	is_int(kp_log_compact(l, NOW + 2 * HOUR, &rep), 0, "saved up to 9");
 	markers(l, got, sizeof(got));
-	ok(rep.markers_removed == 1 && strcmp(got, "3c 5c 7a") == 0,
-	    "the marker of the emptied transaction went (%s)", got);
-	ok(kp_log_txn_has(l, 7) && has_val(l, "b") && has_val(l, "c") &&
-	    has_val(l, "e") && !has_val(l, "d"),
-	    "the aborted transaction stays indexed, every kept record stays");
+	ok(rep.markers_removed == 2 && strcmp(got, "3c 5c 10a") == 0,
+	    "the markers of the emptied transactions below it went (%s)", got);
+	ok(!kp_log_txn_has(l, 7) && kp_log_txn_has(l, 10),
+	    "the removed ABORT marker's transaction left the .txnindex");
+	ok(has_val(l, "b") && has_val(l, "c") && has_val(l, "e") &&
+	    has_val(l, "g"), "every kept record stays");
 	kp_log_close(l);
 	l = kp_log_open(dir, &c, 0, NOW, NULL);
 	markers(l, got, sizeof(got));
-	ok(strcmp(got, "3c 5c 7a") == 0, "and so after a reopen (%s)", got);
+	ok(strcmp(got, "3c 5c 10a") == 0 && !kp_log_txn_has(l, 7) &&
+	    kp_log_txn_has(l, 10), "and so after a reopen (%s)", got);
 	kp_log_close(l);
 	lt_rmrf(dir);
 }
