@@ -43,7 +43,8 @@ struct kb_config {
 	int64_t		 queued_max;	/* queued.max.request.bytes */
 	int64_t		 idle_ms;	/* connections.max.idle.ms */
 	int64_t		 tick_ms;	/* log.retention.check.interval.ms */
-	int64_t		 ckpt_ms;	/* replica.high.watermark.checkpoint.interval.ms */
+	/* replica.high.watermark.checkpoint.interval.ms */
+	int64_t		 ckpt_ms;
 	bool		 acks_all_fsync; /* kpipe.acks.all.fsync */
 	int64_t		 log_cache_bytes; /* kpipe.log.cache.bytes */
 	/* Cluster mode (cluster.h), on when zk_connect is set: */

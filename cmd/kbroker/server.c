@@ -335,7 +335,8 @@ tick(struct kb_broker *b, int64_t now)
 	char path[PATH_MAX];
 	int e;
 
-	if (kp_store_tick(b->store, kb_now_wall(), b->cfg->ckpt_ms, &bad) == -1)
+	if (kp_store_tick(b->store, kb_now_wall(), b->cfg->ckpt_ms,
+	    &bad) == -1)
 		kb_log("log %s: periodic work: %s",
 		    bad ? kp_log_dir(bad) : "?", strerror(errno));
 	if ((e = kp_bgio_failed(path, sizeof(path))) != 0)

@@ -62,8 +62,9 @@ void	 kb_txn_coord_round(struct kb_broker *);
  * txn_markers.c: a marker for a partition another broker leads, sent as
  * WriteTxnMarkers by a sender thread once kb_txn_markers_send is called.
  * Call again with the same arguments to poll: KB_TXN_MARKER_PENDING while
- * in flight (the first call queues it), then the leader's answer (KP_NONE, KP_NOT_LEADER_OR_FOLLOWER...)
- * or KP_NETWORK_EXCEPTION, once; a later call sends it again.
+ * in flight (the first call queues it), then the leader's answer
+ * (KP_NONE, KP_NOT_LEADER_OR_FOLLOWER...) or KP_NETWORK_EXCEPTION, once;
+ * a later call sends it again.
  */
 #define KB_TXN_MARKER_PENDING	(-2)
 int16_t	 kb_txn_marker_remote(struct kb_broker *, const char *topic,
