@@ -836,7 +836,8 @@ describe_topic(struct kb_req *req,
 /* The broker's own settings that describe it best. */
 static const char *broker_keys[] = {
 	"auto.create.topics.enable", "broker.id", "connections.max.idle.ms",
-	"delete.topic.enable", "listeners", "log.dirs",
+	"delete.topic.enable", "group.initial.rebalance.delay.ms", "listeners",
+	"log.dirs",
 	"log.retention.check.interval.ms", "max.connections", "num.partitions",
 	"replica.high.watermark.checkpoint.interval.ms",
 	"socket.request.max.bytes",
@@ -863,6 +864,11 @@ broker_value(struct kb_broker *b, const char *key, char *buf, size_t len)
 		snprintf(buf, len, "%lld", (long long)c->idle_ms);
 	else if (strcmp(key, "log.retention.check.interval.ms") == 0)
 		snprintf(buf, len, "%lld", (long long)c->tick_ms);
+	else if (strcmp(key, "group.initial.rebalance.delay.ms") == 0) {
+		if (kb_config_get(c, key, NULL) != NULL)
+			return kb_config_get(c, key, NULL);
+		snprintf(buf, len, "%d", KB_GROUP_INITIAL_DELAY_MS);
+	}
 	else if (strcmp(key, "replica.high.watermark.checkpoint.interval.ms") ==
 	    0)
 		snprintf(buf, len, "%lld", (long long)c->ckpt_ms);

@@ -233,7 +233,7 @@ group_init(struct kb_broker *b)
 		return -1;
 	kp_coord_conf_default(&conf);
 	conf.initial_delay_ms = conf_int(b, "group.initial.rebalance.delay.ms",
-	    conf.initial_delay_ms, 0, INT32_MAX);
+	    KB_GROUP_INITIAL_DELAY_MS, 0, INT32_MAX);
 	conf.min_session_ms = conf_int(b, "group.min.session.timeout.ms",
 	    conf.min_session_ms, 1, INT32_MAX);
 	conf.max_session_ms = conf_int(b, "group.max.session.timeout.ms",

@@ -221,6 +221,12 @@ struct kb_req {
  * page cache, shared by the partitions being written (see kp_pagecache.c).
  */
 #define KB_LOG_CACHE_BYTES	((int64_t)256 << 20)
+/*
+ * group.initial.rebalance.delay.ms: 0, as in the server.properties Kafka
+ * ships, not its code's 3000: with 3000 every `kconsume -g ... -e` of a
+ * script waited 3 s for members that never come.
+ */
+#define KB_GROUP_INITIAL_DELAY_MS	0
 
 #define KB_DONE		0	/* the response body is in resp */
 #define KB_CLOSE	(-1)	/* close the connection */

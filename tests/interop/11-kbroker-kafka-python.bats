@@ -68,6 +68,7 @@ print("retention after", show("retention.ms"))
 r = a.describe_configs([ConfigResource(ConfigResourceType.BROKER, "0")])
 names = {e[0]: e[1] for e in r[0].resources[0][4]}
 print("broker num.partitions", names.get("num.partitions"))
+print("broker group delay", names.get("group.initial.rebalance.delay.ms"))
 EOF
 	assert_success
 	# (value, config_source): 1 = topic override, 5 = default
@@ -76,6 +77,9 @@ EOF
 	assert_line "policy ('compact', 1)"
 	assert_line "retention after ('604800000', 5)"
 	assert_line "broker num.partitions 1"
+	# a lone consumer of a script starts at once, as with Kafka's
+	# shipped server.properties
+	assert_line "broker group delay 0"
 }
 
 @test "kafka-python: acks=all gzip producer, consumer with assign and seek" {
