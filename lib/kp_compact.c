@@ -332,13 +332,19 @@ filter(const struct kp_keymap *m, struct kp_buf *scratch, bool drop_tomb,
 }
 
 /* txns keys: a kind byte, then the producer id */
+static void
+txn_key(uint8_t k[9], char kind, int64_t pid)
+{
+	k[0] = (uint8_t)kind;
+	memcpy(k + 1, &pid, sizeof(pid));
+}
+
 static int
 txn_put(struct kp_keymap *txns, char kind, int64_t pid, int64_t off)
 {
 	uint8_t k[9];
 
-	k[0] = (uint8_t)kind;
-	memcpy(k + 1, &pid, sizeof(pid));
+	txn_key(k, kind, pid);
 	return kp_keymap_put(txns, k, sizeof(k), off);
 }
 
@@ -347,8 +353,7 @@ txn_get(const struct kp_keymap *txns, char kind, int64_t pid)
 {
 	uint8_t k[9];
 
-	k[0] = (uint8_t)kind;
-	memcpy(k + 1, &pid, sizeof(pid));
+	txn_key(k, kind, pid);
 	return kp_keymap_get(txns, k, sizeof(k));
 }
 

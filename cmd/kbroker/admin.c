@@ -865,8 +865,10 @@ broker_value(struct kb_broker *b, const char *key, char *buf, size_t len)
 	else if (strcmp(key, "log.retention.check.interval.ms") == 0)
 		snprintf(buf, len, "%lld", (long long)c->tick_ms);
 	else if (strcmp(key, "group.initial.rebalance.delay.ms") == 0) {
-		if (kb_config_get(c, key, NULL) != NULL)
-			return kb_config_get(c, key, NULL);
+		const char *v = kb_config_get(c, key, NULL);
+
+		if (v != NULL)
+			return v;
 		snprintf(buf, len, "%d", KB_GROUP_INITIAL_DELAY_MS);
 	}
 	else if (strcmp(key, "replica.high.watermark.checkpoint.interval.ms") ==

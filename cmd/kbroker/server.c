@@ -456,7 +456,7 @@ loop_once(struct kb_broker *b, int timeout)
 	kb_durable_commit(b);
 	now = kb_now_mono();
 	kb_group_poll(b);
-	kb_txn_coord_round(b);
+	kb_txn_coord_round();
 	kb_wake_waiters(b, b->wake);
 	if (now >= b->next_tick) {
 		tick(b, now);

@@ -1390,13 +1390,12 @@ kb_txn_coord_nudge(void)
 }
 
 void
-kb_txn_coord_round(struct kb_broker *b)
+kb_txn_coord_round(void)
 {
 	if (C == NULL || !C->nudged)
 		return;
 	C->nudged = false;
-	if (kb_cluster_mode(b))
-		finish_ending();
+	finish_ending();
 }
 
 void

@@ -56,7 +56,7 @@ void	 kb_txn_coord_poll(struct kb_broker *);
  * ending transactions on.
  */
 void	 kb_txn_coord_nudge(void);
-void	 kb_txn_coord_round(struct kb_broker *);
+void	 kb_txn_coord_round(void);
 
 /*
  * txn_markers.c: a marker for a partition another broker leads, sent as

@@ -64,7 +64,6 @@ struct msend {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	pthread_t	 th;
-	bool		 started;
 	bool		 quit;		/* (mu) */
 	struct mjob	*jobs;		/* (mu) */
 	int32_t		 corr;		/* (thread) */
@@ -362,7 +361,6 @@ start(struct kb_broker *b)
 		pthread_cond_destroy(&S->cv);
 		goto fail;
 	}
-	S->started = true;
 	return 0;
 fail:
 	if (S->efd != -1)
