@@ -134,12 +134,32 @@ group_new(struct kp_coord *c, const char *id, int64_t wall)
 	return g;
 }
 
+/* Tell kbroker to store the group's membership (g NULL: its removal). */
+static void
+stored(struct kp_coord *c, const char *id, const struct kp_coord_group *g)
+{
+	if (c->cb.group_changed != NULL)
+		c->cb.group_changed(c->cb.arg, id, g);
+}
+
 static void
 group_remove(struct kp_coord *c, struct kp_coord_group *g)
 {
 	TAILQ_REMOVE(&c->groups, g, link);
 	c->ngroups--;
 	group_free(g);
+}
+
+/* A group that ends while running: its stored membership goes too. */
+static void
+group_end(struct kp_coord *c, struct kp_coord_group *g)
+{
+	char *id = g->id;
+
+	g->id = NULL;
+	group_remove(c, g);
+	stored(c, id, NULL);
+	free(id);
 }
 
 static void
@@ -519,6 +539,9 @@ complete_join(struct kp_coord *c, struct kp_coord_group *g, int64_t now,
 	if (g->leader == NULL && (m = TAILQ_FIRST(&g->members)) != NULL)
 		set_str(&g->leader, m->member_id);
 	next_generation(g, wall);
+	/* Kafka stores an emptied group; a full one at its assignment */
+	if (g->state == KP_GROUP_EMPTY)
+		stored(c, g->id, g);
 	TAILQ_FOREACH(m, &g->members, link) {
 		m->joined = false;
 		m->is_new = false;
@@ -706,6 +729,7 @@ join_static_known(struct kp_coord *c, struct kp_coord_group *g,
 		m->deadline = now + r->session_ms;
 		m->session_ms = r->session_ms;
 		m->rebalance_ms = r->rebalance_ms;
+		stored(c, g->id, g);
 		join_answer(c, g, m, waiter);
 		return;
 	}
@@ -912,6 +936,7 @@ kp_coord_sync(struct kp_coord *c, const char *group, int32_t generation,
 		}
 	}
 	set_state(g, KP_GROUP_STABLE, wall);
+	stored(c, g->id, g);
 	TAILQ_FOREACH(o, &g->members, link) {
 		void *w = o->syncing ? o->sync_waiter : NULL;
 
@@ -1169,6 +1194,111 @@ kp_coord_load(struct kp_coord *c, const char *group, const char *topic,
 	return offset_put(g, topic, partition, o, NULL);
 }
 
+/*
+ * Drop every member and pending id; a waiter still parked on one (a
+ * cluster broker that led the group before) is told to look for the
+ * coordinator again.
+ */
+static void
+members_clear(struct kp_coord *c, struct kp_coord_group *g)
+{
+	struct kp_coord_member *m;
+
+	while ((m = TAILQ_FIRST(&g->members)) != NULL) {
+		member_unlink(g, m);
+		join_reply(c, m->join_waiter, KP_NOT_COORDINATOR,
+		    m->member_id);
+		sync_reply(c, g, m->syncing ? m->sync_waiter : NULL,
+		    KP_NOT_COORDINATOR, NULL, 0);
+		member_free(m);
+	}
+	while (g->npending > 0)
+		pending_remove(g, g->npending - 1);
+	g->join_deadline = -1;
+	g->initial_delay = false;
+}
+
+static struct kp_coord_member *
+saved_member(const struct kp_coord_saved *s,
+    const struct kp_coord_saved_member *sm, int64_t now)
+{
+	struct kp_coord_member *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	m->session_ms = sm->session_ms;
+	m->rebalance_ms = sm->rebalance_ms;
+	m->deadline = now + sm->session_ms;
+	if (s->protocol != NULL) {
+		struct kp_coord_proto p = { (char *)s->protocol,
+		    (uint8_t *)sm->subscription, sm->sub_len };
+
+		if ((m->protos = protos_copy(&p, 1)) == NULL) {
+			free(m);
+			return NULL;
+		}
+		m->nprotos = 1;
+	}
+	if ((sm->assign_len > 0 &&
+	    (m->assign = malloc(sm->assign_len)) == NULL) ||
+	    set_str(&m->member_id, sm->member_id) == -1 ||
+	    set_str(&m->instance_id, sm->instance_id) == -1 ||
+	    set_str(&m->client_id, sm->client_id) == -1 ||
+	    set_str(&m->client_host, sm->client_host) == -1) {
+		member_free(m);
+		return NULL;
+	}
+	if (sm->assign_len > 0)
+		memcpy(m->assign, sm->assign, sm->assign_len);
+	m->assign_len = sm->assign_len;
+	return m;
+}
+
+int
+kp_coord_load_group(struct kp_coord *c, const char *group,
+    const struct kp_coord_saved *s, int64_t now, int64_t wall)
+{
+	struct kp_coord_group *g = kp_coord_group(c, group);
+	struct kp_coord_member *m;
+
+	if (g != NULL) {
+		members_clear(c, g);
+		free(g->protocol);
+		free(g->leader);
+		g->protocol = g->leader = NULL;
+	}
+	if (s == NULL) {
+		if (g != NULL && g->noffsets == 0)
+			group_remove(c, g);
+		else if (g != NULL)
+			set_state(g, KP_GROUP_EMPTY, wall);
+		return 0;
+	}
+	if (g == NULL && (g = group_new(c, group, wall)) == NULL)
+		return -1;
+	g->generation = s->generation;
+	if (set_str(&g->protocol_type, s->protocol_type) == -1 ||
+	    set_str(&g->protocol, s->protocol) == -1 ||
+	    set_str(&g->leader, s->leader) == -1)
+		return -1;
+	for (size_t i = 0; i < s->nmembers; i++) {
+		if (member_find(g, s->members[i].member_id) != NULL)
+			continue;	/* a damaged record's repeat */
+		if ((m = saved_member(s, &s->members[i], now)) == NULL)
+			return -1;
+		TAILQ_INSERT_TAIL(&g->members, m, link);
+		g->nmembers++;
+	}
+	/* a leader that is no member would leave the next rebalance none */
+	if (g->leader != NULL && member_find(g, g->leader) == NULL &&
+	    set_str(&g->leader, (m = TAILQ_FIRST(&g->members)) != NULL ?
+	    m->member_id : NULL) == -1)
+		return -1;
+	set_state(g, g->nmembers > 0 ? KP_GROUP_STABLE : KP_GROUP_EMPTY,
+	    s->state_ts >= 0 ? s->state_ts : wall);
+	return 0;
+}
+
 int16_t
 kp_coord_delete_group(struct kp_coord *c, const char *group, int64_t wall)
 {
@@ -1181,7 +1311,7 @@ kp_coord_delete_group(struct kp_coord *c, const char *group, int64_t wall)
 		return KP_NON_EMPTY_GROUP;
 	while (g->noffsets > 0)
 		offset_drop(c, g, g->noffsets - 1, true);
-	group_remove(c, g);
+	group_end(c, g);
 	return KP_NONE;
 }
 
@@ -1258,7 +1388,7 @@ kp_coord_tick(struct kp_coord *c, int64_t now, int64_t wall)
 			expire_offsets(c, g, wall);
 			if (g->noffsets == 0 && g->npending == 0 &&
 			    wall - g->state_ts >= c->conf.retention_ms)
-				group_remove(c, g);
+				group_end(c, g);
 		}
 	}
 }

@@ -133,6 +133,14 @@ struct kp_coord_cb {
 	void	(*offset_changed)(void *arg, const char *group,
 		    const char *topic, int32_t partition,
 		    const struct kp_coord_offset *o);
+	/*
+	 * The group's membership changed where Kafka stores it (the
+	 * leader's assignment completed a rebalance, the group emptied, a
+	 * static member came back under a new id), or the group is gone (g
+	 * NULL), so kbroker can log it to __consumer_offsets. May be NULL.
+	 */
+	void	(*group_changed)(void *arg, const char *group,
+		    const struct kp_coord_group *g);
 	void	*arg;
 };
 
@@ -222,6 +230,44 @@ const struct kp_coord_offset *kp_coord_offset(struct kp_coord *,
  */
 int	 kp_coord_load(struct kp_coord *, const char *group, const char *topic,
 	    int32_t partition, const struct kp_coord_offset *o, int64_t wall);
+
+/*
+ * A group's membership as __consumer_offsets keeps it (Kafka's
+ * GroupMetadataValue), borrowed for kp_coord_load_group: each member with
+ * the metadata it sent for the group's protocol and its assignment.
+ */
+struct kp_coord_saved_member {
+	const char	*member_id;
+	const char	*instance_id;	/* NULL: dynamic */
+	const char	*client_id;
+	const char	*client_host;
+	int32_t		 rebalance_ms;
+	int32_t		 session_ms;
+	const uint8_t	*subscription;
+	size_t		 sub_len;
+	const uint8_t	*assign;
+	size_t		 assign_len;
+};
+
+struct kp_coord_saved {
+	const char	*protocol_type;
+	const char	*protocol;	/* NULL when none */
+	const char	*leader;	/* NULL when none */
+	int32_t		 generation;
+	int64_t		 state_ts;	/* wall ms, -1: unknown */
+	const struct kp_coord_saved_member *members;
+	size_t		 nmembers;
+};
+
+/*
+ * Put a group's membership read back from __consumer_offsets (no
+ * group_changed callback), replacing what the group had: Stable with its
+ * members, each given a whole session from now, as Kafka's coordinator
+ * does on loading; Empty without. s NULL (a tombstone) drops the
+ * members, and the group when no offset is left. 0 or -1 (ENOMEM).
+ */
+int	 kp_coord_load_group(struct kp_coord *, const char *group,
+	    const struct kp_coord_saved *s, int64_t now, int64_t wall);
 
 /* DeleteGroups: KP_NONE, GROUP_ID_NOT_FOUND or NON_EMPTY_GROUP. */
 int16_t	 kp_coord_delete_group(struct kp_coord *, const char *group,

@@ -19,7 +19,8 @@
  *         int64 offset, string metadata, int64 commit ts, int64 expire ts)
  *         when an explicit expiry was asked (OffsetCommit v2-v4)
  *   a null value (tombstone) removes the offset.
- * Group metadata records (key version 2) are recognised and skipped.
+ * Group membership records (key version 2) are kp_grouprec's: parsed here
+ * as records to skip.
  */
 #define KP_OFFSETS_TOPIC	"__consumer_offsets"
 

@@ -123,11 +123,7 @@ kp_txnrec_parse(const uint8_t *key, size_t klen, const uint8_t *value,
 	int16_t kv, vv;
 
 	memset(r, 0, sizeof(*r));
-	if (key == NULL)
-		return -1;
-	kp_reader_init(&rd, key, klen);
-	kv = kp_read_i16(&rd);
-	if (rd.err)
+	if ((kv = kp_read_version(&rd, key, klen)) < 0)
 		return -1;
 	if (kv != 0)
 		return 0;

@@ -80,6 +80,18 @@ kp_varint_size(int64_t v)
 	return n;
 }
 
+int
+kp_read_version(struct kp_reader *r, const void *p, size_t len)
+{
+	int16_t v;
+
+	if (p == NULL)
+		return -1;
+	kp_reader_init(r, p, len);
+	v = kp_read_i16(r);
+	return r->err || v < 0 ? -1 : v;
+}
+
 bool
 kp_read_bool(struct kp_reader *r)
 {

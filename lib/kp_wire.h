@@ -63,6 +63,13 @@ void		kp_read_uuid(struct kp_reader *, uint8_t[16]);
 /* Skip a tag buffer (no-op when not flexible); tags are validated. */
 void		kp_read_tags_f(struct kp_reader *, bool);
 
+/*
+ * Start reading a versioned record key or value (the internal topics'
+ * records): r set on p, its int16 version, or -1 when p is NULL, too short
+ * or the version negative.
+ */
+int		kp_read_version(struct kp_reader *, const void *, size_t);
+
 #define kp_read_string(r, s)	kp_read_string_f((r), false, (s))
 #define kp_read_nstring(r, s)	kp_read_nstring_f((r), false, (s))
 #define kp_read_bytes(r, s)	kp_read_bytes_f((r), false, (s))

@@ -227,7 +227,7 @@ group_init(struct kb_broker *b)
 	struct kb_group *G = calloc(1, sizeof(*G));
 	struct kp_coord_conf conf;
 	struct kp_coord_cb cb = { on_join_done, on_sync_done,
-	    kb_offsets_persist, NULL };
+	    kb_offsets_persist, kb_groups_persist, NULL };
 
 	if (G == NULL)
 		return -1;

@@ -50,6 +50,8 @@ kb_group_of(struct kb_broker *b)
 /* offsets.c: __consumer_offsets. */
 void	kb_offsets_persist(void *, const char *, const char *, int32_t,
 	    const struct kp_coord_offset *);
+void	kb_groups_persist(void *, const char *,
+	    const struct kp_coord_group *);
 int	kb_offsets_load(struct kb_group *);
 /*
  * Cluster mode: make __consumer_offsets through ZooKeeper (KP_NONE or a

@@ -5,6 +5,7 @@
 
 #include "kp_batch.h"
 #include "kp_err.h"
+#include "kp_grouprec.h"
 #include "kp_log.h"
 #include "kp_offrec.h"
 #include "kp_proto_consumer.h"
@@ -61,49 +62,39 @@ kb_offsets_topic(struct kb_broker *b)
 }
 
 /*
- * kp_coord's offset_changed: one record per change, appended to the
- * group's partition, so a restart replays to the same state. A commit
- * that cannot be written is logged; it stays in memory.
+ * Append one record (v NULL: a tombstone) to the group's partition of
+ * __consumer_offsets: KP_NONE, or why not; -1 when the topic cannot be
+ * made. In a cluster only the partition's leader writes it (a group left
+ * over from before a leadership move is not ours to log); *log_out gets
+ * the log appended to.
  */
-void
-kb_offsets_persist(void *arg, const char *group, const char *topic,
-    int32_t part, const struct kp_coord_offset *o)
+static int
+append_rec(struct kb_group *G, const char *group, const struct kp_buf *k,
+    const struct kp_buf *v, int32_t *op_out, struct kp_log **log_out)
 {
-	struct kb_group *G = arg;
 	struct kp_batch_builder bb;
-	struct kp_buf k, v, batch;
+	struct kp_buf batch;
 	struct kp_topic *t;
 	struct kp_log *log;
 	int64_t now = kb_now_wall();
 	int rc = KP_NONE;
 	int32_t op;
 
-	if (G->loading || (t = kb_offsets_topic(G->b)) == NULL)
-		return;
+	if ((t = kb_offsets_topic(G->b)) == NULL)
+		return -1;
 	op = kp_offsets_partition(group, t->partitions);
-	/*
-	 * In a cluster only the partition's leader writes it; a group
-	 * left over from before a leadership move is not ours to log.
-	 */
 	if ((log = t->logs[op]) == NULL ||
 	    kb_cluster_check_leader(G->b, KP_OFFSETS_TOPIC, op) != KP_NONE) {
-		kb_debug(G->b, "group '%s': %s-%d not led here, offset change "
-		    "not logged", group, KP_OFFSETS_TOPIC, op);
-		if (kb_cluster_mode(G->b) && G->commit_err == KP_NONE)
-			G->commit_err = KP_NOT_LEADER_OR_FOLLOWER;
-		return;
+		kb_debug(G->b, "group '%s': %s-%d not led here, change not "
+		    "logged", group, KP_OFFSETS_TOPIC, op);
+		return KP_NOT_LEADER_OR_FOLLOWER;
 	}
-	kp_buf_init(&k);
-	kp_buf_init(&v);
 	kp_buf_init(&batch);
-	kp_offrec_key(&k, group, topic, part);
-	if (o != NULL)
-		kp_offrec_value(&v, o->offset, o->leader_epoch, o->metadata,
-		    o->commit_ts, o->expire_ts);
 	kp_batch_builder_init(&bb, KP_CODEC_NONE, -1, -1, -1);
-	if (k.err || v.err || kp_batch_builder_add(&bb, now, k.data,
-	    (ssize_t)k.len, o ? v.data : NULL, o ? (ssize_t)v.len : -1, NULL,
-	    0) == -1 || kp_batch_builder_finish(&bb, &batch) == -1)
+	if (k->err || (v != NULL && v->err) || kp_batch_builder_add(&bb, now,
+	    k->data, (ssize_t)k->len, v ? v->data : NULL,
+	    v ? (ssize_t)v->len : -1, NULL, 0) == -1 ||
+	    kp_batch_builder_finish(&bb, &batch) == -1)
 		rc = KP_UNKNOWN_SERVER_ERROR;
 	/*
 	 * Stamped with the leader epoch like any batch (followers
@@ -113,24 +104,87 @@ kb_offsets_persist(void *arg, const char *group, const char *topic,
 		rc = kp_log_append(log, batch.data, batch.len,
 		    kb_cluster_leader_epoch(G->b, KP_OFFSETS_TOPIC, op), now,
 		    NULL);
-	if (rc == KP_NONE && kb_cluster_mode(G->b)) {
+	if (rc == KP_NONE && kb_cluster_mode(G->b))
+		kb_repl_appended(G->b, KP_OFFSETS_TOPIC, op);
+	else if (rc == KP_NONE)
+		kp_log_set_high_watermark(log, kp_log_end_offset(log));
+	kp_batch_builder_release(&bb);
+	kp_buf_release(&batch);
+	*op_out = op;
+	*log_out = log;
+	return rc;
+}
+
+/*
+ * kp_coord's offset_changed: one record per change, appended to the
+ * group's partition, so a restart replays to the same state. A commit
+ * that cannot be written is logged; it stays in memory.
+ */
+void
+kb_offsets_persist(void *arg, const char *group, const char *topic,
+    int32_t part, const struct kp_coord_offset *o)
+{
+	struct kb_group *G = arg;
+	struct kp_buf k, v;
+	struct kp_log *log;
+	int32_t op;
+	int rc;
+
+	if (G->loading)
+		return;
+	kp_buf_init(&k);
+	kp_buf_init(&v);
+	kp_offrec_key(&k, group, topic, part);
+	if (o != NULL)
+		kp_offrec_value(&v, o->offset, o->leader_epoch, o->metadata,
+		    o->commit_ts, o->expire_ts);
+	rc = append_rec(G, group, &k, o != NULL ? &v : NULL, &op, &log);
+	if (rc == -1)
+		;	/* kb_offsets_topic said why */
+	else if (rc == KP_NONE && kb_cluster_mode(G->b)) {
 		/* an OffsetCommit answers once the ISR has it */
 		G->commit_part = op;
 		G->commit_end = kp_log_end_offset(log);
-		kb_repl_appended(G->b, KP_OFFSETS_TOPIC, op);
-	} else if (rc == KP_NONE)
-		kp_log_set_high_watermark(log, kp_log_end_offset(log));
-	else {
-		kb_log("group '%s': %s-%d: cannot log offset: %s", group, topic,
-		    part, kp_kerr_name((int16_t)rc));
+	} else if (rc != KP_NONE) {
+		if (rc != KP_NOT_LEADER_OR_FOLLOWER)
+			kb_log("group '%s': %s-%d: cannot log offset: %s",
+			    group, topic, part, kp_kerr_name((int16_t)rc));
 		/* a single node answers it still (it is in memory) */
 		if (kb_cluster_mode(G->b) && G->commit_err == KP_NONE)
 			G->commit_err = rc;
 	}
-	kp_batch_builder_release(&bb);
 	kp_buf_release(&k);
 	kp_buf_release(&v);
-	kp_buf_release(&batch);
+}
+
+/*
+ * kp_coord's group_changed: the group's membership (GroupMetadata), so a
+ * restarted coordinator, or the next leader of the partition, takes the
+ * members and generation back and their heartbeats go on. Not waited
+ * for: a membership lost with its broker costs a rebalance, not data.
+ */
+void
+kb_groups_persist(void *arg, const char *group, const struct kp_coord_group *g)
+{
+	struct kb_group *G = arg;
+	struct kp_buf k, v;
+	struct kp_log *log;
+	int32_t op;
+	int rc;
+
+	if (G->loading)
+		return;
+	kp_buf_init(&k);
+	kp_buf_init(&v);
+	kp_grouprec_key(&k, group);
+	if (g != NULL)
+		kp_grouprec_value(&v, g);
+	rc = append_rec(G, group, &k, g != NULL ? &v : NULL, &op, &log);
+	if (rc != KP_NONE && rc != -1 && rc != KP_NOT_LEADER_OR_FOLLOWER)
+		kb_log("group '%s': cannot log its members: %s", group,
+		    kp_kerr_name((int16_t)rc));
+	kp_buf_release(&k);
+	kp_buf_release(&v);
 }
 
 /* What load_batch replays into. */
@@ -138,6 +192,21 @@ struct replay {
 	struct kb_group	*G;
 	int32_t		 part;
 };
+
+/* A group's membership record, if rec is one (malformed ones are skipped). */
+static void
+load_group(struct kb_group *G, const struct kp_record *rec)
+{
+	struct kp_grouprec gr;
+
+	if (kp_grouprec_parse(rec->key.ptr, rec->key.len < 0 ? 0 :
+	    (size_t)rec->key.len, rec->value.ptr, rec->value.len, &gr) == 1 &&
+	    kp_coord_load_group(&G->coord, gr.group, gr.tombstone ? NULL :
+	    &gr.saved, kb_now_mono(), kb_now_wall()) == -1)
+		kb_log("group '%s': cannot load its members: %s", gr.group,
+		    strerror(errno));
+	kp_grouprec_release(&gr);
+}
 
 static int
 load_batch(void *arg, const uint8_t *p, size_t len, size_t *used)
@@ -175,8 +244,10 @@ load_batch(void *arg, const uint8_t *p, size_t len, size_t *used)
 		}
 		if (kp_offrec_parse(rec.key.ptr, rec.key.len < 0 ? 0 :
 		    (size_t)rec.key.len, rec.value.ptr, rec.value.len,
-		    r) != 1)
+		    r) != 1) {
+			load_group(G, &rec);
 			continue;
+		}
 		o.topic = r->topic;
 		o.partition = r->partition;
 		o.offset = r->offset;

@@ -114,6 +114,30 @@ out() { echo "$BATS_TEST_TMPDIR/$1.out"; }
 	wait_read 100 "$(out a)"
 }
 
+@test "a broker killed and restarted keeps the group: no member rejoins" {
+	ktopic create -p 2 t
+	member a g
+	member b g
+	wait_members g 2
+	produce 1 20 t
+	wait_read 20 "$(out a)" "$(out b)"
+	ids=$(kgroup describe --members g | cut -f2 | sort)
+	kill -KILL "$KB_PID"
+	wait "$KB_PID" || true
+	start_broker -o group.initial.rebalance.delay.ms=0 \
+	    -o group.min.session.timeout.ms=500
+	# back from __consumer_offsets before either member calls
+	run kgroup describe --state g
+	assert_output --regexp $'\tStable\t2$'
+	assert_equal "$(kgroup describe --members g | cut -f2 | sort)" "$ids"
+	produce 21 40 t
+	wait_read 40 "$(out a)" "$(out b)"
+	# their heartbeats went on: a rejoin would have meant new member ids
+	assert_equal "$(kgroup describe --members g | cut -f2 | sort)" "$ids"
+	run kgroup describe --state g
+	assert_output --regexp $'\tStable\t2$'
+}
+
 @test "--assignor roundrobin deals partitions in turn" {
 	ktopic create -p 4 t
 	member a g --assignor roundrobin

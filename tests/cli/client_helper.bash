@@ -10,7 +10,8 @@ start_broker() {
 	KB_DATA=$d/data
 	rm -f "$d/kb.out"
 	# 8>&-: tests hold FIFOs open on fd 8; the broker must not
-	kbroker --data-dir "$KB_DATA" --listen 127.0.0.1:0 \
+	# KB_LISTEN: a port to come back on (a restart under clients)
+	kbroker --data-dir "$KB_DATA" --listen "${KB_LISTEN:-127.0.0.1:0}" \
 	    --socket "$d/kb.sock" "$@" >"$d/kb.out" 2>"$d/kb.err" 8>&- &
 	KB_PID=$!
 	for i in $(seq 1 200); do

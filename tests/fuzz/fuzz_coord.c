@@ -55,7 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{ (char *)"roundrobin", (uint8_t *)"m", 1 },
 	};
 	static const char *const groups[] = { "a", "b" };
-	struct kp_coord_cb cb = { on_join, on_sync, NULL, NULL };
+	struct kp_coord_cb cb = { on_join, on_sync, NULL, NULL, NULL };
 	struct kp_coord_conf conf;
 	struct kp_coord c;
 	int64_t now = 0;

@@ -78,6 +78,19 @@ wait_read() {
 
 expect() { seq "$1" "$2" | sed 's/^/v/' | sort; }
 
+# wait_values N FILE...: wait_read of the values only, not "assign" notes
+wait_values() {
+	local n=$1 i
+	shift
+	for i in $(seq 1 300); do
+		[ "$(grep -hv '^assign' "$@" | sort -u | wc -l)" -ge "$n" ] &&
+		    return 0
+		sleep 0.1
+	done
+	echo "read $(grep -hv '^assign' "$@" | sort -u | wc -l) of $n" >&2
+	return 1
+}
+
 @test "kcat -G, confluent-kafka, kafka-python and kconsume -g share one group" {
 	ktopic create -p 8 t
 	start_member a kcat mix
@@ -155,6 +168,78 @@ expect() { seq "$1" "$2" | sed 's/^/v/' | sort; }
 	start_broker
 	run timeout 30 kcat -b "$KB_TCP" -G g -e -q -f '%s\n' t
 	assert_output ''
+}
+
+@test "a broker restart keeps the group: confluent-kafka and kafka-python go on unrebalanced" {
+	ktopic create -p 2 t
+	# a member that notes each assignment it gets and each value read
+	cat >"$BATS_TEST_TMPDIR/assigns.py" <<'PY'
+import sys, time, signal
+kind, broker, out = sys.argv[1:4]
+stop = False
+def term(s, f):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, term)
+n = 0
+def note(line):
+    with open(out, "a") as f:
+        f.write(line + "\n")
+def assigned(parts):
+    global n
+    n += 1
+    note("assign %d" % n)
+end = time.time() + 90
+if kind == "ck":
+    from confluent_kafka import Consumer
+    c = Consumer({"bootstrap.servers": broker, "group.id": "r",
+                  "auto.offset.reset": "earliest",
+                  "session.timeout.ms": 10000, "heartbeat.interval.ms": 500})
+    c.subscribe(["t"], on_assign=lambda c, p: assigned(p))
+    while not stop and time.time() < end:
+        m = c.poll(0.1)
+        if m is not None and not m.error():
+            note(m.value().decode())
+else:
+    from kafka import KafkaConsumer, ConsumerRebalanceListener
+    class Listener(ConsumerRebalanceListener):
+        def on_partitions_revoked(self, revoked):
+            pass
+        def on_partitions_assigned(self, parts):
+            assigned(parts)
+    c = KafkaConsumer(bootstrap_servers=broker, group_id="r",
+                      auto_offset_reset="earliest",
+                      session_timeout_ms=10000, heartbeat_interval_ms=500)
+    c.subscribe(["t"], listener=Listener())
+    while not stop and time.time() < end:
+        for tp, msgs in c.poll(timeout_ms=100).items():
+            for m in msgs:
+                note(m.value.decode())
+c.close()
+PY
+	$PY "$BATS_TEST_TMPDIR/assigns.py" ck "$KB_TCP" "$(out ck)" &
+	PIDS+=($!)
+	wait_members r 1
+	$PY "$BATS_TEST_TMPDIR/assigns.py" kp "$KB_TCP" "$(out kp)" &
+	PIDS+=($!)
+	wait_members r 2
+	produce 1 20
+	wait_values 20 "$(out ck)" "$(out kp)"
+	sleep 1		# a late assignment callback shows before the count
+	before=$(grep -c '^assign' "$(out ck)" "$(out kp)")
+	ids=$(kgroup describe --members r | cut -f2 | sort)
+	KB_LISTEN=$KB_TCP
+	stop_broker
+	start_broker -o group.initial.rebalance.delay.ms=0 \
+	    -o group.min.session.timeout.ms=1000
+	KB_LISTEN=
+	produce 21 40
+	wait_values 40 "$(out ck)" "$(out kp)"
+	sleep 2		# heartbeats at 500 ms: a rejoin would show by now
+	assert_equal "$(grep -c '^assign' "$(out ck)" "$(out kp)")" "$before"
+	assert_equal "$(kgroup describe --members r | cut -f2 | sort)" "$ids"
+	run kgroup describe --state r
+	assert_output --regexp $'\tStable\t2$'
 }
 
 @test "kgroup describe lag equals log end minus committed offset" {

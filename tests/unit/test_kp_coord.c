@@ -4,6 +4,7 @@
 
 #include "kp_coord.h"
 #include "kp_err.h"
+#include "kp_grouprec.h"
 #include "tap.h"
 
 /* What the callbacks reported, per waiter (waiters are &w[i]). */
@@ -73,6 +74,24 @@ on_offset(void *arg, const char *group, const char *topic, int32_t p,
 		offset_events++;
 }
 
+/* What group_changed stored last, encoded as kbroker logs it. */
+static int stores, store_tombs;
+static struct kp_buf stored_val;
+
+static void
+on_group(void *arg, const char *group, const struct kp_coord_group *g)
+{
+	(void)arg;
+	(void)group;
+	if (g == NULL) {
+		store_tombs++;
+		return;
+	}
+	stores++;
+	kp_buf_reset(&stored_val);
+	kp_grouprec_value(&stored_val, g);
+}
+
 static struct kp_coord c;
 static int64_t now;
 #define WALL	(1700000000000LL + now)
@@ -89,7 +108,8 @@ static void
 setup(int32_t delay)
 {
 	struct kp_coord_conf conf;
-	struct kp_coord_cb cb = { on_join, on_sync, on_offset, NULL };
+	struct kp_coord_cb cb = { on_join, on_sync, on_offset, on_group,
+	    NULL };
 
 	kp_coord_release(&c);
 	kp_coord_conf_default(&conf);
@@ -98,7 +118,7 @@ setup(int32_t delay)
 	conf.retention_ms = 60000;
 	kp_coord_init(&c, &conf, &cb);
 	memset(got, 0, sizeof(got));
-	offset_events = tombstones = 0;
+	offset_events = tombstones = stores = store_tombs = 0;
 	now = 1000;
 }
 
@@ -460,6 +480,82 @@ test_pending_expiry(void)
 	is_int(state("g"), KP_GROUP_STABLE, "the group never rebalanced");
 }
 
+/*
+ * The membership kbroker logs: stored when the leader's assignment
+ * completes a rebalance and when the group empties; loaded back into a
+ * new coordinator, the members go on with their generation.
+ */
+static void
+test_saved(void)
+{
+	static const uint8_t key[] = { 0, 2, 0, 1, 'g' };
+	char a[128], b[128];
+	struct kp_grouprec r;
+
+	setup(10);
+	join(0, "g", "", NULL, false, range, 2);
+	join(1, "g", "", NULL, false, range, 2);
+	tick_to(now + 10);
+	tick_to(now + 10);
+	strlcpy(a, got[0].member, sizeof(a));
+	strlcpy(b, got[1].member, sizeof(b));
+	is_int(stores, 0, "nothing stored before the assignment");
+	sync1(2, "g", 1, a, (const char *[]){ a, b },
+	    (const char *[]){ "p0", "p1" }, 2);
+	is_int(stores, 1, "stored once the leader's assignment is in");
+
+	/* a new coordinator (a restart) loads what was stored */
+	kp_coord_release(&c);
+	setup(0);
+	now = 50000;
+	is_int(kp_grouprec_parse(key, sizeof(key), stored_val.data,
+	    (ssize_t)stored_val.len, &r), 1, "the stored value parses");
+	is_int(kp_coord_load_group(&c, r.group, &r.saved, now, WALL), 0,
+	    "loads");
+	kp_grouprec_release(&r);
+	is_int(stores, 0, "loading stores nothing");
+	is_int(state("g"), KP_GROUP_STABLE, "Stable with its members");
+	is_int(kp_coord_group(&c, "g")->generation, 1, "same generation");
+	is_int(kp_coord_heartbeat(&c, "g", 1, a, NULL, now, WALL), KP_NONE,
+	    "the leader's heartbeat goes on");
+	is_int(kp_coord_heartbeat(&c, "g", 1, b, NULL, now, WALL), KP_NONE,
+	    "the follower's too");
+	is_int(kp_coord_heartbeat(&c, "g", 0, b, NULL, now, WALL),
+	    KP_ILLEGAL_GENERATION, "an old generation is still refused");
+	sync1(3, "g", 1, b, NULL, NULL, 0);
+	ok(got[3].serr == KP_NONE && strcmp(got[3].assign, "p1") == 0,
+	    "a sync in Stable answers the stored assignment");
+	/* as Kafka keeps it: only the chosen protocol's metadata */
+	join(4, "g", b, NULL, false, range, 1);
+	ok(got[4].joins == 1 && got[4].gen == 1 && strcmp(got[4].leader, a) == 0,
+	    "a follower's rejoin with it is answered at once, the leader kept");
+	is_int(kp_coord_commit_check(&c, "g", 1, a, NULL, now, WALL), KP_NONE,
+	    "commits of the generation are accepted");
+
+	/* each member got a whole session from the load */
+	tick_to(now + 999);
+	is_int(state("g"), KP_GROUP_STABLE, "no expiry within the session");
+	tick_to(now + 1);
+	is_int(state("g"), KP_GROUP_EMPTY, "both expired: Empty");
+	is_int(stores, 1, "the emptied group is stored");
+	is_int(kp_grouprec_parse(key, sizeof(key), stored_val.data,
+	    (ssize_t)stored_val.len, &r), 1, "and parses");
+	ok(r.saved.nmembers == 0 && r.saved.generation == 2 &&
+	    r.saved.protocol == NULL, "with no members, generation 2");
+	kp_grouprec_release(&r);
+	is_int(kp_coord_delete_group(&c, "g", WALL), KP_NONE, "delete");
+	is_int(store_tombs, 1, "a deleted group's membership goes too");
+
+	/* a tombstone read back drops the group, offsets keep it Empty */
+	is_int(kp_coord_load_group(&c, "h", &(struct kp_coord_saved){
+	    .protocol_type = "consumer", .generation = 3 }, now, WALL), 0,
+	    "an Empty group loads");
+	is_int(state("h"), KP_GROUP_EMPTY, "Empty");
+	is_int(kp_coord_load_group(&c, "h", NULL, now, WALL), 0, "tombstone");
+	is_int(state("h"), KP_GROUP_DEAD, "the group is gone");
+	kp_buf_release(&stored_val);
+}
+
 int
 main(void)
 {
@@ -471,6 +567,7 @@ main(void)
 	test_errors();
 	test_pending_expiry();
 	test_offsets();
+	test_saved();
 	kp_coord_release(&c);
 	return tap_done();
 }
