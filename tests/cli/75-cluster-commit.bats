@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# 75-cluster-commit.bats -- what a cluster calls committed: the high watermark across restarts, offset commits and transactional writes answered only once the ISR has them, commit markers sent over kept connections
+# 75-cluster-commit.bats -- what a cluster calls committed: the high watermark across restarts, offset commits and transactional writes answered only once the ISR has them, group membership carried to the next coordinator, commit markers sent over kept connections
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
@@ -234,6 +234,45 @@ offsets_setup() {
 	kill -CONT "$cpid"
 	wait_for -t 30 leader_is_p __consumer_offsets 0 "$coord"
 	wait_for fetched_is "$coord" g ct 42
+}
+
+group_is() {	# group_is ID GROUP JSON-TAIL: kgroup --state from broker ID
+	kgroup -b "$(addr "$1")" --json describe --state "$2" | grep -q "$3"
+}
+
+hw_moved() {	# hw_moved ID TOPIC OLD: its high watermark is past OLD
+	[ "$(latest "$1" "$2")" != "$3" ]
+}
+
+@test "cluster commit: a group's members move with its coordinator and go on unrebalanced" {
+	cluster_start 2 -o offsets.topic.num.partitions=1 \
+	    -o offsets.topic.replication.factor=2 \
+	    -o group.initial.rebalance.delay.ms=0
+	local coord fol hw ids kc out=$BATS_TEST_TMPDIR/member.out
+	coord=$(offsets_setup)
+	fol=$(other "$coord")
+	hw=$(latest "$coord" __consumer_offsets)
+	timeout 120 kconsume -b "$(cluster_boot)" -u -g g \
+	    --session-timeout-ms 10000 -t ct >"$out" \
+	    2>"$BATS_TEST_TMPDIR/member.err" &
+	kc=$!
+	wait_for -t 30 group_is "$coord" g '"state":"Stable","members":1}'
+	ids=$(kgroup -b "$(addr "$coord")" describe --members g | cut -f2)
+	# the membership reached the follower: the high watermark passed it
+	wait_for hw_moved "$coord" __consumer_offsets "$hw"
+	broker_kill "$coord"
+	wait_for -t 30 leader_is_p __consumer_offsets 0 "$fol"
+	wait_for -t 30 leader_is_p ct 0 "$fol"
+	wait_for -t 30 leader_is_p ct 1 "$fol"
+	printf 'a\nb\nc\nd\n' | kproduce -b "$(addr "$fol")" -t ct
+	wait_for -t 30 sh -c "[ \$(wc -l <'$out') -ge 4 ]"
+	# the member's heartbeats went on: a rejoin gets a new member id
+	assert_equal "$(kgroup -b "$(addr "$fol")" describe --members g |
+	    cut -f2)" "$ids"
+	run kgroup -b "$(addr "$fol")" describe --state g
+	assert_output --regexp $'\tStable\t1$'
+	kill "$kc"
+	wait "$kc" || true
 }
 
 @test "cluster commit: too small an ISR for __consumer_offsets refuses commits (COORDINATOR_NOT_AVAILABLE)" {
