@@ -84,9 +84,52 @@ put_marker(const struct kp_record *r, bool json, struct kp_buf *jb)
 		printf(" endTxnMarker: %s coordinatorEpoch: %d", name, epoch);
 }
 
-static int
-dump_records(const uint8_t *p, size_t len, bool data, bool json,
+/*
+ * The key and value decoded (--offsets-decoder, ...), as kafka-dump-log
+ * prints them: JSON objects, <DELETE> for a tombstone. false when the
+ * record is no record of that topic: it is printed as it is then.
+ */
+static bool
+put_decoded(enum kt_decoder d, const struct kp_record *r, bool json,
     struct kp_buf *jb)
+{
+	struct kp_buf k, v;
+	bool done;
+
+	kp_buf_init(&k);
+	kp_buf_init(&v);
+	done = kt_decode(d, &r->key, &r->value, &k, &v) == 0 && !k.err &&
+	    !v.err;
+	if (done && json) {
+		kp_buf_put(jb, ",\"key\":", 7);
+		kp_buf_put(jb, k.data, k.len);
+		kp_buf_put(jb, ",\"value\":", 9);
+		kp_buf_put(jb, v.len ? (char *)v.data : "null",
+		    v.len ? v.len : 4);
+	} else if (done) {
+		printf(" key: %.*s payload: %.*s", (int)k.len, (char *)k.data,
+		    v.len ? (int)v.len : 8, v.len ? (char *)v.data :
+		    "<DELETE>");
+	}
+	kp_buf_release(&k);
+	kp_buf_release(&v);
+	return done;
+}
+
+/* Key and value: decoded when asked and they are such records. */
+static void
+put_contents(enum kt_decoder d, const struct kp_record *r, bool json,
+    struct kp_buf *jb)
+{
+	if (d != KT_DECODE_NONE && put_decoded(d, r, json, jb))
+		return;
+	put_data("key", &r->key, json, jb);
+	put_data(json ? "value" : "payload", &r->value, json, jb);
+}
+
+static int
+dump_records(const uint8_t *p, size_t len, bool data, enum kt_decoder d,
+    bool json, struct kp_buf *jb)
 {
 	struct kp_batch_iter it;
 	struct kp_record r;
@@ -131,13 +174,11 @@ dump_records(const uint8_t *p, size_t len, bool data, bool json,
 			kp_buf_put(jb, "]", 1);
 		else
 			printf("]");
+		/* a marker shows as such, never its bytes (kafka-dump-log) */
 		if (it.hdr.attributes & KP_BATCH_ATTR_CONTROL)
 			put_marker(&r, json, jb);
-		if (data) {
-			put_data(json ? "key" : "key", &r.key, json, jb);
-			put_data(json ? "value" : "payload", &r.value, json,
-			    jb);
-		}
+		else if (data || d != KT_DECODE_NONE)
+			put_contents(d, &r, json, jb);
 		if (json)
 			kp_buf_put(jb, "}", 1);
 		else
@@ -150,7 +191,7 @@ dump_records(const uint8_t *p, size_t len, bool data, bool json,
 
 static int
 dump_log(const char *path, const uint8_t *p, size_t len, bool data,
-    bool json)
+    enum kt_decoder d, bool json)
 {
 	struct kp_batch_header h;
 	struct kp_buf jb;
@@ -221,7 +262,7 @@ dump_log(const char *path, const uint8_t *p, size_t len, bool data,
 			warnx("%s: batch at position %zu (offset %" PRId64
 			    "): CRC mismatch", path, pos, h.base_offset);
 			rc = EX_DATAERR;
-		} else if (dump_records(p + pos, (size_t)total, data, json,
+		} else if (dump_records(p + pos, (size_t)total, data, d, json,
 		    &jb) < 0) {
 			warnx("%s: batch at position %zu (offset %" PRId64
 			    "): malformed records", path, pos, h.base_offset);
@@ -308,19 +349,34 @@ dump_txnindex(const char *path, const uint8_t *p, size_t len, bool json)
 int
 kt_dump(struct kt *kt, int argc, char **argv)
 {
+	enum { OPT_OFFSETS = 256, OPT_TXNLOG };
 	static const struct option lo[] = {
 		{ "data", no_argument, NULL, 'd' },
+		{ "offsets-decoder", no_argument, NULL, OPT_OFFSETS },
+		{ "transaction-log-decoder", no_argument, NULL, OPT_TXNLOG },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct stat sb;
 	uint8_t *p;
 	bool data = false;
+	enum kt_decoder d = KT_DECODE_NONE;
 	int ch, i, fd, rc = 0, r;
 
 	while ((ch = getopt_long(argc, argv, "d", lo, NULL)) != -1) {
-		if (ch != 'd')
+		switch (ch) {
+		case 'd':
+			data = true;
+			break;
+		case OPT_OFFSETS:
+		case OPT_TXNLOG:
+			if (d != KT_DECODE_NONE)
+				errx(EX_USAGE, "dump: one decoder at a time");
+			d = ch == OPT_OFFSETS ? KT_DECODE_OFFSETS :
+			    KT_DECODE_TXN;
+			break;
+		default:
 			return EX_USAGE;
-		data = true;
+		}
 	}
 	argc -= optind;
 	argv += optind;
@@ -355,7 +411,7 @@ kt_dump(struct kt *kt, int argc, char **argv)
 			    kt->g.json);
 		else
 			r = dump_log(argv[i], p ? p : (const uint8_t *)"",
-			    (size_t)sb.st_size, data, kt->g.json);
+			    (size_t)sb.st_size, data, d, kt->g.json);
 		if (r != 0)
 			rc = r;
 		if (p != NULL)

@@ -27,7 +27,8 @@ usage(FILE *fp)
 	    "       ktopic delete [--if-exists] topic ...\n"
 	    "       ktopic offsets [-p partitions] [--time time] topic ...\n"
 	    "       ktopic trim [-p partitions] -o offset topic\n"
-	    "       ktopic dump [-d] file ...\n");
+	    "       ktopic dump [-d] [--offsets-decoder | --transaction-log-decoder]\n"
+	    "              file ...\n");
 }
 
 struct kp_client *

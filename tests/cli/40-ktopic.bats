@@ -184,6 +184,41 @@ t:1:0"
 	assert_output '[2,true,"v2"]'
 }
 
+@test "ktopic dump decodes __consumer_offsets and __transaction_state as kafka-dump-log does" {
+	ktopic create -p 2 t
+	printf 'a\nb\nc\n' | kproduce -t t -p 0
+	run timeout 30 kconsume -g g -t t -e
+	assert_success
+	kgroup delete g
+	printf 'x\n' | kproduce -t t -p 1 --transactional-id tx
+	stop_broker
+	seg=$(ls -S "$KB_DATA"/__consumer_offsets-*/00000000000000000000.log |
+	    head -1)
+	run ktopic dump --offsets-decoder "$seg"
+	assert_success
+	# the group as assigned, its commit, emptied, then deleted
+	assert_line --index 3 --regexp '^\| offset: 0 .* key: \{"type":"2","data":\{"group":"g"\}\} payload: \{"version":"3","data":\{"protocolType":"consumer","generation":1,"protocol":"range",.*"subscription":\{"topics":\["t"\],.*"assignment":\{"assignedPartitions":\[\{"topic":"t","partitions":\[0,1\]\}\]'
+	assert_line --regexp 'key: \{"type":"1","data":\{"group":"g","topic":"t","partition":0\}\} payload: \{"version":"3","data":\{"offset":3,"leaderEpoch":-?[0-9]+,"metadata":"","commitTimestamp":[0-9]+\}\}$'
+	assert_line --regexp 'payload: \{"version":"3","data":\{"protocolType":"consumer","generation":2,"protocol":null,"leader":null,"currentStateTimestamp":[0-9]+,"members":\[\]\}\}$'
+	assert_line --regexp 'key: \{"type":"2","data":\{"group":"g"\}\} payload: <DELETE>$'
+	run bash -c "ktopic --json dump --offsets-decoder '$seg' | jq -c '.records[] | select(.key.type == \"1\" and .value != null) | [.key.data.partition, .value.data.offset]'"
+	assert_line '[0,3]'
+	seg=$(ls -S "$KB_DATA"/__transaction_state-*/00000000000000000000.log |
+	    head -1)
+	run ktopic dump --transaction-log-decoder "$seg"
+	assert_success
+	assert_line --regexp 'key: \{"type":"0","data":\{"transactionalId":"tx"\}\} payload: \{"version":"0","data":\{"producerId":[0-9]+,"producerEpoch":0,"transactionTimeoutMs":[0-9]+,"transactionStatus":1,"transactionPartitions":\[\{"topic":"t","partitionIds":\[1\]\}\],'
+	assert_line --regexp '"transactionStatus":4,'
+	# a marker shows as one, not as its bytes, with -d too
+	run ktopic dump -d "$KB_DATA"/t-1/00000000000000000000.log
+	assert_line --regexp 'endTxnMarker: COMMIT coordinatorEpoch: [0-9]+$'
+	# not records of that topic: shown as -d shows them
+	run ktopic dump --offsets-decoder "$KB_DATA"/t-1/00000000000000000000.log
+	assert_line --regexp 'key: null payload: x$'
+	run ktopic dump --offsets-decoder --transaction-log-decoder "$seg"
+	assert_equal "$status" 64
+}
+
 @test "ktopic dump reads index files" {
 	ktopic create -p 1 t
 	seq 1 3 | kproduce -t t
