@@ -546,6 +546,19 @@ test_saved(void)
 	is_int(kp_coord_delete_group(&c, "g", WALL), KP_NONE, "delete");
 	is_int(store_tombs, 1, "a deleted group's membership goes too");
 
+	/* a cluster broker leading the partition again: waiters told */
+	setup(10);
+	join(5, "w", "", NULL, false, range, 2);
+	is_int(got[5].joins, 0, "a join waits in the initial delay");
+	is_int(kp_coord_load_group(&c, "w", &(struct kp_coord_saved){
+	    .protocol_type = "consumer", .generation = 9 }, now, WALL), 0,
+	    "the log's membership replaces it");
+	ok(got[5].joins == 1 && got[5].jerr == KP_NOT_COORDINATOR,
+	    "the waiting join is told to find the coordinator again");
+	ok(state("w") == KP_GROUP_EMPTY &&
+	    kp_coord_group(&c, "w")->generation == 9 &&
+	    kp_coord_next_deadline(&c) == -1, "Empty at generation 9, no timer");
+
 	/* a tombstone read back drops the group, offsets keep it Empty */
 	is_int(kp_coord_load_group(&c, "h", &(struct kp_coord_saved){
 	    .protocol_type = "consumer", .generation = 3 }, now, WALL), 0,
