@@ -1446,41 +1446,44 @@ batch_aborted(void *arg, int64_t pid, int64_t offset)
 }
 
 /*
- * Put the cleaned copy of segs[i] in place: see tidy_dir for the order.
- * A .txnindex.cleaned (written only when the aborted transactions
- * changed) goes with it, before the .log.
+ * Rename every file of segment base from <file><from> to <file><to>, the
+ * .log last. Only a .txnindex may be missing: kp_log writes its
+ * .txnindex.cleaned only when the aborted transactions changed.
  */
 static int
-swap_in(struct kp_log *l, int i, struct kp_segment *c, int64_t now)
+move_set(struct kp_log *l, int64_t base, const char *from, const char *to)
 {
 	static const char *sx[] = { ".index", ".timeindex",
 	    KP_TXNINDEX_SUFFIX, ".log" };
+	char a[PATH_MAX], b[PATH_MAX], sfx[32];
+
+	for (size_t k = 0; k < sizeof(sx) / sizeof(sx[0]); k++) {
+		snprintf(sfx, sizeof(sfx), "%s%s", sx[k], from);
+		kp_segment_path(a, sizeof(a), l->dir, base, sfx);
+		snprintf(sfx, sizeof(sfx), "%s%s", sx[k], to);
+		kp_segment_path(b, sizeof(b), l->dir, base, sfx);
+		if (rename(a, b) < 0 && (errno != ENOENT ||
+		    strcmp(sx[k], KP_TXNINDEX_SUFFIX) != 0))
+			return -1;
+	}
+	return 0;
+}
+
+/* Put the cleaned copy of segs[i] in place: see tidy_dir for the order. */
+static int
+swap_in(struct kp_log *l, int i, struct kp_segment *c, int64_t now)
+{
 	struct kp_segment *old = l->segs[i], *n;
 	int64_t base = old->base, next = old->next_offset;
-	char a[PATH_MAX], b[PATH_MAX], sfx[32];
 
 	if (kp_segment_seal(c) < 0 || kp_segment_sync(c) < 0)
 		return -1;
 	kp_segment_close(c);
-	for (int k = 0; k < 4; k++) {
-		snprintf(sfx, sizeof(sfx), "%s.cleaned", sx[k]);
-		kp_segment_path(a, sizeof(a), l->dir, base, sfx);
-		snprintf(sfx, sizeof(sfx), "%s.swap", sx[k]);
-		kp_segment_path(b, sizeof(b), l->dir, base, sfx);
-		if (rename(a, b) < 0 && (errno != ENOENT || k != 2))
-			return -1;
-	}
-	if (kp_fsync_dir(l->dir) < 0)
+	if (move_set(l, base, ".cleaned", ".swap") < 0 ||
+	    kp_fsync_dir(l->dir) < 0)
 		return -1;
 	/* from here the swap is decided: a crash finishes it on open */
-	for (int k = 0; k < 4; k++) {
-		snprintf(sfx, sizeof(sfx), "%s.swap", sx[k]);
-		kp_segment_path(a, sizeof(a), l->dir, base, sfx);
-		kp_segment_path(b, sizeof(b), l->dir, base, sx[k]);
-		if (rename(a, b) < 0 && (errno != ENOENT || k != 2))
-			return -1;
-	}
-	if (kp_fsync_dir(l->dir) < 0)
+	if (move_set(l, base, ".swap", "") < 0 || kp_fsync_dir(l->dir) < 0)
 		return -1;
 	if ((n = seg_open(l, base, false, now)) == NULL)
 		return -1;

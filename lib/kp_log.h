@@ -276,7 +276,6 @@ int		 kp_log_truncate(struct kp_log *, int64_t);
 /* Close the active segment and start a new one at the log end. */
 int		 kp_log_roll(struct kp_log *, int64_t);
 
-/* What one cleaning pass did. */
 /*
  * The owner keeps the producer state of the log saved up to offset (the
  * broker's snapshot): a restart replays only the batches from there, and
@@ -286,6 +285,7 @@ int		 kp_log_roll(struct kp_log *, int64_t);
  */
 void		 kp_log_set_marker_horizon(struct kp_log *, int64_t);
 
+/* What one cleaning pass did. */
 struct kp_compact_report {
 	int		 segments_cleaned;
 	int64_t		 records_kept;
